@@ -1,0 +1,107 @@
+//! Parse errors, named by the `HPE_*` codes llhttp gives Node, so `clientError` listeners see the
+//! same `err.code` and the server sends the same canned reply.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParseError {
+    HeaderOverflow,
+    InvalidMethod,
+    InvalidUrl,
+    InvalidConstant,
+    InvalidVersion,
+    InvalidHeaderToken,
+    CrExpected,
+    LfExpected,
+    InvalidContentLength,
+    UnexpectedContentLength,
+    InvalidTransferEncoding,
+    InvalidChunkSize,
+    ChunkExtensionsOverflow,
+    Strict,
+    InvalidEofState,
+}
+
+impl ParseError {
+    /// The `HPE_*` code Node puts on `err.code`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::HeaderOverflow => "HPE_HEADER_OVERFLOW",
+            Self::InvalidMethod => "HPE_INVALID_METHOD",
+            Self::InvalidUrl => "HPE_INVALID_URL",
+            Self::InvalidConstant => "HPE_INVALID_CONSTANT",
+            Self::InvalidVersion => "HPE_INVALID_VERSION",
+            Self::InvalidHeaderToken => "HPE_INVALID_HEADER_TOKEN",
+            Self::CrExpected => "HPE_CR_EXPECTED",
+            Self::LfExpected => "HPE_LF_EXPECTED",
+            Self::InvalidContentLength => "HPE_INVALID_CONTENT_LENGTH",
+            Self::UnexpectedContentLength => "HPE_UNEXPECTED_CONTENT_LENGTH",
+            Self::InvalidTransferEncoding => "HPE_INVALID_TRANSFER_ENCODING",
+            Self::InvalidChunkSize => "HPE_INVALID_CHUNK_SIZE",
+            Self::ChunkExtensionsOverflow => "HPE_CHUNK_EXTENSIONS_OVERFLOW",
+            Self::Strict => "HPE_STRICT",
+            Self::InvalidEofState => "HPE_INVALID_EOF_STATE",
+        }
+    }
+
+    /// llhttp's reason text, which Node uses as `err.reason`.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::HeaderOverflow => "Header overflow",
+            Self::InvalidMethod => "Invalid method encountered",
+            Self::InvalidUrl => "Invalid URL",
+            Self::InvalidConstant => "Expected HTTP/",
+            Self::InvalidVersion => "Invalid HTTP version",
+            Self::InvalidHeaderToken => "Invalid header token",
+            Self::CrExpected => "Missing expected CR after header value",
+            Self::LfExpected => "Missing expected LF after header value",
+            Self::InvalidContentLength => "Invalid character in Content-Length",
+            Self::UnexpectedContentLength => {
+                "Content-Length can't be present with Transfer-Encoding"
+            }
+            Self::InvalidTransferEncoding => "Request has invalid `Transfer-Encoding`",
+            Self::InvalidChunkSize => "Invalid character in chunk size",
+            Self::ChunkExtensionsOverflow => "Chunk extensions overflow",
+            Self::Strict => "Strict mode assertion failed",
+            Self::InvalidEofState => "Invalid EOF state",
+        }
+    }
+
+    /// A stable small number for crossing the boundary; JS maps it back with `from_index`.
+    pub fn index(self) -> u32 {
+        ALL.iter().position(|e| *e == self).unwrap_or(0) as u32
+    }
+
+    pub fn from_index(i: u32) -> Option<Self> {
+        ALL.get(i as usize).copied()
+    }
+}
+
+pub const ALL: [ParseError; 15] = [
+    ParseError::HeaderOverflow,
+    ParseError::InvalidMethod,
+    ParseError::InvalidUrl,
+    ParseError::InvalidConstant,
+    ParseError::InvalidVersion,
+    ParseError::InvalidHeaderToken,
+    ParseError::CrExpected,
+    ParseError::LfExpected,
+    ParseError::InvalidContentLength,
+    ParseError::UnexpectedContentLength,
+    ParseError::InvalidTransferEncoding,
+    ParseError::InvalidChunkSize,
+    ParseError::ChunkExtensionsOverflow,
+    ParseError::Strict,
+    ParseError::InvalidEofState,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_round_trips() {
+        for e in ALL {
+            assert_eq!(ParseError::from_index(e.index()), Some(e));
+            assert!(e.code().starts_with("HPE_"));
+        }
+    }
+}

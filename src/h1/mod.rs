@@ -1,0 +1,9 @@
+//! The HTTP/1 protocol core: request heads, body decoding and the errors llhttp would raise.
+
+pub mod decode;
+pub mod error;
+pub mod parse;
+
+pub use decode::{BodyDecoder, Decoded};
+pub use error::ParseError;
+pub use parse::{parse_request_head, BodyKind, HeadLimits, RequestHead};

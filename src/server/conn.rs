@@ -1,0 +1,533 @@
+//! One connection: read, parse heads, decode bodies, queue events for JS; write what JS submits,
+//! in the order it was submitted; enforce the pipelining bound, timeouts and backpressure.
+
+use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use super::queue::*;
+use super::{ConnShared, ServerInner};
+use crate::h1::{parse_request_head, BodyDecoder, BodyKind, Decoded, ParseError, RequestHead};
+
+/// Where the read side stands.
+enum Reading {
+    /// Waiting for (the rest of) a request head.
+    Head,
+    /// Inside a request body.
+    Body(BodyDecoder),
+    /// No more requests on this connection (error, `Connection: close`, EOF).
+    Stopped,
+}
+
+/// Smallest free space a read is given; the buffer grows by this much when short.
+const READ_CHUNK: usize = 16 * 1024;
+/// A drained read buffer larger than this is given back, so idle keep-alive sockets stay small.
+const READ_BUF_KEEP: usize = 64 * 1024;
+/// Raw packet bytes attached to a client error (Node's `err.rawPacket`).
+const RAW_PACKET_MAX: usize = 64 * 1024;
+
+struct Conn {
+    id: u32,
+    inner: Arc<ServerInner>,
+    shared: Arc<ConnShared>,
+    rbuf: Vec<u8>,
+    rpos: usize,
+    wbuf: Vec<u8>,
+    wpos: usize,
+    reading: Reading,
+    head: RequestHead,
+    keep_alive: bool,
+    dispatched: u32,
+    responses_done: u32,
+    js_paused: bool,
+    eof: bool,
+    end_requested: bool,
+    want_drain: bool,
+    /// Socket idle timeout set from JS (`socket.setTimeout`), and when it last saw activity.
+    idle_timeout: Option<Duration>,
+    idle_fired: bool,
+    last_activity: Instant,
+    /// Deadlines for the request being received (headersTimeout, requestTimeout).
+    head_deadline: Option<Instant>,
+    request_deadline: Option<Instant>,
+}
+
+pub(super) async fn run(
+    inner: Arc<ServerInner>,
+    id: u32,
+    shared: Arc<ConnShared>,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
+    let config = &inner.config;
+    let _ = stream.set_nodelay(config.no_delay);
+    if let Some(delay) = config.keep_alive {
+        set_keep_alive(&stream, true, delay);
+    }
+    let local = stream.local_addr().unwrap_or(peer);
+    {
+        let mut q = inner.queue.lock();
+        push_connection(q.batch(), id, peer, local);
+    }
+    let mut conn = Conn {
+        id,
+        inner: inner.clone(),
+        shared,
+        rbuf: Vec::new(),
+        rpos: 0,
+        wbuf: Vec::new(),
+        wpos: 0,
+        reading: Reading::Head,
+        head: RequestHead::default(),
+        keep_alive: true,
+        dispatched: 0,
+        responses_done: 0,
+        js_paused: false,
+        eof: false,
+        end_requested: false,
+        want_drain: false,
+        idle_timeout: None,
+        idle_fired: false,
+        last_activity: Instant::now(),
+        head_deadline: None,
+        request_deadline: None,
+    };
+    let errno = conn.serve(&stream).await;
+    let mut q = inner.queue.lock();
+    q.batch().meta.extend_from_slice(&[EV_CLOSE, id, errno]);
+}
+
+fn push_connection(batch: &mut EventBatch, id: u32, peer: SocketAddr, local: SocketAddr) {
+    let off = batch.text.len();
+    let text = format!("{} {}", peer.ip(), local.ip());
+    batch.text.extend_from_slice(text.as_bytes());
+    let family = if peer.is_ipv4() { 4 } else { 6 };
+    batch.meta.extend_from_slice(&[
+        EV_CONNECTION,
+        id,
+        off as u32,
+        text.len() as u32,
+        u32::from(peer.port()),
+        u32::from(local.port()),
+        family,
+    ]);
+}
+
+fn set_keep_alive(stream: &TcpStream, on: bool, delay: Duration) {
+    let sock = socket2::SockRef::from(stream);
+    let _ = sock.set_keepalive(on);
+    if on && !delay.is_zero() {
+        let _ = sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(delay));
+    }
+}
+
+fn errno_of(e: &io::Error) -> u32 {
+    e.raw_os_error().map_or(1, |n| n as u32)
+}
+
+impl Conn {
+    /// Runs until the connection closes; returns the errno that closed it, 0 for an orderly
+    /// close.
+    async fn serve(&mut self, stream: &TcpStream) -> u32 {
+        let mut timer = pin!(tokio::time::sleep(Duration::from_secs(3600)));
+        let mut timer_at: Option<Instant> = None;
+        loop {
+            if self.take_commands(stream) {
+                return 0;
+            }
+            if let Err(e) = self.flush(stream) {
+                return errno_of(&e);
+            }
+            if self.wpos == self.wbuf.len() {
+                if self.end_requested {
+                    let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write);
+                    return 0;
+                }
+                if self.want_drain {
+                    self.want_drain = false;
+                    let mut q = self.inner.queue.lock();
+                    q.batch().meta.extend_from_slice(&[EV_DRAIN, self.id]);
+                }
+            }
+            self.process_input();
+
+            let body_budget_full = matches!(self.reading, Reading::Body(_))
+                && self.inner.queue.body_len() >= BODY_BUDGET;
+            let want_read = !self.eof
+                && !self.js_paused
+                && !body_budget_full
+                && !matches!(self.reading, Reading::Stopped)
+                && self.in_flight() < self.inner.config.max_pipelined
+                && self.rbuf.len() - self.rpos <= self.inner.config.head_limits.max_head_bytes;
+            let want_write = self.wpos < self.wbuf.len();
+
+            let deadline = self.next_deadline();
+            if deadline != timer_at {
+                if let Some(at) = deadline {
+                    timer.as_mut().reset(at);
+                }
+                timer_at = deadline;
+            }
+
+            tokio::select! {
+                _ = self.shared.notify.notified() => {}
+                r = stream.readable(), if want_read => {
+                    if r.is_ok() {
+                        if let Err(e) = self.read(stream) {
+                            return errno_of(&e);
+                        }
+                    }
+                }
+                _ = stream.writable(), if want_write => {}
+                _ = self.inner.queue.taken.notified(), if body_budget_full => {}
+                _ = &mut timer, if timer_at.is_some() => {
+                    timer_at = None;
+                    self.on_timer();
+                }
+            }
+        }
+    }
+
+    fn in_flight(&self) -> u32 {
+        self.dispatched.wrapping_sub(self.responses_done)
+    }
+
+    /// Picks up what JS submitted. Returns true when JS destroyed the connection.
+    fn take_commands(&mut self, stream: &TcpStream) -> bool {
+        let mut out = self.shared.lock();
+        if out.destroy {
+            return true;
+        }
+        if self.wpos == self.wbuf.len() && !out.buf.is_empty() {
+            self.wbuf.clear();
+            self.wpos = 0;
+            std::mem::swap(&mut self.wbuf, &mut out.buf);
+            self.shared
+                .unwritten
+                .store(self.wbuf.len(), Ordering::Relaxed);
+        }
+        self.end_requested |= out.end;
+        self.js_paused = out.paused;
+        self.want_drain |= std::mem::take(&mut out.want_drain);
+        self.responses_done = out.responses_done;
+        if let Some(ms) = out.set_timeout.take() {
+            self.idle_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
+            self.idle_fired = false;
+            self.last_activity = Instant::now();
+        }
+        if let Some(on) = out.no_delay.take() {
+            let _ = stream.set_nodelay(on);
+        }
+        if let Some((on, delay)) = out.keep_alive.take() {
+            set_keep_alive(stream, on, Duration::from_millis(u64::from(delay)));
+        }
+        false
+    }
+
+    /// Writes what it can without waiting.
+    fn flush(&mut self, stream: &TcpStream) -> io::Result<()> {
+        loop {
+            while self.wpos < self.wbuf.len() {
+                match stream.try_write(&self.wbuf[self.wpos..]) {
+                    Ok(n) => {
+                        self.wpos += n;
+                        self.touch();
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.shared
+                            .unwritten
+                            .store(self.wbuf.len() - self.wpos, Ordering::Relaxed);
+                        return Ok(());
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            self.shared.unwritten.store(0, Ordering::Relaxed);
+            // JS may have submitted more while this was writing.
+            let mut out = self.shared.lock();
+            if out.buf.is_empty() {
+                return Ok(());
+            }
+            self.wbuf.clear();
+            self.wpos = 0;
+            std::mem::swap(&mut self.wbuf, &mut out.buf);
+        }
+    }
+
+    fn read(&mut self, stream: &TcpStream) -> io::Result<()> {
+        if self.rpos == self.rbuf.len() {
+            self.rbuf.clear();
+            self.rpos = 0;
+            if self.rbuf.capacity() > READ_BUF_KEEP {
+                self.rbuf = Vec::new();
+            }
+        }
+        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
+            if self.rpos > 0 {
+                self.rbuf.drain(..self.rpos);
+                self.rpos = 0;
+            }
+            self.rbuf.reserve(READ_CHUNK);
+        }
+        match stream.try_read_buf(&mut self.rbuf) {
+            Ok(0) => {
+                self.eof = true;
+                self.on_eof();
+                Ok(())
+            }
+            Ok(_) => {
+                self.touch();
+                Ok(())
+            }
+            Err(e)
+                if e.kind() == io::ErrorKind::WouldBlock
+                    || e.kind() == io::ErrorKind::Interrupted =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn touch(&mut self) {
+        if self.idle_timeout.is_some() {
+            self.last_activity = Instant::now();
+            self.idle_fired = false;
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let idle = match (self.idle_timeout, self.idle_fired) {
+            (Some(t), false) => Some(self.last_activity + t),
+            _ => None,
+        };
+        [idle, self.head_deadline, self.request_deadline]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    fn on_timer(&mut self) {
+        let now = Instant::now();
+        let request_late = self.request_deadline.is_some_and(|d| d <= now);
+        let head_late = self.head_deadline.is_some_and(|d| d <= now);
+        if request_late || head_late {
+            self.head_deadline = None;
+            self.request_deadline = None;
+            self.reading = Reading::Stopped;
+            self.push_error(CODE_REQUEST_TIMEOUT);
+        }
+        if let (Some(t), false) = (self.idle_timeout, self.idle_fired) {
+            if self.last_activity + t <= now {
+                self.idle_fired = true;
+                let mut q = self.inner.queue.lock();
+                q.batch().meta.extend_from_slice(&[EV_TIMEOUT, self.id]);
+            }
+        }
+    }
+
+    fn on_eof(&mut self) {
+        let partial_head = matches!(self.reading, Reading::Head)
+            && self.rbuf[self.rpos..]
+                .iter()
+                .any(|b| !b.is_ascii_whitespace());
+        if partial_head {
+            // Node's parser.finish() fails on a half-received head and answers 400.
+            self.reading = Reading::Stopped;
+            self.push_error(ParseError::InvalidEofState.index());
+            return;
+        }
+        let mut q = self.inner.queue.lock();
+        q.batch().meta.extend_from_slice(&[EV_EOF, self.id]);
+    }
+
+    fn push_error(&mut self, code: u32) {
+        let raw_end = self.rbuf.len().min(self.rpos + RAW_PACKET_MAX);
+        let raw = &self.rbuf[self.rpos..raw_end];
+        let mut q = self.inner.queue.lock();
+        let batch = q.batch();
+        let off = batch.body.len() as u32;
+        batch.body.extend_from_slice(raw);
+        batch
+            .meta
+            .extend_from_slice(&[EV_ERROR, self.id, code, off, raw.len() as u32]);
+    }
+
+    /// Parses and decodes everything buffered that may be dispatched now, queueing the events
+    /// under one lock of the queue.
+    fn process_input(&mut self) {
+        if self.rpos == self.rbuf.len() || matches!(self.reading, Reading::Stopped) {
+            return;
+        }
+        let inner = self.inner.clone();
+        let mut q = inner.queue.lock();
+        let batch = q.batch();
+        loop {
+            match &mut self.reading {
+                Reading::Stopped => return,
+                Reading::Head => {
+                    if self.rpos == self.rbuf.len()
+                        || self.in_flight() >= inner.config.max_pipelined
+                    {
+                        return;
+                    }
+                    let input = &self.rbuf[self.rpos..];
+                    match parse_request_head(input, &inner.config.head_limits, &mut self.head) {
+                        Ok(false) => {
+                            if self.head_deadline.is_none() {
+                                let now = Instant::now();
+                                self.head_deadline = inner.config.headers_timeout.map(|t| now + t);
+                                self.request_deadline =
+                                    inner.config.request_timeout.map(|t| now + t);
+                            }
+                            return;
+                        }
+                        Ok(true) => {
+                            self.head_deadline = None;
+                            push_head(batch, self.id, input, &self.head);
+                            self.dispatched = self.dispatched.wrapping_add(1);
+                            self.rpos += self.head.end;
+                            self.keep_alive = self.head.keep_alive;
+                            if let Some(e) = self.head.late_error {
+                                self.reading = Reading::Stopped;
+                                drop(q);
+                                self.push_error(e.index());
+                                return;
+                            }
+                            match self.head.body.0 {
+                                BodyKind::None => {
+                                    self.request_deadline = None;
+                                    self.after_message();
+                                }
+                                BodyKind::Length(n) => {
+                                    self.reading = Reading::Body(BodyDecoder::length(n));
+                                }
+                                BodyKind::Chunked => {
+                                    self.reading = Reading::Body(BodyDecoder::chunked(
+                                        inner.config.head_limits.max_head_bytes,
+                                    ));
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            self.reading = Reading::Stopped;
+                            drop(q);
+                            self.push_error(e.index());
+                            return;
+                        }
+                    }
+                }
+                Reading::Body(decoder) => {
+                    // A Content-Length body ends with its last byte, not with more input.
+                    let step = if decoder.is_done() {
+                        Ok((0, Decoded::Done))
+                    } else if self.rpos == self.rbuf.len() || batch.body.len() >= BODY_BUDGET {
+                        return;
+                    } else {
+                        decoder.decode(&self.rbuf[self.rpos..])
+                    };
+                    match step {
+                        Ok((n, Decoded::Data { start, end })) => {
+                            let data = &self.rbuf[self.rpos + start..self.rpos + end];
+                            let off = batch.body.len() as u32;
+                            batch.body.extend_from_slice(data);
+                            batch.meta.extend_from_slice(&[
+                                EV_BODY,
+                                self.id,
+                                off,
+                                data.len() as u32,
+                            ]);
+                            self.rpos += n;
+                        }
+                        Ok((n, Decoded::NeedMore)) => {
+                            self.rpos += n;
+                            return;
+                        }
+                        Ok((n, Decoded::Done)) => {
+                            self.rpos += n;
+                            let mut trailers = Vec::new();
+                            if decoder.parse_trailers(&mut trailers).is_err() {
+                                self.reading = Reading::Stopped;
+                                drop(q);
+                                self.push_error(ParseError::InvalidHeaderToken.index());
+                                return;
+                            }
+                            push_end(batch, self.id, decoder.trailer_bytes(), &trailers);
+                            self.request_deadline = None;
+                            self.after_message();
+                        }
+                        Err(e) => {
+                            self.reading = Reading::Stopped;
+                            drop(q);
+                            self.push_error(e.index());
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A request was fully received: read the next one only if the connection stays open.
+    fn after_message(&mut self) {
+        self.reading = if self.keep_alive && !self.head.upgrade {
+            Reading::Head
+        } else {
+            Reading::Stopped
+        };
+    }
+}
+
+fn push_head(batch: &mut EventBatch, id: u32, input: &[u8], head: &RequestHead) {
+    let base = batch.text.len() as u32;
+    let start = head.start as u32;
+    batch.text.extend_from_slice(&input[head.start..head.end]);
+    let rebase = |off: u32| off - start + base;
+    let mut flags = 0;
+    if head.keep_alive {
+        flags |= HEAD_KEEP_ALIVE;
+    }
+    if head.upgrade {
+        flags |= HEAD_UPGRADE;
+    }
+    match head.body.0 {
+        BodyKind::None => {}
+        BodyKind::Length(_) => flags |= HEAD_HAS_BODY,
+        BodyKind::Chunked => flags |= HEAD_HAS_BODY | HEAD_CHUNKED,
+    }
+    batch.meta.extend_from_slice(&[
+        EV_HEAD,
+        id,
+        flags,
+        u32::from(head.method),
+        u32::from(head.version_minor),
+        rebase(head.url.0),
+        head.url.1,
+        head.headers.len() as u32,
+    ]);
+    for h in &head.headers {
+        batch
+            .meta
+            .extend_from_slice(&[rebase(h[0]), h[1], rebase(h[2]), h[3]]);
+    }
+}
+
+fn push_end(batch: &mut EventBatch, id: u32, raw: &[u8], trailers: &[[u32; 4]]) {
+    let base = batch.text.len() as u32;
+    batch.text.extend_from_slice(raw);
+    batch
+        .meta
+        .extend_from_slice(&[EV_END, id, trailers.len() as u32]);
+    for t in trailers {
+        batch
+            .meta
+            .extend_from_slice(&[t[0] + base, t[1], t[2] + base, t[3]]);
+    }
+}

@@ -1,0 +1,351 @@
+//! The tokio side: the runtime, the accept loop, the registry of connections, and `submit`,
+//! through which the JS thread hands a turn's worth of output to the connections.
+
+mod conn;
+pub mod queue;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use tokio::runtime::Runtime;
+use tokio::sync::Notify;
+
+use crate::h1::HeadLimits;
+pub use queue::{EventBatch, EventQueue};
+
+/// What a server enforces per connection; JS passes Node's option values.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub head_limits: HeadLimits,
+    /// Requests one connection may have dispatched but not yet answered; reading and parsing
+    /// pause at this bound (Node pauses the socket when its outgoing side backs up).
+    pub max_pipelined: u32,
+    /// Node's `headersTimeout`: a started head must complete within it (408 otherwise).
+    pub headers_timeout: Option<Duration>,
+    /// Node's `requestTimeout`: a request must arrive whole within it (408 otherwise).
+    pub request_timeout: Option<Duration>,
+    /// Socket write buffer size above which `write()` reports backpressure.
+    pub high_water_mark: usize,
+    pub no_delay: bool,
+    pub keep_alive: Option<Duration>,
+    /// 0: unlimited.
+    pub max_connections: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            head_limits: HeadLimits::default(),
+            max_pipelined: 64,
+            headers_timeout: Some(Duration::from_secs(60)),
+            request_timeout: Some(Duration::from_secs(300)),
+            high_water_mark: 16 * 1024,
+            no_delay: true,
+            keep_alive: None,
+            max_connections: 0,
+        }
+    }
+}
+
+/// Ops JS submits, four u32 words each: `op, conn id, a, b`.
+pub const OP_WRITE: u32 = 1; // a, b: offset and length in the arena
+pub const OP_WRITE_BUF: u32 = 2; // a: index into the buffers
+pub const OP_END: u32 = 3; // flush, then close the connection
+pub const OP_DESTROY: u32 = 4; // close now, dropping unwritten output
+pub const OP_PAUSE: u32 = 5; // stop reading (a request body is not being consumed)
+pub const OP_RESUME: u32 = 6;
+pub const OP_RESPONSE_DONE: u32 = 7; // one dispatched request was answered
+pub const OP_SET_TIMEOUT: u32 = 8; // a: idle ms, 0 disables
+pub const OP_NO_DELAY: u32 = 9; // a: 0 or 1
+pub const OP_KEEP_ALIVE: u32 = 10; // a: 0 or 1, b: initial delay ms
+
+/// State the JS thread writes and the connection task reads.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    pub buf: Vec<u8>,
+    pub end: bool,
+    pub destroy: bool,
+    pub paused: bool,
+    pub want_drain: bool,
+    pub responses_done: u32,
+    /// `Some(ms)` when JS changed the idle timeout since the task last looked.
+    pub set_timeout: Option<u32>,
+    pub no_delay: Option<bool>,
+    pub keep_alive: Option<(bool, u32)>,
+}
+
+pub(crate) struct ConnShared {
+    pub out: Mutex<Outbox>,
+    pub notify: Notify,
+    /// Bytes the task holds but has not yet written to the socket.
+    pub unwritten: AtomicUsize,
+}
+
+impl ConnShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Outbox> {
+        self.out.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+pub(crate) struct ServerInner {
+    pub config: ServerConfig,
+    pub queue: EventQueue,
+    conns: Mutex<HashMap<u32, Arc<ConnShared>>>,
+    next_id: AtomicU32,
+    pub connections: AtomicUsize,
+    stop_accepting: Notify,
+    closed: AtomicBool,
+}
+
+pub struct Server {
+    inner: Arc<ServerInner>,
+}
+
+/// The address a server is bound to.
+#[derive(Debug, Clone)]
+pub struct BoundAddress {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+fn runtime(io_threads: usize) -> &'static Runtime {
+    static RT: OnceLock<Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(io_threads.max(1))
+            .thread_name("ferrohttp-io")
+            .enable_all()
+            .build()
+            // No runtime means no server at all; there is nothing to fall back to.
+            .expect("ferrohttp: cannot start the IO runtime")
+    })
+}
+
+/// IO threads: `FERROHTTP_IO_THREADS`, else 1. One thread measured best when the server has one
+/// core (the JS thread shares it); raise it when the process has cores to spare.
+pub fn default_io_threads() -> usize {
+    std::env::var("FERROHTTP_IO_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1)
+}
+
+impl Server {
+    pub fn new(config: ServerConfig, waker: Box<dyn Fn() + Send + Sync>) -> Self {
+        Self {
+            inner: Arc::new(ServerInner {
+                config,
+                queue: EventQueue::new(waker),
+                conns: Mutex::new(HashMap::new()),
+                next_id: AtomicU32::new(1),
+                connections: AtomicUsize::new(0),
+                stop_accepting: Notify::new(),
+                closed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Binds synchronously (so errors such as EADDRINUSE come back to the caller at once) and
+    /// starts accepting on the IO runtime.
+    pub fn listen(
+        &self,
+        host: &str,
+        port: u16,
+        backlog: i32,
+        ipv6_only: bool,
+    ) -> io::Result<BoundAddress> {
+        let listener = bind(host, port, backlog, ipv6_only)?;
+        let local = listener.local_addr()?;
+        let inner = self.inner.clone();
+        let rt = runtime(default_io_threads());
+        rt.spawn(async move {
+            // The std listener is turned into a tokio one inside the runtime it belongs to.
+            match tokio::net::TcpListener::from_std(listener) {
+                Ok(l) => accept_loop(inner, l).await,
+                Err(_) => inner.closed.store(true, Ordering::SeqCst),
+            }
+        });
+        Ok(BoundAddress {
+            ip: local.ip(),
+            port: local.port(),
+        })
+    }
+
+    /// Stops accepting; open connections are left to JS (close idle ones, finish the rest).
+    pub fn stop_accepting(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.stop_accepting.notify_waiters();
+        self.inner.stop_accepting.notify_one();
+    }
+
+    pub fn take_events(&self) -> EventBatch {
+        self.inner.queue.take()
+    }
+
+    pub fn connection_count(&self) -> usize {
+        self.inner.connections.load(Ordering::SeqCst)
+    }
+
+    /// Applies a JS turn's ops. Returns the ids of connections whose unwritten output is now at
+    /// or above the high-water mark: their `write()` must report backpressure until `DRAIN`.
+    pub fn submit(&self, ops: &[u32], arena: &[u8], bufs: &[&[u8]]) -> Vec<u32> {
+        let mut over = Vec::new();
+        let conns = self.inner.conns.lock().unwrap_or_else(|e| e.into_inner());
+        let hwm = self.inner.config.high_water_mark;
+        let mut i = 0;
+        while i + 4 <= ops.len() {
+            let id = ops[i + 1];
+            let Some(conn) = conns.get(&id) else {
+                // Closed already: its output has nowhere to go.
+                i += 4;
+                continue;
+            };
+            let mut out = conn.lock();
+            // All consecutive ops for one connection under one lock, then one wake.
+            while i + 4 <= ops.len() && ops[i + 1] == id {
+                let (op, a, b) = (ops[i], ops[i + 2], ops[i + 3]);
+                match op {
+                    OP_WRITE => {
+                        let (start, end) = (a as usize, a as usize + b as usize);
+                        if let Some(bytes) = arena.get(start..end) {
+                            out.buf.extend_from_slice(bytes);
+                        }
+                    }
+                    OP_WRITE_BUF => {
+                        if let Some(bytes) = bufs.get(a as usize) {
+                            out.buf.extend_from_slice(bytes);
+                        }
+                    }
+                    OP_END => out.end = true,
+                    OP_DESTROY => out.destroy = true,
+                    OP_PAUSE => out.paused = true,
+                    OP_RESUME => out.paused = false,
+                    OP_RESPONSE_DONE => out.responses_done = out.responses_done.wrapping_add(1),
+                    OP_SET_TIMEOUT => out.set_timeout = Some(a),
+                    OP_NO_DELAY => out.no_delay = Some(a != 0),
+                    OP_KEEP_ALIVE => out.keep_alive = Some((a != 0, b)),
+                    _ => {}
+                }
+                i += 4;
+            }
+            if !out.buf.is_empty() && out.buf.len() + conn.unwritten.load(Ordering::Relaxed) >= hwm
+            {
+                out.want_drain = true;
+                over.push(id);
+            }
+            drop(out);
+            conn.notify.notify_one();
+        }
+        over
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop_accepting();
+    }
+}
+
+fn bind(host: &str, port: u16, backlog: i32, ipv6_only: bool) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let ip: IpAddr = if host.is_empty() {
+        IpAddr::from([0u16; 8])
+    } else {
+        host.parse().map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "host must be an IP address")
+        })?
+    };
+    let addr = SocketAddr::new(ip, port);
+    let make = |addr: SocketAddr| -> io::Result<Socket> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        if addr.is_ipv6() {
+            // Node binds `::` dual-stack unless ipv6Only is asked for.
+            socket.set_only_v6(ipv6_only)?;
+        }
+        #[cfg(unix)]
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(backlog)?;
+        socket.set_nonblocking(true)?;
+        Ok(socket)
+    };
+    let socket = match make(addr) {
+        // No IPv6 on this host: Node falls back to 0.0.0.0 for the default host.
+        Err(e) if host.is_empty() && e.raw_os_error() == Some(libc_eafnosupport()) => {
+            make(SocketAddr::new(IpAddr::from([0u8; 4]), port))?
+        }
+        r => r?,
+    };
+    Ok(socket.into())
+}
+
+const fn libc_eafnosupport() -> i32 {
+    97
+}
+
+async fn accept_loop(inner: Arc<ServerInner>, listener: tokio::net::TcpListener) {
+    loop {
+        if inner.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = inner.stop_accepting.notified() => return,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let max = inner.config.max_connections;
+                if max > 0 && inner.connections.load(Ordering::SeqCst) >= max as usize {
+                    // Over maxConnections Node closes the new socket at once.
+                    drop(stream);
+                    continue;
+                }
+                let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+                let shared = Arc::new(ConnShared {
+                    out: Mutex::new(Outbox::default()),
+                    notify: Notify::new(),
+                    unwritten: AtomicUsize::new(0),
+                });
+                inner
+                    .conns
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id, shared.clone());
+                inner.connections.fetch_add(1, Ordering::SeqCst);
+                let inner = inner.clone();
+                tokio::spawn(async move {
+                    conn::run(inner.clone(), id, shared, stream, peer).await;
+                    inner
+                        .conns
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .remove(&id);
+                    inner.connections.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning; the listener stays up.
+                if !is_transient_accept_error(&e) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+fn is_transient_accept_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+    )
+}
+
+#[cfg(test)]
+mod tests;

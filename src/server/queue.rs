@@ -1,0 +1,194 @@
+//! The one queue between the IO threads and the JS thread.
+//!
+//! IO threads append events as flat data; the first append after JS last took the batch calls
+//! the waker (in the binding, one threadsafe-function call), and JS then takes everything that
+//! accumulated in one go. So the boundary is crossed once per batch, never once per request.
+
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+/// Event kinds, the first word of each record in `EventBatch::meta`. Layouts (after `kind, id`):
+/// - `CONNECTION`: text_off, text_len (`"<remote ip> <local ip>"`), remote_port, local_port,
+///   family (4 or 6)
+/// - `HEAD`: flags, method, version_minor, url_off, url_len, n, then n × (name_off, name_len,
+///   value_off, value_len); offsets into `text`
+/// - `BODY`: off, len into `body`
+/// - `END`: n, then n trailer quads into `text`
+/// - `EOF`: (none) the peer ended its side
+/// - `DRAIN`: (none) everything submitted was written to the socket
+/// - `ERROR`: code (`ParseError::index`, or `CODE_*` below), raw_off, raw_len into `body`
+/// - `TIMEOUT`: (none) the socket was idle for its `setTimeout`
+/// - `CLOSE`: errno (0 for an orderly close)
+pub const EV_CONNECTION: u32 = 1;
+pub const EV_HEAD: u32 = 2;
+pub const EV_BODY: u32 = 3;
+pub const EV_END: u32 = 4;
+pub const EV_EOF: u32 = 5;
+pub const EV_DRAIN: u32 = 6;
+pub const EV_ERROR: u32 = 7;
+pub const EV_TIMEOUT: u32 = 8;
+pub const EV_CLOSE: u32 = 9;
+
+/// `HEAD` flags.
+pub const HEAD_KEEP_ALIVE: u32 = 1;
+pub const HEAD_UPGRADE: u32 = 2;
+pub const HEAD_HAS_BODY: u32 = 4;
+pub const HEAD_CHUNKED: u32 = 8;
+
+/// `ERROR` codes beyond the parser's: Node's `ERR_HTTP_REQUEST_TIMEOUT` (answered with 408).
+pub const CODE_REQUEST_TIMEOUT: u32 = 100;
+
+#[derive(Debug, Default)]
+pub struct EventBatch {
+    pub meta: Vec<u32>,
+    /// Request heads and trailers, latin1 (JS decodes the whole region once per batch).
+    pub text: Vec<u8>,
+    /// Body bytes and raw packets of errors.
+    pub body: Vec<u8>,
+}
+
+impl EventBatch {
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    /// The batch as one buffer: four u32 words (meta count, text length, body length, 0), the
+    /// meta words, the text, the body — all little-endian, meta 4-byte aligned. One buffer is
+    /// one napi value to create per batch.
+    pub fn to_wire(&self) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(16 + self.meta.len() * 4 + self.text.len() + self.body.len());
+        for w in [
+            self.meta.len() as u32,
+            self.text.len() as u32,
+            self.body.len() as u32,
+            0,
+        ] {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        for w in &self.meta {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+        out.extend_from_slice(&self.text);
+        out.extend_from_slice(&self.body);
+        out
+    }
+}
+
+struct Inner {
+    batch: EventBatch,
+    scheduled: bool,
+}
+
+pub struct EventQueue {
+    inner: Mutex<Inner>,
+    waker: Box<dyn Fn() + Send + Sync>,
+    /// Signalled each time JS takes a batch, for connections waiting on `BODY_BUDGET`.
+    pub taken: Notify,
+}
+
+/// Body bytes an undrained batch may hold before connections stop reading request bodies:
+/// the bound on memory when JS falls behind an upload.
+pub const BODY_BUDGET: usize = 4 * 1024 * 1024;
+
+pub struct QueueGuard<'a> {
+    guard: MutexGuard<'a, Inner>,
+    queue: &'a EventQueue,
+}
+
+impl QueueGuard<'_> {
+    pub fn batch(&mut self) -> &mut EventBatch {
+        &mut self.guard.batch
+    }
+}
+
+impl Drop for QueueGuard<'_> {
+    fn drop(&mut self) {
+        if !self.guard.scheduled && !self.guard.batch.is_empty() {
+            self.guard.scheduled = true;
+            (self.queue.waker)();
+        }
+    }
+}
+
+impl EventQueue {
+    pub fn new(waker: Box<dyn Fn() + Send + Sync>) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                batch: EventBatch::default(),
+                scheduled: false,
+            }),
+            waker,
+            taken: Notify::new(),
+        }
+    }
+
+    /// Locks the queue for appending; JS is woken when the guard drops, if it needs to be.
+    pub fn lock(&self) -> QueueGuard<'_> {
+        QueueGuard {
+            guard: self.inner.lock().unwrap_or_else(|e| e.into_inner()),
+            queue: self,
+        }
+    }
+
+    /// Takes everything queued (JS thread). The next append wakes JS again.
+    pub fn take(&self) -> EventBatch {
+        let batch = {
+            let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            g.scheduled = false;
+            std::mem::take(&mut g.batch)
+        };
+        self.taken.notify_waiters();
+        batch
+    }
+
+    pub fn body_len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .batch
+            .body
+            .len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    #[test]
+    fn wakes_once_per_batch() {
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
+        let q = EventQueue::new(Box::new(move || {
+            w.fetch_add(1, Ordering::SeqCst);
+        }));
+        for i in 0..10 {
+            q.lock().batch().meta.extend_from_slice(&[EV_EOF, i]);
+        }
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        let b = q.take();
+        assert_eq!(b.meta.len(), 20);
+        drop(q.lock()); // nothing appended: no wake
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        q.lock().batch().meta.extend_from_slice(&[EV_EOF, 1]);
+        assert_eq!(wakes.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn wire_layout() {
+        let b = EventBatch {
+            meta: vec![1, 2],
+            text: b"ab".to_vec(),
+            body: b"xyz".to_vec(),
+        };
+        let w = b.to_wire();
+        assert_eq!(&w[0..4], &2u32.to_le_bytes());
+        assert_eq!(&w[4..8], &2u32.to_le_bytes());
+        assert_eq!(&w[8..12], &3u32.to_le_bytes());
+        assert_eq!(&w[24..], b"abxyz");
+    }
+}

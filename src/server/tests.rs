@@ -1,0 +1,289 @@
+//! The server without Node: a thread stands in for JS, answering each request with its URL and
+//! body, so the accept loop, the connection task and the batch format are tested by `cargo test`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use super::queue::*;
+use super::*;
+
+struct Harness {
+    port: u16,
+    _server: Arc<Server>,
+}
+
+/// Reads a little-endian u32 event record stream and answers like a tiny node:http app.
+fn start(config: ServerConfig) -> Harness {
+    let (tx, rx) = mpsc::channel::<()>();
+    let server = Arc::new(Server::new(
+        config,
+        Box::new(move || {
+            let _ = tx.send(());
+        }),
+    ));
+    let addr = server.listen("127.0.0.1", 0, 511, false).unwrap();
+    let js = server.clone();
+    thread::spawn(move || {
+        let mut bodies: HashMap<u32, Vec<u8>> = HashMap::new();
+        let mut urls: HashMap<u32, Vec<String>> = HashMap::new();
+        while rx.recv().is_ok() {
+            let batch = js.take_events();
+            let mut ops = Vec::new();
+            let mut arena = Vec::new();
+            let mut write = |ops: &mut Vec<u32>, id: u32, bytes: &[u8]| {
+                ops.extend_from_slice(&[OP_WRITE, id, arena.len() as u32, bytes.len() as u32]);
+                arena.extend_from_slice(bytes);
+            };
+            let m = &batch.meta;
+            let mut i = 0;
+            while i < m.len() {
+                let (kind, id) = (m[i], m[i + 1]);
+                match kind {
+                    EV_CONNECTION => i += 7,
+                    EV_HEAD => {
+                        let flags = m[i + 2];
+                        let (uo, ul) = (m[i + 5] as usize, m[i + 6] as usize);
+                        let url = String::from_utf8_lossy(&batch.text[uo..uo + ul]).to_string();
+                        let n = m[i + 7] as usize;
+                        i += 8 + 4 * n;
+                        if flags & HEAD_HAS_BODY == 0 {
+                            respond(&mut ops, &mut write, id, &url, b"", flags);
+                        } else {
+                            urls.entry(id).or_default().push(url);
+                        }
+                    }
+                    EV_BODY => {
+                        let (o, l) = (m[i + 2] as usize, m[i + 3] as usize);
+                        bodies
+                            .entry(id)
+                            .or_default()
+                            .extend_from_slice(&batch.body[o..o + l]);
+                        i += 4;
+                    }
+                    EV_END => {
+                        let n = m[i + 2] as usize;
+                        i += 3 + 4 * n;
+                        let url = urls.get_mut(&id).map(|u| u.remove(0)).unwrap_or_default();
+                        let body = bodies.remove(&id).unwrap_or_default();
+                        respond(&mut ops, &mut write, id, &url, &body, HEAD_KEEP_ALIVE);
+                    }
+                    EV_ERROR => {
+                        write(
+                            &mut ops,
+                            id,
+                            b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
+                        );
+                        ops.extend_from_slice(&[OP_END, id, 0, 0]);
+                        i += 5;
+                    }
+                    EV_EOF => {
+                        ops.extend_from_slice(&[OP_END, id, 0, 0]);
+                        i += 2;
+                    }
+                    EV_DRAIN | EV_TIMEOUT => i += 2,
+                    EV_CLOSE => i += 3,
+                    other => panic!("unknown event {other}"),
+                }
+            }
+            js.submit(&ops, &arena, &[]);
+        }
+    });
+    Harness {
+        port: addr.port,
+        _server: server,
+    }
+}
+
+fn respond(
+    ops: &mut Vec<u32>,
+    write: &mut impl FnMut(&mut Vec<u32>, u32, &[u8]),
+    id: u32,
+    url: &str,
+    body: &[u8],
+    flags: u32,
+) {
+    let mut payload = url.as_bytes().to_vec();
+    payload.extend_from_slice(body);
+    let head = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+        payload.len()
+    );
+    write(ops, id, head.as_bytes());
+    write(ops, id, &payload);
+    ops.extend_from_slice(&[OP_RESPONSE_DONE, id, 0, 0]);
+    if flags & HEAD_KEEP_ALIVE == 0 {
+        ops.extend_from_slice(&[OP_END, id, 0, 0]);
+    }
+}
+
+fn connect(h: &Harness) -> TcpStream {
+    let s = TcpStream::connect(("127.0.0.1", h.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+fn read_until_close(mut s: TcpStream) -> String {
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    String::from_utf8_lossy(&out).to_string()
+}
+
+fn read_exact_str(s: &mut TcpStream, n: usize) -> String {
+    let mut out = vec![0; n];
+    s.read_exact(&mut out).unwrap();
+    String::from_utf8_lossy(&out).to_string()
+}
+
+fn ok(body: &str) -> String {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+#[test]
+fn pipelined_requests_answer_in_order() {
+    let h = start(ServerConfig::default());
+    let mut s = connect(&h);
+    s.write_all(b"GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\nGET /3 HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert_eq!(
+        read_until_close(s),
+        format!("{}{}{}", ok("/1"), ok("/2"), ok("/3"))
+    );
+}
+
+#[test]
+fn pipelining_beyond_the_bound_still_completes() {
+    let h = start(ServerConfig {
+        max_pipelined: 2,
+        ..ServerConfig::default()
+    });
+    let mut s = connect(&h);
+    let mut req = String::new();
+    let mut want = String::new();
+    for i in 0..50 {
+        req.push_str(&format!("GET /{i} HTTP/1.1\r\n\r\n"));
+        want.push_str(&ok(&format!("/{i}")));
+    }
+    req.push_str("GET /last HTTP/1.1\r\nConnection: close\r\n\r\n");
+    want.push_str(&ok("/last"));
+    s.write_all(req.as_bytes()).unwrap();
+    assert_eq!(read_until_close(s), want);
+}
+
+#[test]
+fn bodies_by_length_and_chunked() {
+    let h = start(ServerConfig::default());
+    let mut s = connect(&h);
+    s.write_all(b"POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+        .unwrap();
+    assert_eq!(read_exact_str(&mut s, ok("/ahello").len()), ok("/ahello"));
+    // Sent a byte at a time: every split of the chunked framing.
+    let wire = b"POST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2;x=y\r\nde\r\n0\r\nT: 1\r\n\r\n";
+    for b in wire.iter() {
+        s.write_all(&[*b]).unwrap();
+    }
+    assert_eq!(read_exact_str(&mut s, ok("/babcde").len()), ok("/babcde"));
+}
+
+#[test]
+fn large_body_is_byte_exact() {
+    let h = start(ServerConfig::default());
+    let mut s = connect(&h);
+    let body: Vec<u8> = (0..3 * 1024 * 1024u32)
+        .map(|i| (i * 7 % 251) as u8)
+        .collect();
+    let head = format!("POST /x HTTP/1.1\r\nContent-Length: {}\r\n\r\n", body.len());
+    let writer = {
+        let mut s = s.try_clone().unwrap();
+        let body = body.clone();
+        thread::spawn(move || {
+            s.write_all(head.as_bytes()).unwrap();
+            s.write_all(&body).unwrap();
+        })
+    };
+    let mut want = b"/x".to_vec();
+    want.extend_from_slice(&body);
+    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", want.len());
+    let mut got = vec![0; head.len() + want.len()];
+    s.read_exact(&mut got).unwrap();
+    writer.join().unwrap();
+    assert_eq!(&got[..head.len()], head.as_bytes());
+    assert!(got[head.len()..] == want[..]);
+}
+
+#[test]
+fn malformed_request_gets_400_and_others_keep_working() {
+    let h = start(ServerConfig::default());
+    let mut good = connect(&h);
+    good.write_all(b"GET /before HTTP/1.1\r\n\r\n").unwrap();
+    assert_eq!(
+        read_exact_str(&mut good, ok("/before").len()),
+        ok("/before")
+    );
+
+    let mut bad = connect(&h);
+    bad.write_all(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n")
+        .unwrap();
+    assert_eq!(
+        read_until_close(bad),
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+    );
+    let mut garbage = connect(&h);
+    garbage.write_all(b"\x00\x01\x02 hello\r\n\r\n").unwrap();
+    assert_eq!(
+        read_until_close(garbage),
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+    );
+
+    good.write_all(b"GET /after HTTP/1.1\r\n\r\n").unwrap();
+    assert_eq!(read_exact_str(&mut good, ok("/after").len()), ok("/after"));
+}
+
+#[test]
+fn http10_closes_after_response() {
+    let h = start(ServerConfig::default());
+    let mut s = connect(&h);
+    s.write_all(b"GET /old HTTP/1.0\r\n\r\nGET /ignored HTTP/1.0\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_until_close(s), ok("/old"));
+}
+
+#[test]
+fn half_received_head_at_eof_is_400() {
+    let h = start(ServerConfig::default());
+    let mut s = connect(&h);
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x").unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(
+        read_until_close(s),
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+    );
+}
+
+#[test]
+fn headers_timeout_fires() {
+    let h = start(ServerConfig {
+        headers_timeout: Some(Duration::from_millis(100)),
+        ..ServerConfig::default()
+    });
+    let mut s = connect(&h);
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    // The harness answers every error with 400; what matters is that the timer fired.
+    assert_eq!(
+        read_until_close(s),
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+    );
+}
+
+#[test]
+fn listen_reports_address_in_use() {
+    let h = start(ServerConfig::default());
+    let other = Server::new(ServerConfig::default(), Box::new(|| {}));
+    let err = other.listen("127.0.0.1", h.port, 511, false).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+}
