@@ -6,3 +6,6 @@
 
 pub mod h1;
 pub mod server;
+
+#[cfg(feature = "napi")]
+mod binding;

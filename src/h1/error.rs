@@ -14,6 +14,10 @@ pub enum ParseError {
     InvalidContentLength,
     UnexpectedContentLength,
     InvalidTransferEncoding,
+    /// A Content-Length after a Transfer-Encoding (llhttp names the later header).
+    ContentLengthWithTransferEncoding,
+    /// A Transfer-Encoding after a Content-Length.
+    TransferEncodingWithContentLength,
     InvalidChunkSize,
     ChunkExtensionsOverflow,
     Strict,
@@ -35,6 +39,8 @@ impl ParseError {
             Self::InvalidContentLength => "HPE_INVALID_CONTENT_LENGTH",
             Self::UnexpectedContentLength => "HPE_UNEXPECTED_CONTENT_LENGTH",
             Self::InvalidTransferEncoding => "HPE_INVALID_TRANSFER_ENCODING",
+            Self::ContentLengthWithTransferEncoding => "HPE_INVALID_CONTENT_LENGTH",
+            Self::TransferEncodingWithContentLength => "HPE_INVALID_TRANSFER_ENCODING",
             Self::InvalidChunkSize => "HPE_INVALID_CHUNK_SIZE",
             Self::ChunkExtensionsOverflow => "HPE_CHUNK_EXTENSIONS_OVERFLOW",
             Self::Strict => "HPE_STRICT",
@@ -54,13 +60,17 @@ impl ParseError {
             Self::CrExpected => "Missing expected CR after header value",
             Self::LfExpected => "Missing expected LF after header value",
             Self::InvalidContentLength => "Invalid character in Content-Length",
-            Self::UnexpectedContentLength => {
+            Self::UnexpectedContentLength => "Duplicate Content-Length",
+            Self::InvalidTransferEncoding => "Request has invalid `Transfer-Encoding`",
+            Self::ContentLengthWithTransferEncoding => {
                 "Content-Length can't be present with Transfer-Encoding"
             }
-            Self::InvalidTransferEncoding => "Request has invalid `Transfer-Encoding`",
+            Self::TransferEncodingWithContentLength => {
+                "Transfer-Encoding can't be present with Content-Length"
+            }
             Self::InvalidChunkSize => "Invalid character in chunk size",
             Self::ChunkExtensionsOverflow => "Chunk extensions overflow",
-            Self::Strict => "Strict mode assertion failed",
+            Self::Strict => "Expected LF after chunk data",
             Self::InvalidEofState => "Invalid EOF state",
         }
     }
@@ -75,7 +85,7 @@ impl ParseError {
     }
 }
 
-pub const ALL: [ParseError; 15] = [
+pub const ALL: [ParseError; 17] = [
     ParseError::HeaderOverflow,
     ParseError::InvalidMethod,
     ParseError::InvalidUrl,
@@ -87,6 +97,8 @@ pub const ALL: [ParseError; 15] = [
     ParseError::InvalidContentLength,
     ParseError::UnexpectedContentLength,
     ParseError::InvalidTransferEncoding,
+    ParseError::ContentLengthWithTransferEncoding,
+    ParseError::TransferEncodingWithContentLength,
     ParseError::InvalidChunkSize,
     ParseError::ChunkExtensionsOverflow,
     ParseError::Strict,

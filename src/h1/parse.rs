@@ -169,6 +169,9 @@ fn map_httparse_error(e: httparse::Error, input: &[u8], limits: &HeadLimits) -> 
         httparse::Error::Version => {
             if input.len() > limits.max_head_bytes {
                 ParseError::HeaderOverflow
+            } else if version_token(input).is_some_and(|v| !v.starts_with(b"HTTP/")) {
+                // "GET /a b HTTP/1.1": what follows the target is not a version at all.
+                ParseError::InvalidConstant
             } else {
                 ParseError::InvalidVersion
             }
@@ -182,16 +185,34 @@ fn map_httparse_error(e: httparse::Error, input: &[u8], limits: &HeadLimits) -> 
     }
 }
 
+/// The third space-separated token of the request line, if the line has one.
+fn version_token(input: &[u8]) -> Option<&[u8]> {
+    let line_end = memchr::memchr2(b'\r', b'\n', input).unwrap_or(input.len());
+    let mut parts = input[..line_end].splitn(3, |&b| b == b' ');
+    parts.next()?;
+    parts.next()?;
+    parts.next()
+}
+
 /// llhttp (strict) wants CRLF after the request line and every header line; httparse also
 /// accepts a bare LF, which is a request-smuggling vector, so reject it here.
 fn check_line_endings(head: &[u8], limits: &HeadLimits) -> Result<(), ParseError> {
     if limits.lenient {
         return Ok(());
     }
+    let request_line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
     for i in memchr::memchr_iter(b'\n', head) {
-        if i == 0 || head[i - 1] != b'\r' {
-            return Err(ParseError::CrExpected);
+        if i > 0 && head[i - 1] == b'\r' {
+            continue;
         }
+        // llhttp's wording depends on where the bare LF is.
+        return Err(if i == request_line_end {
+            ParseError::InvalidVersion
+        } else if i > 0 && head[i - 1] == b'\n' {
+            ParseError::InvalidHeaderToken
+        } else {
+            ParseError::CrExpected
+        });
     }
     Ok(())
 }
@@ -242,12 +263,24 @@ fn fill_head(
                     // llhttp: "Duplicate Content-Length", whatever the values.
                     return Err(ParseError::UnexpectedContentLength);
                 }
+                if transfer_encoding && !limits.lenient {
+                    return Err(ParseError::ContentLengthWithTransferEncoding);
+                }
                 content_length = Some(parse_content_length(value)?);
             }
             17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                if content_length.is_some() && !limits.lenient {
+                    return Err(ParseError::TransferEncodingWithContentLength);
+                }
                 transfer_encoding = true;
-                // Only the last coding of the last header counts (RFC 9112 §6.1).
-                chunked_last = last_token_is_chunked(value);
+                // chunked must be the final coding (RFC 9112 §6.1); llhttp rejects a coding
+                // after it at once, before the head is dispatched.
+                for token in tokens(value) {
+                    if chunked_last && !limits.lenient {
+                        return Err(ParseError::InvalidTransferEncoding);
+                    }
+                    chunked_last = token.eq_ignore_ascii_case(b"chunked");
+                }
             }
             10 if name.eq_ignore_ascii_case(b"connection") => {
                 for token in tokens(value) {
@@ -266,9 +299,6 @@ fn fill_head(
     }
 
     out.body.0 = if transfer_encoding {
-        if content_length.is_some() && !limits.lenient {
-            return Err(ParseError::UnexpectedContentLength);
-        }
         if chunked_last {
             BodyKind::Chunked
         } else {
@@ -312,12 +342,6 @@ fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
 /// Comma-separated tokens with optional whitespace trimmed.
 fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
     value.split(|&b| b == b',').map(|t| t.trim_ascii())
-}
-
-fn last_token_is_chunked(value: &[u8]) -> bool {
-    tokens(value)
-        .last()
-        .is_some_and(|t| t.eq_ignore_ascii_case(b"chunked"))
 }
 
 #[cfg(test)]
@@ -429,7 +453,17 @@ mod tests {
                 "GET / HTTP/1.1\r\nDummy: x\nContent-Length: 23\r\n\r\n",
                 CrExpected,
             ),
-            ("GET / HTTP/1.1\nHost: x\r\n\r\n", CrExpected),
+            ("GET / HTTP/1.1\nHost: x\r\n\r\n", InvalidVersion),
+            ("GET / HTTP/1.1\r\nHost: x\r\n\n", InvalidHeaderToken),
+            ("GET /a b HTTP/1.1\r\n\r\n", InvalidConstant),
+            (
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                InvalidTransferEncoding,
+            ),
+            (
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+                InvalidTransferEncoding,
+            ),
             (
                 "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
                 UnexpectedContentLength,
@@ -448,7 +482,11 @@ mod tests {
             ),
             (
                 "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-                UnexpectedContentLength,
+                TransferEncodingWithContentLength,
+            ),
+            (
+                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+                ContentLengthWithTransferEncoding,
             ),
             ("GET / HTTP/2.0\r\n\r\n", InvalidVersion),
             ("\x00\x01\x02 hello\r\n\r\n", InvalidMethod),

@@ -139,6 +139,9 @@ impl Conn {
         let mut timer_at: Option<Instant> = None;
         loop {
             if self.take_commands(stream) {
+                // Destroyed by JS: what is already queued (a canned error reply, the end of a
+                // response) gets one non-blocking attempt, like a net.Socket's last write.
+                let _ = self.flush(stream);
                 return 0;
             }
             if let Err(e) = self.flush(stream) {
@@ -201,9 +204,6 @@ impl Conn {
     /// Picks up what JS submitted. Returns true when JS destroyed the connection.
     fn take_commands(&mut self, stream: &TcpStream) -> bool {
         let mut out = self.shared.lock();
-        if out.destroy {
-            return true;
-        }
         if self.wpos == self.wbuf.len() && !out.buf.is_empty() {
             self.wbuf.clear();
             self.wpos = 0;
@@ -227,7 +227,7 @@ impl Conn {
         if let Some((on, delay)) = out.keep_alive.take() {
             set_keep_alive(stream, on, Duration::from_millis(u64::from(delay)));
         }
-        false
+        out.destroy
     }
 
     /// Writes what it can without waiting.
