@@ -1,0 +1,31 @@
+// ferrohttp: the server side of node:http, with the connection in Rust. Change
+// `require('node:http')` to `require('ferrohttp')` for createServer and friends; the client side
+// (request, get, Agent) is re-exported from node:http unchanged.
+import * as http from 'node:http';
+import { Server, type ServerOptions } from './lib/server';
+import { IncomingMessage } from './lib/incoming';
+import { ServerResponse } from './lib/outgoing';
+import { METHODS } from './lib/common';
+
+type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export function createServer(requestListener?: RequestListener): Server;
+export function createServer(options: ServerOptions, requestListener?: RequestListener): Server;
+export function createServer(options?: ServerOptions | RequestListener, requestListener?: RequestListener): Server {
+  return typeof options === 'function' || options === undefined ? new Server(options) : new Server(options, requestListener);
+}
+
+export const STATUS_CODES = http.STATUS_CODES;
+export const validateHeaderName = http.validateHeaderName;
+export const validateHeaderValue = http.validateHeaderValue;
+export const maxHeaderSize = http.maxHeaderSize;
+// Client side: node:http's own.
+export const request = http.request;
+export const get = http.get;
+export const Agent = http.Agent;
+export const ClientRequest = http.ClientRequest;
+export const OutgoingMessage = http.OutgoingMessage;
+export const globalAgent = http.globalAgent;
+
+export { Server, IncomingMessage, ServerResponse, METHODS };
+export type { ServerOptions };

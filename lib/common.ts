@@ -1,0 +1,68 @@
+// What Node keeps in _http_common.js: the method table, the parser error shape, and access to
+// node:http's internal fields that our objects must carry for Node's own methods to work on them.
+import * as http from 'node:http';
+import * as util from 'node:util';
+import { PARSE_ERRORS, CODE_REQUEST_TIMEOUT } from './native';
+
+/** llhttp's method list; the native parser sends an index into it. */
+export const METHODS: string[] = http.METHODS.slice().sort();
+
+/**
+ * node:http keeps some state under module-private symbols (kNeedDrain on OutgoingMessage,
+ * kHeadersCount on IncomingMessage...). Node's prototype methods read them, so our objects must
+ * carry the same keys: find each symbol on a throwaway instance by its description.
+ */
+function findSymbol(obj: object, description: string): symbol {
+  const found = Object.getOwnPropertySymbols(obj).find((s) => s.description === description);
+  return found ?? Symbol(description);
+}
+const probeReq = new http.IncomingMessage(null as never);
+const probeRes = new http.ServerResponse(probeReq);
+export const kNeedDrain = findSymbol(probeRes, 'kNeedDrain');
+export const kOutHeaders = findSymbol(probeRes, 'kOutHeaders');
+
+export interface ParseErrorShape extends Error {
+  code: string;
+  reason?: string;
+  bytesParsed?: number;
+  rawPacket?: Buffer;
+}
+
+/** The error Node's parser raises, with `code`, `reason`, `bytesParsed` and `rawPacket`. */
+export function parseError(index: number, rawPacket: Buffer): ParseErrorShape {
+  if (index === CODE_REQUEST_TIMEOUT) {
+    const err = new Error('Request timeout') as ParseErrorShape;
+    err.code = 'ERR_HTTP_REQUEST_TIMEOUT';
+    return err;
+  }
+  const [code, reason] = PARSE_ERRORS[index] ?? ['HPE_INTERNAL', 'Internal error'];
+  const err = new Error(`Parse Error: ${reason}`) as ParseErrorShape;
+  err.code = code;
+  err.reason = reason;
+  err.bytesParsed = 0;
+  // Node has no packet to show for an error found at end of input.
+  if (code !== 'HPE_INVALID_EOF_STATE') err.rawPacket = rawPacket;
+  return err;
+}
+
+/** A libuv-style system error, as net reports it (`listen EADDRINUSE: address already in use :::80`). */
+export function systemError(errno: number, syscall: string, address?: string, port?: number): NodeJS.ErrnoException {
+  const uvErrno = errno > 0 ? -errno : errno;
+  let code = 'UNKNOWN';
+  let desc = 'unknown error';
+  try {
+    const entry = util.getSystemErrorMap().get(uvErrno);
+    if (entry) [code, desc] = entry;
+  } catch {
+    // getSystemErrorMap is present on every supported Node; the fallback keeps errors printable.
+  }
+  let message = `${syscall} ${code}: ${desc}`;
+  if (address !== undefined) message += port !== undefined && port > 0 ? ` ${address}:${port}` : ` ${address}`;
+  const err = new Error(message) as NodeJS.ErrnoException & { address?: string; port?: number };
+  err.errno = uvErrno;
+  err.code = code;
+  err.syscall = syscall;
+  if (address !== undefined) err.address = address;
+  if (port !== undefined && port > 0) err.port = port;
+  return err;
+}

@@ -1,0 +1,56 @@
+// The native binding and the constants of the batch format (src/server/queue.rs and
+// src/server/mod.rs define them; keep both in step).
+import type * as Binding from '../binding';
+
+// Compiled to dist/lib/native.js; the napi-generated loader sits at the package root.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const binding: typeof Binding = require('../../binding.js');
+export type BindingServer = Binding.BindingServer;
+
+export const EV_CONNECTION = 1;
+export const EV_HEAD = 2;
+export const EV_BODY = 3;
+export const EV_END = 4;
+export const EV_EOF = 5;
+export const EV_DRAIN = 6;
+export const EV_ERROR = 7;
+export const EV_TIMEOUT = 8;
+export const EV_CLOSE = 9;
+
+export const HEAD_KEEP_ALIVE = 1;
+export const HEAD_UPGRADE = 2;
+export const HEAD_HAS_BODY = 4;
+
+export const CODE_REQUEST_TIMEOUT = 100;
+
+export const OP_WRITE = 1;
+export const OP_WRITE_BUF = 2;
+export const OP_END = 3;
+export const OP_DESTROY = 4;
+export const OP_PAUSE = 5;
+export const OP_RESUME = 6;
+export const OP_RESPONSE_DONE = 7;
+export const OP_SET_TIMEOUT = 8;
+export const OP_NO_DELAY = 9;
+export const OP_KEEP_ALIVE = 10;
+
+// ParseError::ALL in src/h1/error.rs, in order: the index crosses the boundary.
+export const PARSE_ERRORS: ReadonlyArray<readonly [code: string, reason: string]> = [
+  ['HPE_HEADER_OVERFLOW', 'Header overflow'],
+  ['HPE_INVALID_METHOD', 'Invalid method encountered'],
+  ['HPE_INVALID_URL', 'Invalid URL'],
+  ['HPE_INVALID_CONSTANT', 'Expected HTTP/'],
+  ['HPE_INVALID_VERSION', 'Invalid HTTP version'],
+  ['HPE_INVALID_HEADER_TOKEN', 'Invalid header token'],
+  ['HPE_CR_EXPECTED', 'Missing expected CR after header value'],
+  ['HPE_LF_EXPECTED', 'Missing expected LF after header value'],
+  ['HPE_INVALID_CONTENT_LENGTH', 'Invalid character in Content-Length'],
+  ['HPE_UNEXPECTED_CONTENT_LENGTH', 'Duplicate Content-Length'],
+  ['HPE_INVALID_TRANSFER_ENCODING', 'Request has invalid `Transfer-Encoding`'],
+  ['HPE_INVALID_CONTENT_LENGTH', "Content-Length can't be present with Transfer-Encoding"],
+  ['HPE_INVALID_TRANSFER_ENCODING', "Transfer-Encoding can't be present with Content-Length"],
+  ['HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size'],
+  ['HPE_CHUNK_EXTENSIONS_OVERFLOW', 'Chunk extensions overflow'],
+  ['HPE_STRICT', 'Expected LF after chunk data'],
+  ['HPE_INVALID_EOF_STATE', 'Invalid EOF state'],
+];

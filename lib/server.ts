@@ -1,0 +1,686 @@
+// Server (Node's _http_server.js). The wire is Rust's; what Node does per socket in JS —
+// the incoming/outgoing queues, resOnFinish, keep-alive timeouts, socketOnError's canned replies —
+// is done here, the same way, against our Socket. Function names follow Node's so a reader of
+// _http_server.js finds each behaviour where they expect it.
+import { EventEmitter } from 'node:events';
+import * as dns from 'node:dns';
+import * as net from 'node:net';
+import * as http from 'node:http';
+import { binding, type BindingServer } from './native';
+import {
+  CODE_REQUEST_TIMEOUT,
+  EV_BODY,
+  EV_CLOSE,
+  EV_CONNECTION,
+  EV_DRAIN,
+  EV_END,
+  EV_EOF,
+  EV_ERROR,
+  EV_HEAD,
+  EV_TIMEOUT,
+  HEAD_HAS_BODY,
+  HEAD_KEEP_ALIVE,
+  HEAD_UPGRADE,
+  OP_RESPONSE_DONE,
+} from './native';
+import { METHODS, kNeedDrain, parseError, systemError, type ParseErrorShape } from './common';
+import { Outbox, Socket } from './socket';
+import { IncomingMessage } from './incoming';
+import { ServerResponse } from './outgoing';
+
+// Node answers these before closing a connection it cannot parse (socketOnError).
+const badRequestResponse = Buffer.from(`HTTP/1.1 400 ${http.STATUS_CODES[400]}\r\nConnection: close\r\n\r\n`, 'ascii');
+const requestTimeoutResponse = Buffer.from(`HTTP/1.1 408 ${http.STATUS_CODES[408]}\r\nConnection: close\r\n\r\n`, 'ascii');
+const requestHeaderFieldsTooLargeResponse = Buffer.from(
+  `HTTP/1.1 431 ${http.STATUS_CODES[431]}\r\nConnection: close\r\n\r\n`,
+  'ascii',
+);
+const requestChunkExtensionsTooLargeResponse = Buffer.from(
+  `HTTP/1.1 413 ${http.STATUS_CODES[413]}\r\nConnection: close\r\n\r\n`,
+  'ascii',
+);
+
+const HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER = 1000;
+const continueExpression = /(?:^|\W)100-continue(?:$|\W)/i;
+
+type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export interface ServerOptions extends http.ServerOptions {
+  /** Requests one connection may have in flight before reading pauses. */
+  maxPipelinedRequests?: number;
+}
+
+/** Fields of Node's objects that @types/node does not declare. */
+type Req = http.IncomingMessage & { joinDuplicateHeaders: boolean; upgrade: boolean; _addHeaderLines(h: string[], n: number): void };
+type Res = http.ServerResponse & {
+  _last: boolean;
+  maxRequestsOnConnectionReached: boolean;
+  _keepAliveTimeout: number;
+  _maxRequestsPerSocket: number;
+  _onPendingData: (delta: number) => void;
+  _expect_continue: boolean;
+};
+type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+
+/** Per-connection HTTP state: Node keeps it in `state` and `socket.parser`. */
+interface ConnParser {
+  incoming: http.IncomingMessage | null;
+  incomingQueue: http.IncomingMessage[];
+  outgoing: http.ServerResponse[];
+  outgoingData: number;
+  requestsCount: number;
+  keepAliveTimeoutSet: boolean;
+}
+
+function validateInteger(value: unknown, name: string, min = 0): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    const err = new RangeError(`The value of "${name}" is out of range. It must be an integer >= ${min}. Received ${String(value)}`) as RangeError & {
+      code: string;
+    };
+    err.code = typeof value === 'number' ? 'ERR_OUT_OF_RANGE' : 'ERR_INVALID_ARG_TYPE';
+    throw err;
+  }
+}
+
+export class Server extends EventEmitter {
+  timeout = 0;
+  maxHeadersCount: number | null = null;
+  maxRequestsPerSocket = 0;
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  requireHostHeader: boolean;
+  joinDuplicateHeaders: boolean | undefined;
+  rejectNonStandardBodyWrites: boolean;
+  insecureHTTPParser: boolean | undefined;
+  maxHeaderSize: number | undefined;
+  highWaterMark: number;
+  httpAllowHalfOpen = false;
+  listening = false;
+  readonly noDelay: boolean;
+  readonly keepAlive: boolean;
+  readonly keepAliveInitialDelay: number;
+  readonly maxPipelinedRequests: number;
+  readonly IncomingMessageClass: typeof http.IncomingMessage;
+  readonly ServerResponseClass: typeof http.ServerResponse;
+
+  private native: BindingServer | null = null;
+  private outbox: Outbox | null = null;
+  private boundAddress: net.AddressInfo | null = null;
+  private closing = false;
+  private unrefed = false;
+
+  constructor(requestListener?: RequestListener);
+  constructor(options: ServerOptions, requestListener?: RequestListener);
+  constructor(options?: ServerOptions | RequestListener, requestListener?: RequestListener) {
+    super({ captureRejections: false });
+    if (typeof options === 'function') {
+      requestListener = options;
+      options = {};
+    } else if (options == null) {
+      options = {};
+    } else if (typeof options !== 'object') {
+      const err = new TypeError(`The "options" argument must be of type object. Received ${typeof options}`) as TypeError & { code: string };
+      err.code = 'ERR_INVALID_ARG_TYPE';
+      throw err;
+    }
+    const o = options as ServerOptions & { rejectNonStandardBodyWrites?: boolean; highWaterMark?: number };
+    this.IncomingMessageClass = o.IncomingMessage ?? IncomingMessage;
+    this.ServerResponseClass = (o.ServerResponse as typeof http.ServerResponse | undefined) ?? ServerResponse;
+    if (o.maxHeaderSize !== undefined) validateInteger(o.maxHeaderSize, 'maxHeaderSize');
+    this.maxHeaderSize = o.maxHeaderSize;
+    this.insecureHTTPParser = o.insecureHTTPParser;
+    if (o.requestTimeout !== undefined) validateInteger(o.requestTimeout, 'requestTimeout');
+    this.requestTimeout = o.requestTimeout ?? 300_000;
+    if (o.headersTimeout !== undefined) validateInteger(o.headersTimeout, 'headersTimeout');
+    this.headersTimeout = o.headersTimeout ?? Math.min(60_000, this.requestTimeout);
+    if (this.requestTimeout > 0 && this.headersTimeout > 0 && this.headersTimeout > this.requestTimeout) {
+      const err = new RangeError(
+        `The value of "headersTimeout" is out of range. It must be <= requestTimeout. Received ${this.headersTimeout}`,
+      ) as RangeError & { code: string };
+      err.code = 'ERR_OUT_OF_RANGE';
+      throw err;
+    }
+    if (o.keepAliveTimeout !== undefined) validateInteger(o.keepAliveTimeout, 'keepAliveTimeout');
+    this.keepAliveTimeout = o.keepAliveTimeout ?? 5_000;
+    this.requireHostHeader = o.requireHostHeader ?? true;
+    this.joinDuplicateHeaders = o.joinDuplicateHeaders;
+    this.rejectNonStandardBodyWrites = o.rejectNonStandardBodyWrites ?? false;
+    this.highWaterMark = o.highWaterMark ?? 16 * 1024;
+    this.noDelay = o.noDelay ?? true;
+    this.keepAlive = o.keepAlive ?? false;
+    this.keepAliveInitialDelay = o.keepAliveInitialDelay ?? 0;
+    this.maxPipelinedRequests = o.maxPipelinedRequests ?? 64;
+    if (requestListener) this.on('request', requestListener);
+  }
+
+  listen(port?: number | string | net.ListenOptions | null, hostname?: string | number | (() => void), backlog?: number | (() => void), listeningListener?: () => void): this;
+  listen(...args: unknown[]): this {
+    let cb: (() => void) | undefined;
+    if (typeof args[args.length - 1] === 'function') cb = args.pop() as () => void;
+    let port: unknown = args[0];
+    let host: unknown = args[1];
+    let backlog: unknown = args[2];
+    let ipv6Only = false;
+    if (port !== null && typeof port === 'object') {
+      const o = port as net.ListenOptions;
+      port = o.port;
+      host = o.host;
+      backlog = o.backlog;
+      ipv6Only = o.ipv6Only ?? false;
+      if (o.path !== undefined) {
+        const err = new Error('listen on a path (Unix socket) is not supported yet') as Error & { code: string };
+        err.code = 'ERR_NOT_SUPPORTED';
+        throw err;
+      }
+    }
+    if (typeof host === 'number') {
+      backlog = host;
+      host = undefined;
+    }
+    if (port === undefined || port === null || port === '') port = 0;
+    const portNum = typeof port === 'string' && /^[0-9]+$/.test(port) ? Number(port) : port;
+    if (typeof portNum !== 'number' || !Number.isInteger(portNum) || portNum < 0 || portNum > 65535) {
+      const err = new RangeError(`options.port should be >= 0 and < 65536. Received ${String(port)}.`) as RangeError & { code: string };
+      err.code = 'ERR_SOCKET_BAD_PORT';
+      throw err;
+    }
+    if (this.native) {
+      const err = new Error('Listen method has been called more than once without closing.') as Error & { code: string };
+      err.code = 'ERR_SERVER_ALREADY_LISTEN';
+      throw err;
+    }
+    if (cb) this.once('listening', cb);
+    const backlogNum = typeof backlog === 'number' && backlog > 0 ? backlog : 511;
+    const hostStr = typeof host === 'string' && host !== '' ? host : undefined;
+    if (hostStr === undefined || net.isIP(hostStr)) {
+      this.bindNow(hostStr ?? '', portNum, backlogNum, ipv6Only);
+    } else {
+      // Like net.Server: resolve the name, bind the first address.
+      dns.lookup(hostStr, (err, address) => {
+        if (err) {
+          this.emit('error', err);
+          return;
+        }
+        this.bindNow(address, portNum, backlogNum, ipv6Only);
+      });
+    }
+    return this;
+  }
+
+  private bindNow(host: string, port: number, backlog: number, ipv6Only: boolean): void {
+    const native = new binding.BindingServer(this.onBatch, {
+      maxHeaderSize: this.maxHeaderSize ?? http.maxHeaderSize,
+      insecureHttpParser: this.insecureHTTPParser ?? false,
+      headersTimeout: this.headersTimeout,
+      requestTimeout: this.requestTimeout,
+      highWaterMark: this.highWaterMark,
+      noDelay: this.noDelay,
+      keepAlive: this.keepAlive,
+      keepAliveInitialDelay: this.keepAliveInitialDelay,
+      maxPipelined: this.maxPipelinedRequests,
+    });
+    const result = native.listen(host, port, backlog, ipv6Only);
+    if (result.errno !== undefined && result.errno !== null) {
+      native.release();
+      const err = systemError(result.errno, 'listen', host === '' ? '::' : host, port);
+      process.nextTick(() => this.emit('error', err));
+      return;
+    }
+    this.native = native;
+    this.outbox = new Outbox(native);
+    this.closing = false;
+    this.boundAddress = { address: result.address ?? host, family: result.family ?? 'IPv6', port: result.port ?? port };
+    this.listening = true;
+    if (this.unrefed) native.unref();
+    process.nextTick(() => this.emit('listening'));
+  }
+
+  address(): net.AddressInfo | string | null {
+    return this.listening ? { ...(this.boundAddress as net.AddressInfo) } : null;
+  }
+
+  close(callback?: (err?: Error) => void): this {
+    if (typeof callback === 'function') {
+      if (!this.listening) {
+        this.once('close', () => {
+          const err = new Error('Server is not running.') as Error & { code: string };
+          err.code = 'ERR_SERVER_NOT_RUNNING';
+          callback(err);
+        });
+      } else {
+        this.once('close', callback);
+      }
+    }
+    this.closeIdleConnections();
+    if (this.native) this.native.stopAccepting();
+    this.listening = false;
+    this.closing = true;
+    this.emitCloseIfDrained();
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await new Promise<void>((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())));
+  }
+
+  closeAllConnections(): void {
+    if (!this.outbox) return;
+    for (const socket of [...this.outbox.sockets.values()]) socket.destroy();
+  }
+
+  closeIdleConnections(): void {
+    if (!this.outbox) return;
+    for (const socket of [...this.outbox.sockets.values()]) {
+      const parser = socket.parser as ConnParser | null;
+      const msg = socket._httpMessage as http.ServerResponse | null;
+      if (msg && !msg.finished) continue;
+      if (parser && parser.incomingQueue.length > 0) continue;
+      socket.destroy();
+    }
+  }
+
+  setTimeout(msecs?: number, callback?: () => void): this {
+    this.timeout = msecs ?? 0;
+    if (callback) this.on('timeout', callback);
+    return this;
+  }
+
+  getConnections(cb: (err: Error | null, count: number) => void): this {
+    const n = this.outbox ? this.outbox.sockets.size : 0;
+    process.nextTick(cb, null, n);
+    return this;
+  }
+
+  ref(): this {
+    this.unrefed = false;
+    this.native?.ref();
+    return this;
+  }
+
+  unref(): this {
+    this.unrefed = true;
+    this.native?.unref();
+    return this;
+  }
+
+  private emitCloseIfDrained(): void {
+    if (!this.closing) return;
+    if (this.outbox && this.outbox.sockets.size > 0) return;
+    this.closing = false;
+    const native = this.native;
+    this.native = null;
+    if (this.outbox) this.outbox.flush();
+    this.outbox = null;
+    process.nextTick(() => {
+      native?.release();
+      this.emit('close');
+    });
+  }
+
+  /** One batch of events from the IO threads (see src/server/queue.rs for the layout). */
+  private readonly onBatch = (buf: Buffer): void => {
+    const outbox = this.outbox;
+    if (!outbox || buf.length < 16) return;
+    const metaCount = buf.readUInt32LE(0);
+    const textLen = buf.readUInt32LE(4);
+    const meta = new Uint32Array(buf.buffer, buf.byteOffset + 16, metaCount);
+    const textStart = 16 + metaCount * 4;
+    const bodyStart = textStart + textLen;
+    const text = textLen > 0 ? (buf as Latin1Buffer).latin1Slice(textStart, bodyStart) : '';
+    let i = 0;
+    while (i < metaCount) {
+      const kind = meta[i];
+      const id = meta[i + 1];
+      const socket = outbox.sockets.get(id);
+      try {
+        switch (kind) {
+          case EV_CONNECTION: {
+            const off = meta[i + 2];
+            const s = new Socket(id, outbox, text.slice(off, off + meta[i + 3]), meta[i + 4], meta[i + 5], meta[i + 6], this.highWaterMark);
+            outbox.sockets.set(id, s);
+            i += 7;
+            this.connectionListener(s);
+            this.emit('connection', s);
+            break;
+          }
+          case EV_HEAD: {
+            const n = meta[i + 7];
+            if (socket) this.onHead(socket, meta, i, text);
+            i += 8 + 4 * n;
+            break;
+          }
+          case EV_BODY: {
+            if (socket) {
+              const off = bodyStart + meta[i + 2];
+              parserOnBody(socket, buf.subarray(off, off + meta[i + 3]));
+            }
+            i += 4;
+            break;
+          }
+          case EV_END: {
+            const n = meta[i + 2];
+            if (socket) {
+              let trailers: string[] | null = null;
+              if (n > 0) {
+                trailers = [];
+                for (let k = 0; k < n; k++) {
+                  const q = i + 3 + 4 * k;
+                  trailers.push(text.slice(meta[q], meta[q] + meta[q + 1]), text.slice(meta[q + 2], meta[q + 2] + meta[q + 3]));
+                }
+              }
+              parserOnMessageComplete(socket, trailers);
+            }
+            i += 3 + 4 * n;
+            break;
+          }
+          case EV_EOF:
+            if (socket) this.socketOnEnd(socket);
+            i += 2;
+            break;
+          case EV_DRAIN:
+            if (socket) socket._onNativeDrain();
+            i += 2;
+            break;
+          case EV_ERROR: {
+            if (socket) {
+              const code = meta[i + 2];
+              const off = bodyStart + meta[i + 3];
+              const raw = Buffer.from(buf.subarray(off, off + meta[i + 4]));
+              socketOnError.call(socket, parseError(code, raw));
+            }
+            i += 5;
+            break;
+          }
+          case EV_TIMEOUT:
+            if (socket) socket.emit('timeout');
+            i += 2;
+            break;
+          case EV_CLOSE:
+            if (socket) socket._onNativeClose(meta[i + 2]);
+            i += 3;
+            break;
+          default:
+            // A layout mismatch between the native side and this file: nothing after it can
+            // be trusted.
+            throw new Error(`ferrohttp: unknown event ${kind}`);
+        }
+      } catch (err) {
+        // A throwing listener must not lose the rest of the batch; it still surfaces as an
+        // uncaught exception, as it would from node:http.
+        process.nextTick(() => {
+          throw err;
+        });
+        if (kind === EV_HEAD) continue;
+        if (kind > EV_CLOSE || kind === 0) break;
+      }
+    }
+  };
+
+  /** Node's connectionListenerInternal. */
+  private connectionListener(socket: Socket): void {
+    socket.server = this;
+    if (this.timeout) socket.setTimeout(this.timeout);
+    socket.on('timeout', socketOnTimeout);
+    const parser: ConnParser = {
+      incoming: null,
+      incomingQueue: [],
+      outgoing: [],
+      outgoingData: 0,
+      requestsCount: 0,
+      keepAliveTimeoutSet: false,
+    };
+    socket.parser = parser;
+    socket.on('error', socketOnError);
+    socket.on('close', () => {
+      this.socketOnClose(socket, parser);
+    });
+    socket.on('drain', () => socketOnDrain(socket, parser));
+    socket._paused = false;
+  }
+
+  private socketOnClose(socket: Socket, parser: ConnParser): void {
+    abortIncoming(parser.incomingQueue);
+    if (this.outbox) this.outbox.sockets.delete(socket._id);
+    this.emitCloseIfDrained();
+  }
+
+  /** Node's socketOnEnd with httpAllowHalfOpen false: the server ends its side too. */
+  private socketOnEnd(socket: Socket): void {
+    socket.push(null);
+    if (!this.httpAllowHalfOpen) {
+      if (socket.writable) socket.end();
+      return;
+    }
+    const parser = socket.parser as ConnParser;
+    if (parser.outgoing.length) {
+      (parser.outgoing[parser.outgoing.length - 1] as Res)._last = true;
+    } else if (socket._httpMessage) {
+      (socket._httpMessage as Res)._last = true;
+    } else if (socket.writable) {
+      socket.end();
+    }
+  }
+
+  /** parserOnHeadersComplete + parserOnIncoming. */
+  private onHead(socket: Socket, meta: Uint32Array, i: number, text: string): void {
+    const flags = meta[i + 2];
+    const minor = meta[i + 4];
+    const urlOff = meta[i + 5];
+    const n = meta[i + 7];
+    const req = new this.IncomingMessageClass(socket as unknown as net.Socket) as Req;
+    req.httpVersionMajor = 1;
+    req.httpVersionMinor = minor;
+    req.httpVersion = minor === 1 ? '1.1' : '1.0';
+    req.joinDuplicateHeaders = this.joinDuplicateHeaders ?? false;
+    req.url = text.slice(urlOff, urlOff + meta[i + 6]);
+    req.upgrade = (flags & HEAD_UPGRADE) !== 0;
+    const raw: string[] = new Array(n * 2);
+    for (let k = 0, q = i + 8; k < n; k++, q += 4) {
+      raw[2 * k] = text.slice(meta[q], meta[q] + meta[q + 1]);
+      raw[2 * k + 1] = text.slice(meta[q + 2], meta[q + 2] + meta[q + 3]);
+    }
+    const maxPairs = typeof this.maxHeadersCount === 'number' ? this.maxHeadersCount * 2 : 4000;
+    req._addHeaderLines(raw, maxPairs > 0 ? Math.min(raw.length, maxPairs) : raw.length);
+    req.method = METHODS[meta[i + 3]];
+    const parser = socket.parser as ConnParser;
+    parser.incoming = req;
+    const upgraded = this.parserOnIncoming(socket, parser, req, (flags & HEAD_KEEP_ALIVE) !== 0);
+    if (upgraded) return;
+    if ((flags & HEAD_HAS_BODY) === 0) parserOnMessageComplete(socket, null);
+  }
+
+  /** Node's parserOnIncoming; returns true when the connection was handed over (upgrade). */
+  private parserOnIncoming(socket: Socket, parser: ConnParser, req: Req, keepAlive: boolean): boolean {
+    if (parser.keepAliveTimeoutSet) {
+      socket.setTimeout(this.timeout || 0);
+      parser.keepAliveTimeoutSet = false;
+    }
+    if (req.upgrade) {
+      req.upgrade = req.method === 'CONNECT' || this.listenerCount('upgrade') > 0;
+      if (req.upgrade) {
+        const eventName = req.method === 'CONNECT' ? 'connect' : 'upgrade';
+        socket.removeAllListeners('timeout');
+        socket.parser = null;
+        if (this.listenerCount(eventName) > 0) {
+          this.emit(eventName, req, socket, Buffer.alloc(0));
+        } else {
+          socket.destroy();
+        }
+        return true;
+      }
+    }
+    parser.incomingQueue.push(req);
+    const ResponseClass = this.ServerResponseClass as unknown as new (req: http.IncomingMessage, options: object) => Res;
+    const res = new ResponseClass(req, {
+      highWaterMark: socket.writableHighWaterMark,
+      rejectNonStandardBodyWrites: this.rejectNonStandardBodyWrites,
+    });
+    res._keepAliveTimeout = this.keepAliveTimeout;
+    res._maxRequestsPerSocket = this.maxRequestsPerSocket;
+    res._onPendingData = (delta: number) => {
+      parser.outgoingData += delta;
+      socketOnDrain(socket, parser);
+    };
+    res.shouldKeepAlive = keepAlive;
+    if (socket._httpMessage) {
+      parser.outgoing.push(res);
+    } else {
+      res.assignSocket(socket as unknown as net.Socket);
+    }
+    res.on('finish', () => this.resOnFinish(req, res, socket, parser));
+
+    let handled = false;
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+      if (this.requireHostHeader && req.headers.host === undefined) {
+        res.writeHead(400, ['Connection', 'close']);
+        res.end();
+        return false;
+      }
+      const limitSet = typeof this.maxRequestsPerSocket === 'number' && this.maxRequestsPerSocket > 0;
+      if (limitSet) {
+        parser.requestsCount++;
+        res.maxRequestsOnConnectionReached = this.maxRequestsPerSocket <= parser.requestsCount;
+      }
+      if (limitSet && this.maxRequestsPerSocket < parser.requestsCount) {
+        handled = true;
+        this.emit('dropRequest', req, socket);
+        res.writeHead(503);
+        res.end();
+      } else if (req.headers.expect !== undefined) {
+        handled = true;
+        if (continueExpression.test(req.headers.expect)) {
+          res._expect_continue = true;
+          if (this.listenerCount('checkContinue') > 0) {
+            this.emit('checkContinue', req, res);
+          } else {
+            res.writeContinue();
+            this.emit('request', req, res);
+          }
+        } else if (this.listenerCount('checkExpectation') > 0) {
+          this.emit('checkExpectation', req, res);
+        } else {
+          res.writeHead(417);
+          res.end();
+        }
+      }
+    }
+    if (!handled) this.emit('request', req, res);
+    return false;
+  }
+
+  /** Node's resOnFinish: the response is out; start the next one or close. */
+  private resOnFinish(req: http.IncomingMessage, res: Res, socket: Socket, parser: ConnParser): void {
+    const q = parser.incomingQueue;
+    if (q.length > 0 && q[0] === req) q.shift();
+    const r = req as http.IncomingMessage & { _consuming: boolean; _dump(): void; _readableState: { resumeScheduled: boolean } };
+    if (!r._consuming && !r._readableState.resumeScheduled) r._dump();
+    res.detachSocket(socket as unknown as net.Socket);
+    if (parser.incoming === req && req.readableEnded) parser.incoming = null;
+    process.nextTick(emitCloseNT, res);
+    if (!socket._nativeClosed) this.outbox?.op(OP_RESPONSE_DONE, socket._id);
+    if (res._last) {
+      socket.destroySoon();
+    } else if (parser.outgoing.length === 0) {
+      if (this.keepAliveTimeout) {
+        socket.setTimeout(this.keepAliveTimeout + HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER);
+        parser.keepAliveTimeoutSet = true;
+      }
+    } else {
+      const m = parser.outgoing.shift();
+      if (m) m.assignSocket(socket as unknown as net.Socket);
+    }
+  }
+}
+
+function emitCloseNT(res: http.ServerResponse & { _closed?: boolean }): void {
+  if (!res._closed) {
+    res.destroyed = true;
+    res._closed = true;
+    res.emit('close');
+  }
+}
+
+/** Node's parserOnBody: push, and stop reading the socket when the request is not consumed. */
+function parserOnBody(socket: Socket, chunk: Buffer): void {
+  const parser = socket.parser as ConnParser | null;
+  const req = parser?.incoming as (http.IncomingMessage & { _dumped: boolean }) | null | undefined;
+  if (!req || req._dumped) return;
+  if (!req.push(chunk)) socket.pause();
+}
+
+/** Node's parserOnMessageComplete. */
+function parserOnMessageComplete(socket: Socket, trailers: string[] | null): void {
+  const parser = socket.parser as ConnParser | null;
+  const req = parser?.incoming;
+  if (req) {
+    req.complete = true;
+    if (trailers) (req as Req)._addHeaderLines(trailers, trailers.length);
+    req.push(null);
+  }
+  if (!socket._paused && socket.readable) socket.resume();
+}
+
+function abortIncoming(incoming: http.IncomingMessage[]): void {
+  while (incoming.length) {
+    const req = incoming.shift() as http.IncomingMessage;
+    const err = new Error('aborted') as Error & { code: string };
+    err.code = 'ECONNRESET';
+    req.destroy(err);
+  }
+}
+
+function socketOnDrain(socket: Socket, parser: ConnParser): void {
+  const needPause = parser.outgoingData > socket.writableHighWaterMark;
+  if (socket._paused && !needPause) {
+    socket._paused = false;
+    socket.resume();
+  }
+  const msg = socket._httpMessage as (http.ServerResponse & Record<symbol, boolean>) | null;
+  if (msg && !msg.finished && msg[kNeedDrain]) {
+    msg[kNeedDrain] = false;
+    msg.emit('drain');
+  }
+}
+
+function socketOnTimeout(this: Socket): void {
+  const parser = this.parser as ConnParser | null;
+  const req = parser?.incoming;
+  const reqTimeout = req && !req.complete && req.emit('timeout', this);
+  const res = this._httpMessage as http.ServerResponse | null;
+  const resTimeout = res && res.emit('timeout', this);
+  const serverTimeout = (this.server as Server).emit('timeout', this);
+  if (!reqTimeout && !resTimeout && !serverTimeout) this.destroy();
+}
+
+function noop(): void {}
+
+/** Node's socketOnError: 'clientError', or the canned reply and close. */
+function socketOnError(this: Socket, e: ParseErrorShape): void {
+  this.removeListener('error', socketOnError);
+  if (this.listenerCount('error') === 0) this.on('error', noop);
+  const server = this.server as Server;
+  if (!server.emit('clientError', e, this)) {
+    const msg = this._httpMessage as http.ServerResponse & { _headerSent?: boolean };
+    if (this.writable && (!msg || !msg._headerSent)) {
+      let response: Buffer;
+      switch (e.code) {
+        case 'HPE_HEADER_OVERFLOW':
+          response = requestHeaderFieldsTooLargeResponse;
+          break;
+        case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+          response = requestChunkExtensionsTooLargeResponse;
+          break;
+        case 'ERR_HTTP_REQUEST_TIMEOUT':
+          response = requestTimeoutResponse;
+          break;
+        default:
+          response = badRequestResponse;
+      }
+      this.write(response);
+    }
+    this.destroy(e);
+  }
+}
+
+export { CODE_REQUEST_TIMEOUT };

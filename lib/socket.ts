@@ -1,0 +1,335 @@
+// The connection as JS sees it: one net.Socket-like Duplex per Rust connection, and the Outbox
+// that collects a JS turn's output for all of a server's connections into one native call.
+import { Duplex, Readable } from 'node:stream';
+import type { BindingServer } from './native';
+import {
+  OP_DESTROY,
+  OP_END,
+  OP_KEEP_ALIVE,
+  OP_NO_DELAY,
+  OP_PAUSE,
+  OP_RESUME,
+  OP_SET_TIMEOUT,
+  OP_WRITE,
+  OP_WRITE_BUF,
+} from './native';
+import { systemError } from './common';
+
+const ARENA_SIZE = 64 * 1024;
+/** Strings and Buffers at least this big travel by reference instead of through the arena. */
+const LARGE = 16 * 1024;
+
+/**
+ * A turn's output for one native server: ops (four u32 words each), small payloads copied into
+ * a reusable arena, large Buffers by reference. Flushed once per turn from a microtask, which
+ * runs after the nextTick queue, so responses finished by 'finish' handlers ride along too.
+ */
+export class Outbox {
+  private ops = new Uint32Array(1024);
+  private count = 0;
+  private arena = Buffer.allocUnsafe(ARENA_SIZE);
+  private arenaLen = 0;
+  private bufs: Buffer[] = [];
+  private scheduled = false;
+  /** Sockets written this turn; their per-turn byte counts reset at flush. */
+  private touched: Socket[] = [];
+  readonly sockets = new Map<number, Socket>();
+
+  constructor(private readonly native: BindingServer) {}
+
+  op(op: number, id: number, a = 0, b = 0): void {
+    if (this.count + 4 > this.ops.length) {
+      const bigger = new Uint32Array(this.ops.length * 2);
+      bigger.set(this.ops);
+      this.ops = bigger;
+    }
+    const o = this.ops;
+    const c = this.count;
+    o[c] = op;
+    o[c + 1] = id;
+    o[c + 2] = a;
+    o[c + 3] = b;
+    this.count = c + 4;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flush);
+    }
+  }
+
+  /** Queues bytes for connection `id`; returns how many. */
+  write(id: number, chunk: string | Uint8Array, encoding: BufferEncoding): number {
+    if (typeof chunk === 'string') {
+      // Worst case bytes per UTF-16 unit: utf8 3, utf16le 2, the rest 1 or less.
+      const worst = chunk.length * (encoding === 'utf16le' || encoding === 'ucs2' || encoding === 'utf-16le' ? 2 : 3);
+      if (worst >= LARGE) {
+        const buf = Buffer.from(chunk, encoding);
+        this.writeLarge(id, buf);
+        return buf.length;
+      }
+      if (this.arenaLen + worst > this.arena.length) this.flush();
+      const n = this.arena.write(chunk, this.arenaLen, encoding);
+      this.op(OP_WRITE, id, this.arenaLen, n);
+      this.arenaLen += n;
+      return n;
+    }
+    const len = chunk.byteLength;
+    if (len >= LARGE) {
+      this.writeLarge(id, chunk);
+      return len;
+    }
+    if (this.arenaLen + len > this.arena.length) this.flush();
+    this.arena.set(chunk, this.arenaLen);
+    this.op(OP_WRITE, id, this.arenaLen, len);
+    this.arenaLen += len;
+    return len;
+  }
+
+  private writeLarge(id: number, chunk: Uint8Array): void {
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.op(OP_WRITE_BUF, id, this.bufs.length, 0);
+    this.bufs.push(buf);
+  }
+
+  markTouched(socket: Socket): void {
+    this.touched.push(socket);
+  }
+
+  readonly flush = (): void => {
+    this.scheduled = false;
+    if (this.count === 0) return;
+    const over = this.native.submit(this.ops, this.count, this.arena, this.bufs.length > 0 ? this.bufs : undefined);
+    this.count = 0;
+    this.arenaLen = 0;
+    if (this.bufs.length > 0) this.bufs = [];
+    if (over) {
+      for (const id of over) {
+        const s = this.sockets.get(id);
+        if (s) s._overHighWaterMark = true;
+      }
+    }
+    const touched = this.touched;
+    if (touched.length > 0) {
+      this.touched = [];
+      for (const s of touched) s._afterFlush();
+    }
+  };
+}
+
+type WriteCallback = (error?: Error | null) => void;
+
+/**
+ * One connection. A Duplex so Node's own OutgoingMessage/IncomingMessage methods (which Express
+ * runs on our objects) can drive it exactly like a net.Socket: write/cork/uncork/end/destroy,
+ * pause/resume for body flow control, setTimeout, and the address fields.
+ */
+export class Socket extends Duplex {
+  server: unknown = null;
+  _httpMessage: unknown = null;
+  /** Set by the HTTP layer when it stopped reading (Node's `socket._paused`). */
+  _paused = false;
+  parser: unknown = null;
+  _hadError = false;
+  bytesRead = 0;
+  bytesWritten = 0;
+  readonly remotePort: number;
+  readonly localPort: number;
+  readonly remoteFamily: string;
+  readonly connecting = false;
+  readonly encrypted?: boolean = undefined;
+  /** Rust reported this connection's unwritten output at or above the high-water mark. */
+  _overHighWaterMark = false;
+  private turnBytes = 0;
+  private heldCallbacks: WriteCallback[] = [];
+  private readPaused = false;
+  private finalSent = false;
+  /** The connection is gone on the Rust side; nothing more may be sent. */
+  _nativeClosed = false;
+  private addresses: string;
+  private timeoutMs = 0;
+
+  constructor(
+    readonly _id: number,
+    private readonly outbox: Outbox,
+    addresses: string,
+    remotePort: number,
+    localPort: number,
+    family: number,
+    highWaterMark: number,
+  ) {
+    super({ allowHalfOpen: true, decodeStrings: false, highWaterMark, autoDestroy: true, emitClose: true });
+    this.addresses = addresses;
+    this.remotePort = remotePort;
+    this.localPort = localPort;
+    this.remoteFamily = family === 6 ? 'IPv6' : 'IPv4';
+    // The socket's own readable side only carries data after an upgrade; keep it flowing so its
+    // 'end' is emitted when the peer ends, as a server socket consumed by node:http would.
+    Readable.prototype.resume.call(this);
+  }
+
+  get remoteAddress(): string {
+    const sp = this.addresses.indexOf(' ');
+    return sp < 0 ? this.addresses : this.addresses.slice(0, sp);
+  }
+
+  get localAddress(): string {
+    const sp = this.addresses.indexOf(' ');
+    return sp < 0 ? '' : this.addresses.slice(sp + 1);
+  }
+
+  get localFamily(): string {
+    return this.localAddress.includes(':') ? 'IPv6' : 'IPv4';
+  }
+
+  get readyState(): string {
+    if (this.readable && this.writable) return 'open';
+    if (this.readable) return 'readOnly';
+    if (this.writable) return 'writeOnly';
+    return 'closed';
+  }
+
+  get pending(): boolean {
+    return false;
+  }
+
+  get timeout(): number | undefined {
+    return this.timeoutMs || undefined;
+  }
+
+  address(): { address: string; family: string; port: number } {
+    return { address: this.localAddress, family: this.localFamily, port: this.localPort };
+  }
+
+  override _write(chunk: string | Buffer, encoding: BufferEncoding, cb: WriteCallback): void {
+    this.queue(chunk, encoding);
+    this.settle(cb);
+  }
+
+  override _writev(chunks: Array<{ chunk: string | Buffer; encoding: BufferEncoding }>, cb: WriteCallback): void {
+    for (const { chunk, encoding } of chunks) this.queue(chunk, encoding);
+    this.settle(cb);
+  }
+
+  private queue(chunk: string | Buffer, encoding: BufferEncoding): void {
+    if (this._nativeClosed) return;
+    const n = this.outbox.write(this._id, chunk, encoding);
+    this.bytesWritten += n;
+    if (this.turnBytes === 0) this.outbox.markTouched(this);
+    this.turnBytes += n;
+  }
+
+  /** Completes a write now unless the connection is backed up; then at DRAIN. */
+  private settle(cb: WriteCallback): void {
+    if (this._overHighWaterMark || this.turnBytes >= this.writableHighWaterMark) {
+      this.heldCallbacks.push(cb);
+    } else {
+      cb();
+    }
+  }
+
+  /** After a flush: callbacks held only for this turn's volume are released if Rust took it. */
+  _afterFlush(): void {
+    this.turnBytes = 0;
+    if (!this._overHighWaterMark) this.releaseCallbacks();
+  }
+
+  /** Rust wrote everything it held for this connection. */
+  _onNativeDrain(): void {
+    this._overHighWaterMark = false;
+    this.releaseCallbacks();
+  }
+
+  private releaseCallbacks(): void {
+    if (this.heldCallbacks.length === 0) return;
+    const cbs = this.heldCallbacks;
+    this.heldCallbacks = [];
+    for (const cb of cbs) cb();
+  }
+
+  override _final(cb: WriteCallback): void {
+    this.finalSent = true;
+    if (!this._nativeClosed) this.outbox.op(OP_END, this._id);
+    cb();
+  }
+
+  override _read(): void {
+    // Data reaches this side only after an upgrade; nothing to pull.
+  }
+
+  override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
+    // After end() Rust closes once everything is written; otherwise close now.
+    if (!this._nativeClosed && (err || !this.finalSent)) this.outbox.op(OP_DESTROY, this._id);
+    this._nativeClosed = true;
+    this.outbox.sockets.delete(this._id);
+    const held = this.heldCallbacks;
+    this.heldCallbacks = [];
+    for (const h of held) h(err ?? null);
+    cb(err);
+  }
+
+  /** Node's net.Socket#destroySoon: end, then destroy once the writable side finished. */
+  destroySoon(): void {
+    if (this.writable) this.end();
+    if (this.writableFinished) this.destroy();
+    else this.once('finish', () => this.destroy());
+  }
+
+  override pause(): this {
+    if (!this.readPaused && !this._nativeClosed) {
+      this.readPaused = true;
+      this.outbox.op(OP_PAUSE, this._id);
+    }
+    return super.pause();
+  }
+
+  override resume(): this {
+    if (this.readPaused && !this._nativeClosed) {
+      this.readPaused = false;
+      this.outbox.op(OP_RESUME, this._id);
+    }
+    return super.resume();
+  }
+
+  setTimeout(ms: number, callback?: () => void): this {
+    this.timeoutMs = ms;
+    if (!this._nativeClosed) this.outbox.op(OP_SET_TIMEOUT, this._id, Math.max(0, Math.min(ms, 0xffffffff)) >>> 0);
+    if (callback) {
+      if (ms === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
+    return this;
+  }
+
+  setNoDelay(noDelay = true): this {
+    if (!this._nativeClosed) this.outbox.op(OP_NO_DELAY, this._id, noDelay ? 1 : 0);
+    return this;
+  }
+
+  setKeepAlive(enable = false, initialDelay = 0): this {
+    if (!this._nativeClosed) this.outbox.op(OP_KEEP_ALIVE, this._id, enable ? 1 : 0, initialDelay >>> 0);
+    return this;
+  }
+
+  ref(): this {
+    return this;
+  }
+
+  unref(): this {
+    return this;
+  }
+
+  /** Node's net.Socket internal, called by the HTTP server on parser activity. */
+  _unrefTimer(): void {}
+
+  /** Rust closed the connection; `errno` 0 is an orderly close. */
+  _onNativeClose(errno: number): void {
+    this._nativeClosed = true;
+    if (this.destroyed) return;
+    if (errno !== 0) {
+      this._hadError = true;
+      this.destroy(systemError(errno, 'read'));
+    } else {
+      this.push(null);
+      this.destroy();
+    }
+  }
+}
