@@ -1,0 +1,139 @@
+import test from 'ava'
+import * as os from 'node:os'
+import type { AddressInfo } from 'node:net'
+import { http, listen, close, rawRequest, normalize } from './helpers/target'
+
+const ok = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => res.end('ok')
+
+const OK_RESPONSE =
+  'HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok'
+const CLOSE_REQ = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+
+test('listen(0) and server.address()', async (t) => {
+  const server = http.createServer(ok)
+  t.is(server.listening, false)
+  const port = await listen(server)
+  try {
+    t.true(server.listening)
+    t.true(Number.isInteger(port) && port > 0 && port < 65536)
+    const addr = server.address() as AddressInfo
+    t.deepEqual({ ...addr }, { address: '127.0.0.1', family: 'IPv4', port })
+    t.is(normalize(await rawRequest(port, CLOSE_REQ)), OK_RESPONSE)
+  } finally {
+    await close(server)
+  }
+  t.is(server.listening, false)
+})
+
+test('listen(port, host, backlog, cb) and the listening event', async (t) => {
+  const server = http.createServer(ok)
+  const events: string[] = []
+  server.on('listening', () => events.push('event'))
+  const ret = await new Promise<unknown>((resolve) => {
+    const r = server.listen(0, '127.0.0.1', 511, () => {
+      events.push('cb')
+      resolve(r)
+    })
+  })
+  try {
+    t.is(ret, server) // listen() returns the server (chainable)
+    t.deepEqual(events, ['event', 'cb'])
+    t.true(server.listening)
+    const { port, address, family } = server.address() as AddressInfo
+    t.is(address, '127.0.0.1')
+    t.is(family, 'IPv4')
+    t.is(normalize(await rawRequest(port, CLOSE_REQ)), OK_RESPONSE)
+  } finally {
+    await close(server)
+  }
+})
+
+test('listen({ port, host }, cb)', async (t) => {
+  const server = http.createServer(ok)
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, () => resolve()))
+  try {
+    t.true(server.listening)
+    const { port, address, family } = server.address() as AddressInfo
+    t.is(address, '127.0.0.1')
+    t.is(family, 'IPv4')
+    t.is(normalize(await rawRequest(port, CLOSE_REQ)), OK_RESPONSE)
+  } finally {
+    await close(server)
+  }
+})
+
+test('close(cb) and the close event; listening goes back to false', async (t) => {
+  const server = http.createServer(ok)
+  await listen(server)
+  const events: string[] = []
+  server.on('close', () => events.push('event'))
+  await new Promise<void>((resolve, reject) => {
+    const r = server.close((err?: Error) => {
+      if (err) reject(err)
+      events.push('cb')
+      resolve()
+    })
+    t.is(r, server) // close() returns the server
+  })
+  t.is(server.listening, false)
+  t.is(server.address(), null)
+  t.deepEqual(events.sort(), ['cb', 'event'])
+})
+
+test('close() on a server that is not listening calls back with ERR_SERVER_NOT_RUNNING', async (t) => {
+  const server = http.createServer(ok)
+  const err = await new Promise<(Error & { code?: string }) | undefined>((resolve) => server.close((e) => resolve(e)))
+  t.truthy(err)
+  t.is(err?.code, 'ERR_SERVER_NOT_RUNNING')
+})
+
+test('server.close() closes idle keep-alive connections (node >= 19)', async (t) => {
+  const server = http.createServer(ok)
+  const port = await listen(server)
+  const net = await import('node:net')
+  const sock = net.connect(port, '127.0.0.1')
+  let data = ''
+  sock.setEncoding('latin1')
+  sock.on('data', (d: string) => (data += d))
+  sock.on('error', () => {})
+  const closed = new Promise<void>((resolve) => sock.on('close', () => resolve()))
+  sock.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+  // wait for the complete response, then the connection is idle
+  await new Promise<void>((resolve) => {
+    const check = () => (data.endsWith('\r\n\r\nok') ? resolve() : sock.once('data', check))
+    check()
+  })
+  t.is(
+    normalize(data),
+    'HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok',
+  )
+  const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+  await closed // the server must drop the idle connection on its own
+  await serverClosed
+  t.false(server.listening)
+})
+
+test('EADDRINUSE reaches the error event with code, errno, syscall, address, port', async (t) => {
+  const first = http.createServer(ok)
+  const port = await listen(first)
+  const second = http.createServer(ok)
+  try {
+    const err = await new Promise<NodeJS.ErrnoException & { address?: string; port?: number }>((resolve, reject) => {
+      second.on('error', resolve)
+      second.listen(port, '127.0.0.1', () => reject(new Error('second listen unexpectedly succeeded')))
+    })
+    t.true(err instanceof Error)
+    t.is(err.code, 'EADDRINUSE')
+    t.is(err.errno, -os.constants.errno.EADDRINUSE)
+    t.is(err.syscall, 'listen')
+    t.is(err.address, '127.0.0.1')
+    t.is(err.port, port)
+    t.is(err.message, `listen EADDRINUSE: address already in use 127.0.0.1:${port}`)
+    t.false(second.listening)
+    // the first server is unaffected
+    t.is(normalize(await rawRequest(port, CLOSE_REQ)), OK_RESPONSE)
+  } finally {
+    await close(first)
+    await close(second)
+  }
+})
