@@ -2,17 +2,29 @@
 // `require('node:http')` to `require('ferrohttp')` for createServer and friends; the client side
 // (request, get, Agent) is re-exported from node:http unchanged.
 import * as http from 'node:http';
-import { Server, type ServerOptions } from './lib/server';
+import { Server as ServerClass, type ServerOptions } from './lib/server';
 import { IncomingMessage } from './lib/incoming';
 import { ServerResponse } from './lib/outgoing';
 import { METHODS } from './lib/common';
 
 type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
-export function createServer(requestListener?: RequestListener): Server;
-export function createServer(options: ServerOptions, requestListener?: RequestListener): Server;
-export function createServer(options?: ServerOptions | RequestListener, requestListener?: RequestListener): Server {
-  return typeof options === 'function' || options === undefined ? new Server(options) : new Server(options, requestListener);
+/**
+ * node:http's `Server` may be called without `new` (`http.Server(listener)`); a class cannot,
+ * so the export is the class behind a Proxy that constructs on call. `instanceof` and
+ * `extends` see the class itself.
+ */
+export const Server = new Proxy(ServerClass, {
+  apply(target, _thisArg, args: ConstructorParameters<typeof ServerClass>) {
+    return new target(...args);
+  },
+}) as typeof ServerClass & ((...args: ConstructorParameters<typeof ServerClass>) => ServerClass);
+export type Server = ServerClass;
+
+export function createServer(requestListener?: RequestListener): ServerClass;
+export function createServer(options: ServerOptions, requestListener?: RequestListener): ServerClass;
+export function createServer(options?: ServerOptions | RequestListener, requestListener?: RequestListener): ServerClass {
+  return typeof options === 'function' || options === undefined ? new ServerClass(options) : new ServerClass(options, requestListener);
 }
 
 export const STATUS_CODES = http.STATUS_CODES;
@@ -27,5 +39,5 @@ export const ClientRequest = http.ClientRequest;
 export const OutgoingMessage = http.OutgoingMessage;
 export const globalAgent = http.globalAgent;
 
-export { Server, IncomingMessage, ServerResponse, METHODS };
+export { IncomingMessage, ServerResponse, METHODS };
 export type { ServerOptions };

@@ -331,91 +331,78 @@ export class Server extends EventEmitter {
     let i = 0;
     while (i < metaCount) {
       const kind = meta[i];
-      const id = meta[i + 1];
-      const socket = outbox.sockets.get(id);
+      const next = i + eventLength(meta, i);
       try {
-        switch (kind) {
-          case EV_CONNECTION: {
-            const off = meta[i + 2];
-            const s = new Socket(id, outbox, text.slice(off, off + meta[i + 3]), meta[i + 4], meta[i + 5], meta[i + 6], this.highWaterMark);
-            outbox.sockets.set(id, s);
-            i += 7;
-            this.connectionListener(s);
-            this.emit('connection', s);
-            break;
-          }
-          case EV_HEAD: {
-            const n = meta[i + 7];
-            if (socket) this.onHead(socket, meta, i, text);
-            i += 8 + 4 * n;
-            break;
-          }
-          case EV_BODY: {
-            if (socket) {
-              const off = bodyStart + meta[i + 2];
-              parserOnBody(socket, buf.subarray(off, off + meta[i + 3]));
-            }
-            i += 4;
-            break;
-          }
-          case EV_END: {
-            const n = meta[i + 2];
-            if (socket) {
-              let trailers: string[] | null = null;
-              if (n > 0) {
-                trailers = [];
-                for (let k = 0; k < n; k++) {
-                  const q = i + 3 + 4 * k;
-                  trailers.push(text.slice(meta[q], meta[q] + meta[q + 1]), text.slice(meta[q + 2], meta[q + 2] + meta[q + 3]));
-                }
-              }
-              parserOnMessageComplete(socket, trailers);
-            }
-            i += 3 + 4 * n;
-            break;
-          }
-          case EV_EOF:
-            if (socket) this.socketOnEnd(socket);
-            i += 2;
-            break;
-          case EV_DRAIN:
-            if (socket) socket._onNativeDrain();
-            i += 2;
-            break;
-          case EV_ERROR: {
-            if (socket) {
-              const code = meta[i + 2];
-              const off = bodyStart + meta[i + 3];
-              const raw = Buffer.from(buf.subarray(off, off + meta[i + 4]));
-              socketOnError.call(socket, parseError(code, raw));
-            }
-            i += 5;
-            break;
-          }
-          case EV_TIMEOUT:
-            if (socket) socket.emit('timeout');
-            i += 2;
-            break;
-          case EV_CLOSE:
-            if (socket) socket._onNativeClose(meta[i + 2]);
-            i += 3;
-            break;
-          default:
-            // A layout mismatch between the native side and this file: nothing after it can
-            // be trusted.
-            throw new Error(`ferrohttp: unknown event ${kind}`);
-        }
+        this.dispatch(outbox, kind, meta, i, text, buf, bodyStart);
       } catch (err) {
         // A throwing listener must not lose the rest of the batch; it still surfaces as an
         // uncaught exception, as it would from node:http.
         process.nextTick(() => {
           throw err;
         });
-        if (kind === EV_HEAD) continue;
-        if (kind > EV_CLOSE || kind === 0) break;
       }
+      i = next;
     }
   };
+
+  private dispatch(outbox: Outbox, kind: number, meta: Uint32Array, i: number, text: string, buf: Buffer, bodyStart: number): void {
+    const id = meta[i + 1];
+    if (kind === EV_CONNECTION) {
+      const off = meta[i + 2];
+      const s = new Socket(id, outbox, text.slice(off, off + meta[i + 3]), meta[i + 4], meta[i + 5], meta[i + 6], this.highWaterMark);
+      outbox.sockets.set(id, s);
+      this.connectionListener(s);
+      this.emit('connection', s);
+      return;
+    }
+    const socket = outbox.sockets.get(id);
+    if (!socket) return;
+    switch (kind) {
+      case EV_HEAD:
+        this.onHead(socket, meta, i, text);
+        break;
+      case EV_BODY: {
+        const off = bodyStart + meta[i + 2];
+        parserOnBody(socket, buf.subarray(off, off + meta[i + 3]));
+        break;
+      }
+      case EV_END: {
+        const n = meta[i + 2];
+        let trailers: string[] | null = null;
+        if (n > 0) {
+          trailers = [];
+          for (let k = 0; k < n; k++) {
+            const q = i + 3 + 4 * k;
+            trailers.push(text.slice(meta[q], meta[q] + meta[q + 1]), text.slice(meta[q + 2], meta[q + 2] + meta[q + 3]));
+          }
+        }
+        parserOnMessageComplete(socket, trailers);
+        break;
+      }
+      case EV_EOF:
+        // In Node the EOF is a later libuv callback than the data before it: let this turn's
+        // ticks (a request's 'end', the response it triggers) run first.
+        setImmediate(() => socket.push(null));
+        break;
+      case EV_DRAIN:
+        socket._onNativeDrain();
+        break;
+      case EV_ERROR: {
+        const off = bodyStart + meta[i + 3];
+        const raw = Buffer.from(buf.subarray(off, off + meta[i + 4]));
+        socketOnError.call(socket, parseError(meta[i + 2], raw));
+        break;
+      }
+      case EV_TIMEOUT:
+        socket.emit('timeout');
+        break;
+      case EV_CLOSE: {
+        const errno = meta[i + 2];
+        setImmediate(() => socket._onNativeClose(errno));
+        break;
+      }
+    }
+  }
 
   /** Node's connectionListenerInternal. */
   private connectionListener(socket: Socket): void {
@@ -432,6 +419,7 @@ export class Server extends EventEmitter {
     };
     socket.parser = parser;
     socket.on('error', socketOnError);
+    socket.on('end', () => this.socketOnEnd(socket));
     socket.on('close', () => {
       this.socketOnClose(socket, parser);
     });
@@ -447,7 +435,6 @@ export class Server extends EventEmitter {
 
   /** Node's socketOnEnd with httpAllowHalfOpen false: the server ends its side too. */
   private socketOnEnd(socket: Socket): void {
-    socket.push(null);
     if (!this.httpAllowHalfOpen) {
       if (socket.writable) socket.end();
       return;
@@ -590,6 +577,31 @@ export class Server extends EventEmitter {
       const m = parser.outgoing.shift();
       if (m) m.assignSocket(socket as unknown as net.Socket);
     }
+  }
+}
+
+/** Words in the event record at `i` (layouts in src/server/queue.rs). */
+function eventLength(meta: Uint32Array, i: number): number {
+  switch (meta[i]) {
+    case EV_CONNECTION:
+      return 7;
+    case EV_HEAD:
+      return 8 + 4 * meta[i + 7];
+    case EV_BODY:
+      return 4;
+    case EV_END:
+      return 3 + 4 * meta[i + 2];
+    case EV_ERROR:
+      return 5;
+    case EV_CLOSE:
+      return 3;
+    case EV_EOF:
+    case EV_DRAIN:
+    case EV_TIMEOUT:
+      return 2;
+    default:
+      // A layout mismatch with the native side: nothing after it can be trusted.
+      throw new Error(`ferrohttp: unknown event ${meta[i]}`);
   }
 }
 

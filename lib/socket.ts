@@ -1,6 +1,7 @@
 // The connection as JS sees it: one net.Socket-like Duplex per Rust connection, and the Outbox
 // that collects a JS turn's output for all of a server's connections into one native call.
-import { Duplex, Readable } from 'node:stream';
+import * as net from 'node:net';
+import { Readable } from 'node:stream';
 import type { BindingServer } from './native';
 import {
   OP_DESTROY,
@@ -118,11 +119,12 @@ export class Outbox {
 type WriteCallback = (error?: Error | null) => void;
 
 /**
- * One connection. A Duplex so Node's own OutgoingMessage/IncomingMessage methods (which Express
+ * One connection. A net.Socket (without a libuv handle: every stream hook is ours) so
+ * `instanceof net.Socket` holds and Node's own OutgoingMessage/IncomingMessage methods (which Express
  * runs on our objects) can drive it exactly like a net.Socket: write/cork/uncork/end/destroy,
  * pause/resume for body flow control, setTimeout, and the address fields.
  */
-export class Socket extends Duplex {
+export class Socket extends net.Socket {
   server: unknown = null;
   _httpMessage: unknown = null;
   /** Set by the HTTP layer when it stopped reading (Node's `socket._paused`). */
@@ -131,11 +133,9 @@ export class Socket extends Duplex {
   _hadError = false;
   bytesRead = 0;
   bytesWritten = 0;
-  readonly remotePort: number;
-  readonly localPort: number;
-  readonly remoteFamily: string;
-  readonly connecting = false;
-  readonly encrypted?: boolean = undefined;
+  declare readonly remotePort: number;
+  declare readonly localPort: number;
+  declare readonly remoteFamily: string;
   /** Rust reported this connection's unwritten output at or above the high-water mark. */
   _overHighWaterMark = false;
   private turnBytes = 0;
@@ -156,47 +156,33 @@ export class Socket extends Duplex {
     family: number,
     highWaterMark: number,
   ) {
-    super({ allowHalfOpen: true, decodeStrings: false, highWaterMark, autoDestroy: true, emitClose: true });
+    super({ allowHalfOpen: true, highWaterMark } as net.SocketConstructorOpts);
     this.addresses = addresses;
-    this.remotePort = remotePort;
-    this.localPort = localPort;
-    this.remoteFamily = family === 6 ? 'IPv6' : 'IPv4';
+    // net.Socket defines these as prototype getters over its handle; ours are plain values.
+    Object.defineProperties(this, {
+      remotePort: { value: remotePort, enumerable: true },
+      localPort: { value: localPort, enumerable: true },
+      remoteFamily: { value: family === 6 ? 'IPv6' : 'IPv4', enumerable: true },
+      connecting: { value: false, writable: true, enumerable: true },
+    });
     // The socket's own readable side only carries data after an upgrade; keep it flowing so its
     // 'end' is emitted when the peer ends, as a server socket consumed by node:http would.
     Readable.prototype.resume.call(this);
   }
 
-  get remoteAddress(): string {
+  /** `"<remote ip> <local ip>"` from the CONNECTION event, split on first use. */
+  _addressPart(local: boolean): string {
     const sp = this.addresses.indexOf(' ');
-    return sp < 0 ? this.addresses : this.addresses.slice(0, sp);
+    if (sp < 0) return local ? '' : this.addresses;
+    return local ? this.addresses.slice(sp + 1) : this.addresses.slice(0, sp);
   }
 
-  get localAddress(): string {
-    const sp = this.addresses.indexOf(' ');
-    return sp < 0 ? '' : this.addresses.slice(sp + 1);
+  _timeoutMs(): number {
+    return this.timeoutMs;
   }
 
-  get localFamily(): string {
-    return this.localAddress.includes(':') ? 'IPv6' : 'IPv4';
-  }
-
-  get readyState(): string {
-    if (this.readable && this.writable) return 'open';
-    if (this.readable) return 'readOnly';
-    if (this.writable) return 'writeOnly';
-    return 'closed';
-  }
-
-  get pending(): boolean {
-    return false;
-  }
-
-  get timeout(): number | undefined {
-    return this.timeoutMs || undefined;
-  }
-
-  address(): { address: string; family: string; port: number } {
-    return { address: this.localAddress, family: this.localFamily, port: this.localPort };
+  override address(): net.AddressInfo {
+    return { address: this._addressPart(true), family: this.localFamily ?? 'IPv4', port: this.localPort };
   }
 
   override _write(chunk: string | Buffer, encoding: BufferEncoding, cb: WriteCallback): void {
@@ -264,10 +250,12 @@ export class Socket extends Duplex {
     this.heldCallbacks = [];
     for (const h of held) h(err ?? null);
     cb(err);
+    // net.Socket turns off the stream's own 'close' and emits it itself, with `hadError`.
+    process.nextTick(() => this.emit('close', err != null));
   }
 
   /** Node's net.Socket#destroySoon: end, then destroy once the writable side finished. */
-  destroySoon(): void {
+  override destroySoon(): void {
     if (this.writable) this.end();
     if (this.writableFinished) this.destroy();
     else this.once('finish', () => this.destroy());
@@ -289,7 +277,7 @@ export class Socket extends Duplex {
     return super.resume();
   }
 
-  setTimeout(ms: number, callback?: () => void): this {
+  override setTimeout(ms: number, callback?: () => void): this {
     this.timeoutMs = ms;
     if (!this._nativeClosed) this.outbox.op(OP_SET_TIMEOUT, this._id, Math.max(0, Math.min(ms, 0xffffffff)) >>> 0);
     if (callback) {
@@ -299,21 +287,21 @@ export class Socket extends Duplex {
     return this;
   }
 
-  setNoDelay(noDelay = true): this {
+  override setNoDelay(noDelay = true): this {
     if (!this._nativeClosed) this.outbox.op(OP_NO_DELAY, this._id, noDelay ? 1 : 0);
     return this;
   }
 
-  setKeepAlive(enable = false, initialDelay = 0): this {
+  override setKeepAlive(enable = false, initialDelay = 0): this {
     if (!this._nativeClosed) this.outbox.op(OP_KEEP_ALIVE, this._id, enable ? 1 : 0, initialDelay >>> 0);
     return this;
   }
 
-  ref(): this {
+  override ref(): this {
     return this;
   }
 
-  unref(): this {
+  override unref(): this {
     return this;
   }
 
@@ -333,3 +321,41 @@ export class Socket extends Duplex {
     }
   }
 }
+
+// net.Socket reads these from its libuv handle; ours come from the CONNECTION event.
+Object.defineProperties(Socket.prototype, {
+  remoteAddress: {
+    get(this: Socket) {
+      return this._addressPart(false);
+    },
+  },
+  localAddress: {
+    get(this: Socket) {
+      return this._addressPart(true);
+    },
+  },
+  localFamily: {
+    get(this: Socket) {
+      return this._addressPart(true).includes(':') ? 'IPv6' : 'IPv4';
+    },
+  },
+  readyState: {
+    get(this: Socket) {
+      if (this.readable && this.writable) return 'open';
+      if (this.readable) return 'readOnly';
+      if (this.writable) return 'writeOnly';
+      return 'closed';
+    },
+  },
+  pending: { get: () => false },
+  timeout: {
+    get(this: Socket) {
+      return this._timeoutMs() || undefined;
+    },
+  },
+  bufferSize: {
+    get(this: Socket) {
+      return this.writableLength;
+    },
+  },
+});
