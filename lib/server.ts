@@ -2,7 +2,6 @@
 // the incoming/outgoing queues, resOnFinish, keep-alive timeouts, socketOnError's canned replies —
 // is done here, the same way, against our Socket. Function names follow Node's so a reader of
 // _http_server.js finds each behaviour where they expect it.
-import { EventEmitter } from 'node:events';
 import * as dns from 'node:dns';
 import * as net from 'node:net';
 import * as http from 'node:http';
@@ -82,7 +81,7 @@ function validateInteger(value: unknown, name: string, min = 0): asserts value i
   }
 }
 
-export class Server extends EventEmitter {
+export class Server extends net.Server {
   timeout = 0;
   maxHeadersCount: number | null = null;
   maxRequestsPerSocket = 0;
@@ -113,7 +112,9 @@ export class Server extends EventEmitter {
   constructor(requestListener?: RequestListener);
   constructor(options: ServerOptions, requestListener?: RequestListener);
   constructor(options?: ServerOptions | RequestListener, requestListener?: RequestListener) {
-    super({ captureRejections: false });
+    // net.Server's constructor also sets up EventEmitter (captureRejections follows
+    // events.captureRejections unless the options say otherwise).
+    super({ allowHalfOpen: true, noDelay: (options as ServerOptions | undefined)?.noDelay ?? true } as net.ServerOpts);
     if (typeof options === 'function') {
       requestListener = options;
       options = {};
@@ -154,8 +155,7 @@ export class Server extends EventEmitter {
     if (requestListener) this.on('request', requestListener);
   }
 
-  listen(port?: number | string | net.ListenOptions | null, hostname?: string | number | (() => void), backlog?: number | (() => void), listeningListener?: () => void): this;
-  listen(...args: unknown[]): this {
+  override listen(...args: unknown[]): this {
     let cb: (() => void) | undefined;
     if (typeof args[args.length - 1] === 'function') cb = args.pop() as () => void;
     let port: unknown = args[0];
@@ -236,11 +236,11 @@ export class Server extends EventEmitter {
     process.nextTick(() => this.emit('listening'));
   }
 
-  address(): net.AddressInfo | string | null {
+  override address(): net.AddressInfo | string | null {
     return this.listening ? { ...(this.boundAddress as net.AddressInfo) } : null;
   }
 
-  close(callback?: (err?: Error) => void): this {
+  override close(callback?: (err?: Error) => void): this {
     if (typeof callback === 'function') {
       if (!this.listening) {
         this.once('close', () => {
@@ -260,7 +260,7 @@ export class Server extends EventEmitter {
     return this;
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  override async [Symbol.asyncDispose](): Promise<void> {
     await new Promise<void>((resolve, reject) => this.close((err) => (err ? reject(err) : resolve())));
   }
 
@@ -286,22 +286,39 @@ export class Server extends EventEmitter {
     return this;
   }
 
-  getConnections(cb: (err: Error | null, count: number) => void): this {
+  override getConnections(cb: (err: Error | null, count: number) => void): this {
     const n = this.outbox ? this.outbox.sockets.size : 0;
     process.nextTick(cb, null, n);
     return this;
   }
 
-  ref(): this {
+  override ref(): this {
     this.unrefed = false;
     this.native?.ref();
     return this;
   }
 
-  unref(): this {
+  override unref(): this {
     this.unrefed = true;
     this.native?.unref();
     return this;
+  }
+
+  /** Node's: a rejected async 'request' listener gets a 500 (headers dropped) or a reset. */
+  [Symbol.for('nodejs.rejection')](err: Error, event: string, ...args: unknown[]): void {
+    if (event === 'request') {
+      const res = args[1] as http.ServerResponse;
+      if (!res.headersSent && !res.writableEnded) {
+        for (const name of res.getHeaderNames()) res.removeHeader(name);
+        res.statusCode = 500;
+        res.end(http.STATUS_CODES[500]);
+      } else {
+        res.destroy();
+      }
+      return;
+    }
+    const proto = net.Server.prototype as unknown as Record<symbol, (...a: unknown[]) => void>;
+    proto[Symbol.for('nodejs.rejection')].call(this, err, event, ...args);
   }
 
   private emitCloseIfDrained(): void {
