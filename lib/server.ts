@@ -280,7 +280,11 @@ export class Server extends net.Server {
     }
   }
 
-  setTimeout(msecs?: number, callback?: () => void): this {
+  setTimeout(msecs?: number | ((socket: net.Socket) => void), callback?: (socket: net.Socket) => void): this {
+    if (typeof msecs === 'function') {
+      callback = msecs;
+      msecs = undefined;
+    }
     this.timeout = msecs ?? 0;
     if (callback) this.on('timeout', callback);
     return this;
