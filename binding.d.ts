@@ -54,4 +54,6 @@ export interface BindingServerOptions {
   keepAlive?: boolean
   keepAliveInitialDelay?: number
   maxPipelined?: number
+  /** Milliseconds (Node's keepAliveTimeout plus its 1 s grace); 0 disables. */
+  keepAliveTimeout?: number
 }

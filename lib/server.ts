@@ -68,7 +68,6 @@ interface ConnParser {
   outgoing: http.ServerResponse[];
   outgoingData: number;
   requestsCount: number;
-  keepAliveTimeoutSet: boolean;
 }
 
 function validateInteger(value: unknown, name: string, min = 0): asserts value is number {
@@ -219,6 +218,7 @@ export class Server extends net.Server {
       keepAlive: this.keepAlive,
       keepAliveInitialDelay: this.keepAliveInitialDelay,
       maxPipelined: this.maxPipelinedRequests,
+      keepAliveTimeout: keepAliveMs(this.keepAliveTimeout),
     });
     const result = native.listen(host, port, backlog, ipv6Only);
     if (result.errno !== undefined && result.errno !== null) {
@@ -436,7 +436,6 @@ export class Server extends net.Server {
       outgoing: [],
       outgoingData: 0,
       requestsCount: 0,
-      keepAliveTimeoutSet: false,
     };
     socket.parser = parser;
     socket.on('error', socketOnError);
@@ -500,10 +499,6 @@ export class Server extends net.Server {
 
   /** Node's parserOnIncoming; returns true when the connection was handed over (upgrade). */
   private parserOnIncoming(socket: Socket, parser: ConnParser, req: Req, keepAlive: boolean): boolean {
-    if (parser.keepAliveTimeoutSet) {
-      socket.setTimeout(this.timeout || 0);
-      parser.keepAliveTimeoutSet = false;
-    }
     if (req.upgrade) {
       req.upgrade = req.method === 'CONNECT' || this.listenerCount('upgrade') > 0;
       if (req.upgrade) {
@@ -586,19 +581,22 @@ export class Server extends net.Server {
     res.detachSocket(socket as unknown as net.Socket);
     if (parser.incoming === req && req.readableEnded) parser.incoming = null;
     process.nextTick(emitCloseNT, res);
-    if (!socket._nativeClosed) this.outbox?.op(OP_RESPONSE_DONE, socket._id);
+    // Rust times the keep-alive itself (Node: socket.setTimeout(keepAliveTimeout + 1 s) here),
+    // so a finished response costs no timer op; the current value rides along.
+    if (!socket._nativeClosed) this.outbox?.op(OP_RESPONSE_DONE, socket._id, keepAliveMs(this.keepAliveTimeout));
     if (res._last) {
       socket.destroySoon();
     } else if (parser.outgoing.length === 0) {
-      if (this.keepAliveTimeout) {
-        socket.setTimeout(this.keepAliveTimeout + HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER);
-        parser.keepAliveTimeoutSet = true;
-      }
+      // Idle keep-alive: Rust's timer is running (see above).
     } else {
       const m = parser.outgoing.shift();
       if (m) m.assignSocket(socket as unknown as net.Socket);
     }
   }
+}
+
+function keepAliveMs(keepAliveTimeout: number): number {
+  return keepAliveTimeout > 0 ? Math.min(keepAliveTimeout + HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER, 0xffffffff) : 0;
 }
 
 /** Words in the event record at `i` (layouts in src/server/queue.rs). */

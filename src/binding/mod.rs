@@ -29,6 +29,8 @@ pub struct BindingServerOptions {
     pub keep_alive: Option<bool>,
     pub keep_alive_initial_delay: Option<u32>,
     pub max_pipelined: Option<u32>,
+    /// Milliseconds (Node's keepAliveTimeout plus its 1 s grace); 0 disables.
+    pub keep_alive_timeout: Option<u32>,
 }
 
 #[napi(object)]
@@ -78,6 +80,7 @@ impl BindingServer {
                 Duration::from_millis(u64::from(options.keep_alive_initial_delay.unwrap_or(0)))
             }),
             max_connections: 0,
+            keep_alive_timeout: ms(options.keep_alive_timeout, 6_000),
         };
         let tsfn: Arc<Mutex<Option<BatchFn>>> = Arc::new(Mutex::new(None));
         let waker_tsfn = tsfn.clone();

@@ -8,6 +8,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::Interest;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -56,19 +57,25 @@ struct Conn {
     /// Deadlines for the request being received (headersTimeout, requestTimeout).
     head_deadline: Option<Instant>,
     request_deadline: Option<Instant>,
+    /// Node's keep-alive timeout. Checked lazily: the timer is moved at most once per period,
+    /// not on every request, and JS need not wake the task when a response finishes.
+    keep_alive_timeout: Option<Duration>,
+    keep_alive_check: Option<Instant>,
+    last_read: Instant,
+    last_done: Option<Instant>,
 }
 
 pub(super) async fn run(
     inner: Arc<ServerInner>,
     id: u32,
     shared: Arc<ConnShared>,
-    stream: TcpStream,
     peer: SocketAddr,
 ) {
     let config = &inner.config;
+    let stream = &shared.stream;
     let _ = stream.set_nodelay(config.no_delay);
     if let Some(delay) = config.keep_alive {
-        set_keep_alive(&stream, true, delay);
+        set_keep_alive(stream, true, delay);
     }
     let local = stream.local_addr().unwrap_or(peer);
     {
@@ -78,7 +85,7 @@ pub(super) async fn run(
     let mut conn = Conn {
         id,
         inner: inner.clone(),
-        shared,
+        shared: shared.clone(),
         rbuf: Vec::new(),
         rpos: 0,
         wbuf: Vec::new(),
@@ -97,8 +104,12 @@ pub(super) async fn run(
         last_activity: Instant::now(),
         head_deadline: None,
         request_deadline: None,
+        keep_alive_timeout: config.keep_alive_timeout,
+        keep_alive_check: config.keep_alive_timeout.map(|t| Instant::now() + t),
+        last_read: Instant::now(),
+        last_done: None,
     };
-    let errno = conn.serve(&stream).await;
+    let errno = conn.serve(stream).await;
     let mut q = inner.queue.lock();
     q.batch().meta.extend_from_slice(&[EV_CLOSE, id, errno]);
 }
@@ -125,6 +136,34 @@ fn set_keep_alive(stream: &TcpStream, on: bool, delay: Duration) {
     if on && !delay.is_zero() {
         let _ = sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(delay));
     }
+}
+
+/// Reads into the spare capacity of `buf`. A short read means the socket is drained, so the
+/// readiness is cleared in the same step (tokio's tick check keeps a newer edge): that saves
+/// the `read` that would only return EAGAIN.
+fn read_some(stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let sock = socket2::SockRef::from(stream);
+    let len = buf.len();
+    let spare = buf.spare_capacity_mut();
+    let room = spare.len();
+    let mut got = 0;
+    let r = stream.try_io(Interest::READABLE, || {
+        let n = sock.recv(spare)?;
+        got = n;
+        if n > 0 && n < room {
+            Err(io::ErrorKind::WouldBlock.into())
+        } else {
+            Ok(n)
+        }
+    });
+    let n = match r {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock && got > 0 => got,
+        Err(e) => return Err(e),
+    };
+    // SAFETY: `recv` initialised the first `n` bytes of the spare capacity.
+    unsafe { buf.set_len(len + n) };
+    Ok(n)
 }
 
 fn errno_of(e: &io::Error) -> u32 {
@@ -159,6 +198,12 @@ impl Conn {
                 }
             }
             self.process_input();
+            if self.in_flight() >= self.inner.config.max_pipelined {
+                // Stopped at the bound: from here on a finished response must wake the task.
+                let mut out = self.shared.lock();
+                self.responses_done = out.responses_done;
+                out.waiting_for_responses = self.in_flight() >= self.inner.config.max_pipelined;
+            }
 
             let body_budget_full = matches!(self.reading, Reading::Body(_))
                 && self.inner.queue.body_len() >= BODY_BUDGET;
@@ -203,11 +248,13 @@ impl Conn {
 
     /// Picks up what JS submitted. Returns true when JS destroyed the connection.
     fn take_commands(&mut self, stream: &TcpStream) -> bool {
-        let mut out = self.shared.lock();
+        let shared = self.shared.clone();
+        let mut out = shared.lock();
         if self.wpos == self.wbuf.len() && !out.buf.is_empty() {
             self.wbuf.clear();
             self.wpos = 0;
             std::mem::swap(&mut self.wbuf, &mut out.buf);
+            out.io_busy = true;
             self.shared
                 .unwritten
                 .store(self.wbuf.len(), Ordering::Relaxed);
@@ -216,6 +263,14 @@ impl Conn {
         self.js_paused = out.paused;
         self.want_drain |= std::mem::take(&mut out.want_drain);
         self.responses_done = out.responses_done;
+        // Under the same lock JS checks it, so a response finishing now cannot be missed.
+        out.waiting_for_responses = self.in_flight() >= self.inner.config.max_pipelined;
+        if let Some(ms) = out.keep_alive_ms.take() {
+            self.keep_alive_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
+        }
+        if out.last_done.is_some() {
+            self.last_done = out.last_done;
+        }
         if let Some(ms) = out.set_timeout.take() {
             self.idle_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
             self.idle_fired = false;
@@ -249,15 +304,20 @@ impl Conn {
                     Err(e) => return Err(e),
                 }
             }
-            self.shared.unwritten.store(0, Ordering::Relaxed);
-            // JS may have submitted more while this was writing.
+            // JS may have queued more while this was writing; if not, JS may write directly
+            // again.
             let mut out = self.shared.lock();
             if out.buf.is_empty() {
+                out.io_busy = false;
+                self.shared.unwritten.store(0, Ordering::Relaxed);
                 return Ok(());
             }
             self.wbuf.clear();
             self.wpos = 0;
             std::mem::swap(&mut self.wbuf, &mut out.buf);
+            self.shared
+                .unwritten
+                .store(self.wbuf.len(), Ordering::Relaxed);
         }
     }
 
@@ -276,7 +336,7 @@ impl Conn {
             }
             self.rbuf.reserve(READ_CHUNK);
         }
-        match stream.try_read_buf(&mut self.rbuf) {
+        match read_some(stream, &mut self.rbuf) {
             Ok(0) => {
                 self.eof = true;
                 self.on_eof();
@@ -284,6 +344,7 @@ impl Conn {
             }
             Ok(_) => {
                 self.touch();
+                self.last_read = Instant::now();
                 Ok(())
             }
             Err(e)
@@ -308,10 +369,15 @@ impl Conn {
             (Some(t), false) => Some(self.last_activity + t),
             _ => None,
         };
-        [idle, self.head_deadline, self.request_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            idle,
+            self.head_deadline,
+            self.request_deadline,
+            self.keep_alive_check,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     fn on_timer(&mut self) {
@@ -324,12 +390,42 @@ impl Conn {
             self.reading = Reading::Stopped;
             self.push_error(CODE_REQUEST_TIMEOUT);
         }
+        if self.keep_alive_check.is_some_and(|d| d <= now) {
+            self.check_keep_alive(now);
+        }
         if let (Some(t), false) = (self.idle_timeout, self.idle_fired) {
             if self.last_activity + t <= now {
                 self.idle_fired = true;
                 let mut q = self.inner.queue.lock();
                 q.batch().meta.extend_from_slice(&[EV_TIMEOUT, self.id]);
             }
+        }
+    }
+
+    /// Closes (through JS's 'timeout') a connection idle for the keep-alive timeout since its
+    /// last response; otherwise schedules the next check.
+    fn check_keep_alive(&mut self, now: Instant) {
+        let Some(timeout) = self.keep_alive_timeout else {
+            self.keep_alive_check = None;
+            return;
+        };
+        let idle = self.in_flight() == 0
+            && matches!(self.reading, Reading::Head)
+            && self.rpos == self.rbuf.len();
+        let since = match self.last_done {
+            Some(done) if idle => done.max(self.last_read),
+            // Busy, or no response yet (the keep-alive timeout starts after one): look later.
+            _ => {
+                self.keep_alive_check = Some(now + timeout);
+                return;
+            }
+        };
+        if since + timeout <= now {
+            self.keep_alive_check = None;
+            let mut q = self.inner.queue.lock();
+            q.batch().meta.extend_from_slice(&[EV_TIMEOUT, self.id]);
+        } else {
+            self.keep_alive_check = Some(since + timeout);
         }
     }
 

@@ -11,8 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::h1::HeadLimits;
 pub use queue::{EventBatch, EventQueue};
@@ -34,6 +36,9 @@ pub struct ServerConfig {
     pub keep_alive: Option<Duration>,
     /// 0: unlimited.
     pub max_connections: u32,
+    /// Node's `keepAliveTimeout` plus its 1 s grace: an idle keep-alive connection closes
+    /// after this (JS sends the current value with each finished response).
+    pub keep_alive_timeout: Option<Duration>,
 }
 
 impl Default for ServerConfig {
@@ -47,6 +52,7 @@ impl Default for ServerConfig {
             no_delay: true,
             keep_alive: None,
             max_connections: 0,
+            keep_alive_timeout: Some(Duration::from_millis(6_000)),
         }
     }
 }
@@ -58,7 +64,7 @@ pub const OP_END: u32 = 3; // flush, then close the connection
 pub const OP_DESTROY: u32 = 4; // close now, dropping unwritten output
 pub const OP_PAUSE: u32 = 5; // stop reading (a request body is not being consumed)
 pub const OP_RESUME: u32 = 6;
-pub const OP_RESPONSE_DONE: u32 = 7; // one dispatched request was answered
+pub const OP_RESPONSE_DONE: u32 = 7; // one request answered; a: keep-alive timeout ms (0: none)
 pub const OP_SET_TIMEOUT: u32 = 8; // a: idle ms, 0 disables
 pub const OP_NO_DELAY: u32 = 9; // a: 0 or 1
 pub const OP_KEEP_ALIVE: u32 = 10; // a: 0 or 1, b: initial delay ms
@@ -66,7 +72,15 @@ pub const OP_KEEP_ALIVE: u32 = 10; // a: 0 or 1, b: initial delay ms
 /// State the JS thread writes and the connection task reads.
 #[derive(Debug, Default)]
 pub(crate) struct Outbox {
+    /// Bytes for the task to write. Non-empty only while `io_busy`.
     pub buf: Vec<u8>,
+    /// The task holds unwritten bytes; until it clears this, JS must not write directly (the
+    /// bytes would overtake earlier ones).
+    pub io_busy: bool,
+    /// The task stopped reading at the pipelining bound and waits for a finished response.
+    pub waiting_for_responses: bool,
+    pub keep_alive_ms: Option<u32>,
+    pub last_done: Option<Instant>,
     pub end: bool,
     pub destroy: bool,
     pub paused: bool,
@@ -79,6 +93,7 @@ pub(crate) struct Outbox {
 }
 
 pub(crate) struct ConnShared {
+    pub stream: TcpStream,
     pub out: Mutex<Outbox>,
     pub notify: Notify,
     /// Bytes the task holds but has not yet written to the socket.
@@ -93,7 +108,7 @@ impl ConnShared {
 
 pub(crate) struct ServerInner {
     pub config: ServerConfig,
-    pub queue: EventQueue,
+    pub queue: Arc<EventQueue>,
     conns: Mutex<HashMap<u32, Arc<ConnShared>>>,
     next_id: AtomicU32,
     pub connections: AtomicUsize,
@@ -118,11 +133,32 @@ fn runtime(io_threads: usize) -> &'static Runtime {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(io_threads.max(1))
             .thread_name("ferrohttp-io")
+            .on_thread_start(|| {
+                queue::defer_wakes_on_this_thread();
+                batch_scheduling();
+            })
+            .on_thread_park(queue::wake_deferred)
             .enable_all()
             .build()
             // No runtime means no server at all; there is nothing to fall back to.
             .expect("ferrohttp: cannot start the IO runtime")
     })
+}
+
+/// Asks the kernel not to preempt the JS thread when an IO thread wakes (SCHED_BATCH: no wakeup
+/// preemption). With both on one core, the IO thread then runs when JS has finished its turn
+/// and takes everything that arrived meanwhile in one round, instead of interrupting JS for
+/// each packet. `FERROHTTP_IO_SCHED=normal` keeps the default policy.
+fn batch_scheduling() {
+    #[cfg(target_os = "linux")]
+    if std::env::var("FERROHTTP_IO_SCHED").as_deref() != Ok("normal") {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: plain syscall on the calling thread (pid 0) with a valid parameter block;
+        // failure only leaves the default policy.
+        unsafe {
+            libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
+        }
+    }
 }
 
 /// IO threads: `FERROHTTP_IO_THREADS`, else 1. One thread measured best when the server has one
@@ -191,8 +227,11 @@ impl Server {
         self.inner.connections.load(Ordering::SeqCst)
     }
 
-    /// Applies a JS turn's ops. Returns the ids of connections whose unwritten output is now at
-    /// or above the high-water mark: their `write()` must report backpressure until `DRAIN`.
+    /// Applies a JS turn's ops. A connection's bytes are written right here, on the JS thread,
+    /// when its task holds nothing unwritten: the common response costs one `write` and no
+    /// cross-thread wake. What the socket does not take goes to the task. Returns the ids of
+    /// connections whose unwritten output is now at or above the high-water mark: their
+    /// `write()` must report backpressure until `DRAIN`.
     pub fn submit(&self, ops: &[u32], arena: &[u8], bufs: &[&[u8]]) -> Vec<u32> {
         let mut over = Vec::new();
         let conns = self.inner.conns.lock().unwrap_or_else(|e| e.into_inner());
@@ -206,7 +245,8 @@ impl Server {
                 continue;
             };
             let mut out = conn.lock();
-            // All consecutive ops for one connection under one lock, then one wake.
+            let mut wake = false;
+            // All consecutive ops for one connection under one lock.
             while i + 4 <= ops.len() && ops[i + 1] == id {
                 let (op, a, b) = (ops[i], ops[i + 2], ops[i + 3]);
                 match op {
@@ -225,13 +265,35 @@ impl Server {
                     OP_DESTROY => out.destroy = true,
                     OP_PAUSE => out.paused = true,
                     OP_RESUME => out.paused = false,
-                    OP_RESPONSE_DONE => out.responses_done = out.responses_done.wrapping_add(1),
+                    OP_RESPONSE_DONE => {
+                        out.responses_done = out.responses_done.wrapping_add(1);
+                        out.keep_alive_ms = Some(a);
+                        out.last_done = Some(Instant::now());
+                    }
                     OP_SET_TIMEOUT => out.set_timeout = Some(a),
                     OP_NO_DELAY => out.no_delay = Some(a != 0),
                     OP_KEEP_ALIVE => out.keep_alive = Some((a != 0, b)),
                     _ => {}
                 }
+                // Everything but writes and finished responses changes what the task waits
+                // for; a finished response matters only to a task stopped at the bound.
+                wake |= !matches!(op, OP_WRITE | OP_WRITE_BUF | OP_RESPONSE_DONE)
+                    || (op == OP_RESPONSE_DONE && out.waiting_for_responses);
                 i += 4;
+            }
+            if !out.buf.is_empty() && !out.io_busy && !out.destroy {
+                match conn.stream.try_write(&out.buf) {
+                    Ok(n) if n == out.buf.len() => out.buf.clear(),
+                    Ok(n) => {
+                        out.buf.drain(..n);
+                    }
+                    // Would block, or an error the task will meet and report.
+                    Err(_) => {}
+                }
+                if !out.buf.is_empty() {
+                    out.io_busy = true;
+                    wake = true;
+                }
             }
             if !out.buf.is_empty() && out.buf.len() + conn.unwritten.load(Ordering::Relaxed) >= hwm
             {
@@ -239,7 +301,9 @@ impl Server {
                 over.push(id);
             }
             drop(out);
-            conn.notify.notify_one();
+            if wake {
+                conn.notify.notify_one();
+            }
         }
         over
     }
@@ -307,6 +371,7 @@ async fn accept_loop(inner: Arc<ServerInner>, listener: tokio::net::TcpListener)
                 }
                 let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
                 let shared = Arc::new(ConnShared {
+                    stream,
                     out: Mutex::new(Outbox::default()),
                     notify: Notify::new(),
                     unwritten: AtomicUsize::new(0),
@@ -319,7 +384,7 @@ async fn accept_loop(inner: Arc<ServerInner>, listener: tokio::net::TcpListener)
                 inner.connections.fetch_add(1, Ordering::SeqCst);
                 let inner = inner.clone();
                 tokio::spawn(async move {
-                    conn::run(inner.clone(), id, shared, stream, peer).await;
+                    conn::run(inner.clone(), id, shared, peer).await;
                     inner
                         .conns
                         .lock()

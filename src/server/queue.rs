@@ -1,10 +1,14 @@
 //! The one queue between the IO threads and the JS thread.
 //!
-//! IO threads append events as flat data; the first append after JS last took the batch calls
-//! the waker (in the binding, one threadsafe-function call), and JS then takes everything that
-//! accumulated in one go. So the boundary is crossed once per batch, never once per request.
+//! IO threads append events as flat data. JS is woken (in the binding, one threadsafe-function
+//! call) once per round of the IO thread: an append on an IO thread only notes that the queue
+//! needs a wake, and the wake happens when that thread runs out of work (`wake_deferred`, from
+//! the runtime's park hook) or the batch grows large. JS then takes everything that accumulated
+//! in one go. Waking on the first append instead would hand the core to the JS thread after
+//! every request (both threads usually share one core) and the batch would stay at one event.
 
-use std::sync::{Mutex, MutexGuard};
+use std::cell::{Cell, RefCell};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tokio::sync::Notify;
 
@@ -78,14 +82,50 @@ impl EventBatch {
 
 struct Inner {
     batch: EventBatch,
+    /// JS was woken and has not taken the batch yet.
     scheduled: bool,
+    /// An IO thread holds this queue in its list of wakes to make before it parks.
+    deferred: bool,
 }
 
 pub struct EventQueue {
     inner: Mutex<Inner>,
     waker: Box<dyn Fn() + Send + Sync>,
+    this: Weak<EventQueue>,
     /// Signalled each time JS takes a batch, for connections waiting on `BODY_BUDGET`.
     pub taken: Notify,
+}
+
+/// A batch this big wakes JS at once rather than at the end of the IO thread's round.
+const EAGER_META_WORDS: usize = 16 * 1024;
+const EAGER_BODY_BYTES: usize = 256 * 1024;
+
+thread_local! {
+    /// Set on the runtime's IO threads: their appends defer the wake to the park hook.
+    static DEFERS_WAKES: Cell<bool> = const { Cell::new(false) };
+    static DEFERRED: RefCell<Vec<Arc<EventQueue>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Marks the current thread as an IO thread whose appends wake JS only in `wake_deferred`.
+pub fn defer_wakes_on_this_thread() {
+    DEFERS_WAKES.with(|d| d.set(true));
+}
+
+/// Wakes JS for every queue this thread appended to since it last ran out of work.
+pub fn wake_deferred() {
+    let queues = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+    for q in queues {
+        let wake = {
+            let mut g = q.inner.lock().unwrap_or_else(|e| e.into_inner());
+            g.deferred = false;
+            let wake = !g.scheduled && !g.batch.is_empty();
+            g.scheduled |= wake;
+            wake
+        };
+        if wake {
+            (q.waker)();
+        }
+    }
 }
 
 /// Body bytes an undrained batch may hold before connections stop reading request bodies:
@@ -105,23 +145,35 @@ impl QueueGuard<'_> {
 
 impl Drop for QueueGuard<'_> {
     fn drop(&mut self) {
-        if !self.guard.scheduled && !self.guard.batch.is_empty() {
-            self.guard.scheduled = true;
+        let g = &mut *self.guard;
+        if g.scheduled || g.batch.is_empty() {
+            return;
+        }
+        let big = g.batch.meta.len() >= EAGER_META_WORDS || g.batch.body.len() >= EAGER_BODY_BYTES;
+        if big || !DEFERS_WAKES.with(|d| d.get()) {
+            g.scheduled = true;
             (self.queue.waker)();
+        } else if !g.deferred {
+            g.deferred = true;
+            if let Some(q) = self.queue.this.upgrade() {
+                DEFERRED.with(|d| d.borrow_mut().push(q));
+            }
         }
     }
 }
 
 impl EventQueue {
-    pub fn new(waker: Box<dyn Fn() + Send + Sync>) -> Self {
-        Self {
+    pub fn new(waker: Box<dyn Fn() + Send + Sync>) -> Arc<Self> {
+        Arc::new_cyclic(|this| Self {
             inner: Mutex::new(Inner {
                 batch: EventBatch::default(),
                 scheduled: false,
+                deferred: false,
             }),
             waker,
+            this: this.clone(),
             taken: Notify::new(),
-        }
+        })
     }
 
     /// Locks the queue for appending; JS is woken when the guard drops, if it needs to be.
@@ -157,7 +209,6 @@ impl EventQueue {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
 
     #[test]
     fn wakes_once_per_batch() {
@@ -176,6 +227,31 @@ mod tests {
         assert_eq!(wakes.load(Ordering::SeqCst), 1);
         q.lock().batch().meta.extend_from_slice(&[EV_EOF, 1]);
         assert_eq!(wakes.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn io_threads_wake_when_they_run_out_of_work() {
+        let wakes = Arc::new(AtomicUsize::new(0));
+        let w = wakes.clone();
+        let q = EventQueue::new(Box::new(move || {
+            w.fetch_add(1, Ordering::SeqCst);
+        }));
+        let q2 = q.clone();
+        let w2 = wakes.clone();
+        std::thread::spawn(move || {
+            defer_wakes_on_this_thread();
+            for i in 0..10 {
+                q2.lock().batch().meta.extend_from_slice(&[EV_EOF, i]);
+            }
+            assert_eq!(w2.load(Ordering::SeqCst), 0);
+            wake_deferred();
+            assert_eq!(w2.load(Ordering::SeqCst), 1);
+            wake_deferred();
+            assert_eq!(w2.load(Ordering::SeqCst), 1);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(q.take().meta.len(), 20);
     }
 
     #[test]
