@@ -118,6 +118,16 @@ export class Outbox {
 
 type WriteCallback = (error?: Error | null) => void;
 
+/** The Writable state fields this file reads and keeps in step. */
+interface WritableStateFields {
+  ending: boolean;
+  destroyed: boolean;
+  errored: Error | null;
+  needDrain: boolean;
+  corked: number;
+  highWaterMark: number;
+}
+
 /**
  * One connection. A net.Socket (without a libuv handle: every stream hook is ours) so
  * `instanceof net.Socket` holds and Node's own OutgoingMessage/IncomingMessage methods (which Express
@@ -185,6 +195,49 @@ export class Socket extends net.Socket {
     return { address: this._addressPart(true), family: this.localFamily ?? 'IPv4', port: this.localPort };
   }
 
+  /**
+   * The hot path of every response (ours and Node's own `_writeRaw`). Bytes go straight to the
+   * turn's Outbox, which already coalesces a turn's writes into one native call, so there is
+   * nothing for Writable's buffering, corking and afterWrite ticks to add. Node's semantics kept:
+   * the callback runs asynchronously, `false` above the high-water mark, 'drain' after it.
+   * Unusual cases (after end, destroyed, non-byte chunks) go through Writable for its errors.
+   */
+  override write(chunk: unknown, encoding?: BufferEncoding | WriteCallback | null, cb?: WriteCallback): boolean {
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = null;
+    }
+    const ws = this.ws();
+    if (ws.ending || ws.destroyed || ws.errored || this._nativeClosed || !(typeof chunk === 'string' || chunk instanceof Uint8Array)) {
+      return super.write(chunk as string, encoding as BufferEncoding, cb as WriteCallback);
+    }
+    this.queue(chunk as string | Buffer, (encoding || 'utf8') as BufferEncoding);
+    const over = this._overHighWaterMark || this.turnBytes >= ws.highWaterMark;
+    if (cb) {
+      if (over) this.heldCallbacks.push(cb);
+      else process.nextTick(cb);
+    }
+    if (over) {
+      ws.needDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Writable's internal state (not in @types/node). */
+  private ws(): WritableStateFields {
+    return (this as unknown as { _writableState: WritableStateFields })._writableState;
+  }
+
+  override cork(): void {
+    this.ws().corked++;
+  }
+
+  override uncork(): void {
+    const ws = this.ws();
+    if (ws.corked > 0) ws.corked--;
+  }
+
   override _write(chunk: string | Buffer, encoding: BufferEncoding, cb: WriteCallback): void {
     this.queue(chunk, encoding);
     this.settle(cb);
@@ -195,7 +248,7 @@ export class Socket extends net.Socket {
     this.settle(cb);
   }
 
-  private queue(chunk: string | Buffer, encoding: BufferEncoding): void {
+  private queue(chunk: string | Uint8Array, encoding: BufferEncoding): void {
     if (this._nativeClosed) return;
     const n = this.outbox.write(this._id, chunk, encoding);
     this.bytesWritten += n;
@@ -225,10 +278,21 @@ export class Socket extends net.Socket {
   }
 
   private releaseCallbacks(): void {
-    if (this.heldCallbacks.length === 0) return;
-    const cbs = this.heldCallbacks;
-    this.heldCallbacks = [];
-    for (const cb of cbs) cb();
+    if (this.heldCallbacks.length > 0) {
+      const cbs = this.heldCallbacks;
+      this.heldCallbacks = [];
+      for (const cb of cbs) cb();
+    }
+    const ws = this.ws();
+    if (ws.needDrain && !this._overHighWaterMark) {
+      ws.needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  /** Bytes written this turn and not yet known to be on the wire. */
+  _pendingBytes(): number {
+    return this._overHighWaterMark ? Math.max(this.turnBytes, this.writableHighWaterMark) : this.turnBytes;
   }
 
   override _final(cb: WriteCallback): void {
@@ -355,7 +419,13 @@ Object.defineProperties(Socket.prototype, {
   },
   bufferSize: {
     get(this: Socket) {
-      return this.writableLength;
+      return this._pendingBytes();
+    },
+  },
+  // Writable's own count stays 0: bytes never wait in its buffer (see write()).
+  writableLength: {
+    get(this: Socket) {
+      return this._pendingBytes();
     },
   },
 });
