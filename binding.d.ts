@@ -21,6 +21,9 @@ export declare class BindingServer {
    * Buffers in `bufs`. Returns the connections now over their high-water mark, if any.
    */
   submit(ops: Uint32Array, count: number, arena: Uint8Array, bufs?: Array<Buffer> | undefined | null): Array<number> | null
+  /** Binds a Unix domain socket (`listen(path)`); errors come back as data, as in `listen`. */
+  listenPath(path: string, backlog: number): BindingListenResult
+  setMaxConnections(n: number): void
   stopAccepting(): void
   connectionCount(): number
   /** Lets the process exit while this server is listening (`server.unref()`). */

@@ -36,7 +36,9 @@ export function parseError(index: number, rawPacket: Buffer): ParseErrorShape {
     return err;
   }
   const [code, reason] = PARSE_ERRORS[index] ?? ['HPE_INTERNAL', 'Internal error'];
-  const err = new Error(`Parse Error: ${reason}`) as ParseErrorShape;
+  // An error found at end of input comes from parser.finish(), whose message has no reason.
+  const atEof = code === 'HPE_INVALID_EOF_STATE';
+  const err = new Error(atEof ? 'Parse Error' : `Parse Error: ${reason}`) as ParseErrorShape;
   err.code = code;
   err.reason = reason;
   err.bytesParsed = 0;

@@ -16,6 +16,7 @@ export const EV_DRAIN = 6;
 export const EV_ERROR = 7;
 export const EV_TIMEOUT = 8;
 export const EV_CLOSE = 9;
+export const EV_DROP = 10;
 
 export const HEAD_KEEP_ALIVE = 1;
 export const HEAD_UPGRADE = 2;

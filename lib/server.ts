@@ -3,6 +3,7 @@
 // is done here, the same way, against our Socket. Function names follow Node's so a reader of
 // _http_server.js finds each behaviour where they expect it.
 import * as dns from 'node:dns';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as http from 'node:http';
 import { binding, type BindingServer } from './native';
@@ -12,6 +13,7 @@ import {
   EV_CLOSE,
   EV_CONNECTION,
   EV_DRAIN,
+  EV_DROP,
   EV_END,
   EV_EOF,
   EV_ERROR,
@@ -104,7 +106,8 @@ export class Server extends net.Server {
 
   private native: BindingServer | null = null;
   private outbox: Outbox | null = null;
-  private boundAddress: net.AddressInfo | null = null;
+  private boundAddress: net.AddressInfo | string | null = null;
+  private maxConnectionsValue: number | undefined = undefined;
   private closing = false;
   private unrefed = false;
 
@@ -168,10 +171,16 @@ export class Server extends net.Server {
       backlog = o.backlog;
       ipv6Only = o.ipv6Only ?? false;
       if (o.path !== undefined) {
-        const err = new Error('listen on a path (Unix socket) is not supported yet') as Error & { code: string };
-        err.code = 'ERR_NOT_SUPPORTED';
-        throw err;
+        if (cb) this.once('listening', cb);
+        this.bindPath(String(o.path), typeof o.backlog === 'number' && o.backlog > 0 ? o.backlog : 511);
+        return this;
       }
+    }
+    if (typeof port === 'string' && !/^[0-9]*$/.test(port)) {
+      // listen(path[, backlog][, cb]): a string that is no port number is a pipe name.
+      if (cb) this.once('listening', cb);
+      this.bindPath(port, typeof host === 'number' && host > 0 ? host : 511);
+      return this;
     }
     if (typeof host === 'number') {
       backlog = host;
@@ -207,7 +216,18 @@ export class Server extends net.Server {
     return this;
   }
 
-  private bindNow(host: string, port: number, backlog: number, ipv6Only: boolean): void {
+  private bindPath(path: string, backlog: number): void {
+    if (this.native) {
+      const err = new Error('Listen method has been called more than once without closing.') as Error & { code: string };
+      err.code = 'ERR_SERVER_ALREADY_LISTEN';
+      throw err;
+    }
+    const native = this.createNative();
+    const result = native.listenPath(path, backlog);
+    this.afterBind(native, result, path, 0, path);
+  }
+
+  private createNative(): BindingServer {
     const native = new binding.BindingServer(this.onBatch, {
       maxHeaderSize: this.maxHeaderSize ?? http.maxHeaderSize,
       insecureHttpParser: this.insecureHTTPParser ?? false,
@@ -220,24 +240,52 @@ export class Server extends net.Server {
       maxPipelined: this.maxPipelinedRequests,
       keepAliveTimeout: keepAliveMs(this.keepAliveTimeout),
     });
+    if (this.maxConnectionsValue !== undefined) native.setMaxConnections(this.maxConnectionsValue);
+    return native;
+  }
+
+  private bindNow(host: string, port: number, backlog: number, ipv6Only: boolean): void {
+    const native = this.createNative();
     const result = native.listen(host, port, backlog, ipv6Only);
+    const address = result.address === undefined ? null : { address: result.address, family: result.family ?? 'IPv6', port: result.port ?? port };
+    this.afterBind(native, result, host === '' ? '::' : host, port, address);
+  }
+
+  private afterBind(
+    native: BindingServer,
+    result: { errno?: number | null },
+    errAddress: string,
+    errPort: number,
+    address: net.AddressInfo | string | null,
+  ): void {
     if (result.errno !== undefined && result.errno !== null) {
       native.release();
-      const err = systemError(result.errno, 'listen', host === '' ? '::' : host, port);
+      const err = systemError(result.errno, 'listen', errAddress, errPort);
       process.nextTick(() => this.emit('error', err));
       return;
     }
     this.native = native;
     this.outbox = new Outbox(native);
     this.closing = false;
-    this.boundAddress = { address: result.address ?? host, family: result.family ?? 'IPv6', port: result.port ?? port };
+    this.boundAddress = address;
     this.listening = true;
     if (this.unrefed) native.unref();
     process.nextTick(() => this.emit('listening'));
   }
 
   override address(): net.AddressInfo | string | null {
-    return this.listening ? { ...(this.boundAddress as net.AddressInfo) } : null;
+    if (!this.listening || this.boundAddress === null) return null;
+    return typeof this.boundAddress === 'string' ? this.boundAddress : { ...this.boundAddress };
+  }
+
+  /** Applies `server.maxConnections` (see the accessor after the class). */
+  _setMaxConnections(n: number | undefined): void {
+    this.maxConnectionsValue = n;
+    this.native?.setMaxConnections(typeof n === 'number' && n >= 0 ? Math.min(n, 0xffffffff) >>> 0 : 0);
+  }
+
+  _getMaxConnections(): number | undefined {
+    return this.maxConnectionsValue;
   }
 
   override close(callback?: (err?: Error) => void): this {
@@ -254,6 +302,14 @@ export class Server extends net.Server {
     }
     this.closeIdleConnections();
     if (this.native) this.native.stopAccepting();
+    // libuv removes a pipe's socket file when the server closes; so do we.
+    if (this.listening && typeof this.boundAddress === 'string') {
+      try {
+        fs.unlinkSync(this.boundAddress);
+      } catch {
+        // Already gone: nothing to clean up.
+      }
+    }
     this.listening = false;
     this.closing = true;
     this.emitCloseIfDrained();
@@ -374,6 +430,26 @@ export class Server extends net.Server {
       outbox.sockets.set(id, s);
       this.connectionListener(s);
       this.emit('connection', s);
+      return;
+    }
+    if (kind === EV_DROP) {
+      const off = meta[i + 2];
+      const addrs = text.slice(off, off + meta[i + 3]);
+      const sp = addrs.indexOf(' ');
+      const family = meta[i + 6] === 6 ? 'IPv6' : 'IPv4';
+      this.emit(
+        'drop',
+        sp < 0
+          ? undefined
+          : {
+              localAddress: addrs.slice(sp + 1),
+              localPort: meta[i + 5],
+              localFamily: family,
+              remoteAddress: addrs.slice(0, sp),
+              remotePort: meta[i + 4],
+              remoteFamily: family,
+            },
+      );
       return;
     }
     const socket = outbox.sockets.get(id);
@@ -599,10 +675,23 @@ function keepAliveMs(keepAliveTimeout: number): number {
   return keepAliveTimeout > 0 ? Math.min(keepAliveTimeout + HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER, 0xffffffff) : 0;
 }
 
+// net.Server's `maxConnections`: over it new connections are closed at once, with a 'drop'
+// event. An accessor, so setting it reaches the native accept loop at any time.
+Object.defineProperty(Server.prototype, 'maxConnections', {
+  get(this: Server) {
+    return this._getMaxConnections();
+  },
+  set(this: Server, n: number | undefined) {
+    this._setMaxConnections(n);
+  },
+  configurable: true,
+});
+
 /** Words in the event record at `i` (layouts in src/server/queue.rs). */
 function eventLength(meta: Uint32Array, i: number): number {
   switch (meta[i]) {
     case EV_CONNECTION:
+    case EV_DROP:
       return 7;
     case EV_HEAD:
       return 8 + 4 * meta[i + 7];

@@ -150,6 +150,8 @@ export class Socket extends net.Socket {
   _overHighWaterMark = false;
   private turnBytes = 0;
   private heldCallbacks: WriteCallback[] = [];
+  /** Writes made while corked: chunk, encoding, chunk, encoding… */
+  private corkedChunks: Array<string | Uint8Array | BufferEncoding> | null = null;
   private readPaused = false;
   private finalSent = false;
   /** The connection is gone on the Rust side; nothing more may be sent. */
@@ -211,7 +213,15 @@ export class Socket extends net.Socket {
     if (ws.ending || ws.destroyed || ws.errored || this._nativeClosed || !(typeof chunk === 'string' || chunk instanceof Uint8Array)) {
       return super.write(chunk as string, encoding as BufferEncoding, cb as WriteCallback);
     }
-    this.queue(chunk as string | Buffer, (encoding || 'utf8') as BufferEncoding);
+    const enc = (encoding || 'utf8') as BufferEncoding;
+    if (ws.corked > 0) {
+      // Held until the last uncork(), as Writable would, even across turns (within a turn the
+      // Outbox coalesces anyway). Counted now, for the return value.
+      (this.corkedChunks ??= []).push(chunk as string | Uint8Array, enc);
+      this.account(typeof chunk === 'string' ? Buffer.byteLength(chunk, enc) : (chunk as Uint8Array).byteLength);
+    } else {
+      this.account(this.queue(chunk as string | Buffer, enc));
+    }
     const over = this._overHighWaterMark || this.turnBytes >= ws.highWaterMark;
     if (cb) {
       if (over) this.heldCallbacks.push(cb);
@@ -236,23 +246,34 @@ export class Socket extends net.Socket {
   override uncork(): void {
     const ws = this.ws();
     if (ws.corked > 0) ws.corked--;
+    if (ws.corked === 0 && this.corkedChunks) {
+      const held = this.corkedChunks;
+      this.corkedChunks = null;
+      for (let k = 0; k < held.length; k += 2) this.queue(held[k] as string | Uint8Array, held[k + 1] as BufferEncoding);
+    }
   }
 
   override _write(chunk: string | Buffer, encoding: BufferEncoding, cb: WriteCallback): void {
-    this.queue(chunk, encoding);
+    this.account(this.queue(chunk, encoding));
     this.settle(cb);
   }
 
   override _writev(chunks: Array<{ chunk: string | Buffer; encoding: BufferEncoding }>, cb: WriteCallback): void {
-    for (const { chunk, encoding } of chunks) this.queue(chunk, encoding);
+    for (const { chunk, encoding } of chunks) this.account(this.queue(chunk, encoding));
     this.settle(cb);
   }
 
-  private queue(chunk: string | Uint8Array, encoding: BufferEncoding): void {
-    if (this._nativeClosed) return;
+  /** Hands bytes to the Outbox; returns how many. */
+  private queue(chunk: string | Uint8Array, encoding: BufferEncoding): number {
+    if (this._nativeClosed) return 0;
     const n = this.outbox.write(this._id, chunk, encoding);
     this.bytesWritten += n;
-    if (this.turnBytes === 0) this.outbox.markTouched(this);
+    return n;
+  }
+
+  /** Counts bytes toward this turn's volume (backpressure is judged on it until the flush). */
+  private account(n: number): void {
+    if (this.turnBytes === 0 && n > 0) this.outbox.markTouched(this);
     this.turnBytes += n;
   }
 
@@ -290,9 +311,12 @@ export class Socket extends net.Socket {
     }
   }
 
-  /** Bytes written this turn and not yet known to be on the wire. */
+  /**
+   * What a net.Socket would report as buffered: 0 after writes the kernel took at once (ours
+   * reach it by the end of the turn), the high-water mark while the connection is backed up.
+   */
   _pendingBytes(): number {
-    return this._overHighWaterMark ? Math.max(this.turnBytes, this.writableHighWaterMark) : this.turnBytes;
+    return this._overHighWaterMark ? Math.max(this.turnBytes, this.writableHighWaterMark) : 0;
   }
 
   override _final(cb: WriteCallback): void {
@@ -312,7 +336,8 @@ export class Socket extends net.Socket {
     this.outbox.sockets.delete(this._id);
     const held = this.heldCallbacks;
     this.heldCallbacks = [];
-    for (const h of held) h(err ?? null);
+    // A net.Socket's pending writes complete (without error) when it is destroyed.
+    for (const h of held) h(null);
     cb(err);
     // net.Socket turns off the stream's own 'close' and emits it itself, with `hadError`.
     process.nextTick(() => this.emit('close', err != null));

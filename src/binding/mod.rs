@@ -14,7 +14,7 @@ use crate::server::{Server, ServerConfig};
 
 /// Called on the JS thread with one batch; takes no value from the IO side because it drains
 /// the queue itself when it runs, so everything queued by then rides along.
-type BatchFn = ThreadsafeFunction<(), (), Buffer, Status, false>;
+type BatchFn = ThreadsafeFunction<(), (), napi::sys::napi_value, Status, false>;
 
 #[napi(object)]
 pub struct BindingServerOptions {
@@ -79,7 +79,6 @@ impl BindingServer {
             keep_alive: options.keep_alive.unwrap_or(false).then(|| {
                 Duration::from_millis(u64::from(options.keep_alive_initial_delay.unwrap_or(0)))
             }),
-            max_connections: 0,
             keep_alive_timeout: ms(options.keep_alive_timeout, 6_000),
         };
         let tsfn: Arc<Mutex<Option<BatchFn>>> = Arc::new(Mutex::new(None));
@@ -102,9 +101,13 @@ impl BindingServer {
         let f = on_batch
             .build_threadsafe_function::<()>()
             .callee_handled::<false>()
-            .build_callback(move |_ctx| {
-                let wire = weak.upgrade().map(|s| s.take_events().to_wire());
-                Ok(Buffer::from(wire.unwrap_or_default()))
+            .build_callback(move |ctx| {
+                // Written straight into a V8-owned Buffer, not handed over as an external one:
+                // V8 counts its size, so garbage collection keeps pace with a fast upload.
+                let Some(server) = weak.upgrade() else {
+                    return Ok(BufferSlice::copy_from(&ctx.env, [])?.value().value);
+                };
+                server.with_events(|batch| new_wire_buffer(&ctx.env, batch))
             })?;
         *tsfn.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
         Ok(Self { server, tsfn })
@@ -157,6 +160,37 @@ impl BindingServer {
         (!over.is_empty()).then_some(over)
     }
 
+    /// Binds a Unix domain socket (`listen(path)`); errors come back as data, as in `listen`.
+    #[napi]
+    pub fn listen_path(&self, path: String, backlog: i32) -> BindingListenResult {
+        #[cfg(unix)]
+        let result = self.server.listen_unix(&path, backlog);
+        #[cfg(not(unix))]
+        let result: std::io::Result<()> =
+            Err(std::io::Error::from(std::io::ErrorKind::Unsupported));
+        match result {
+            Ok(()) => BindingListenResult {
+                errno: None,
+                message: None,
+                address: Some(path),
+                family: None,
+                port: None,
+            },
+            Err(e) => BindingListenResult {
+                errno: Some(e.raw_os_error().unwrap_or(22)),
+                message: Some(e.to_string()),
+                address: None,
+                family: None,
+                port: None,
+            },
+        }
+    }
+
+    #[napi]
+    pub fn set_max_connections(&self, n: u32) {
+        self.server.set_max_connections(n);
+    }
+
     #[napi]
     pub fn stop_accepting(&self) {
         self.server.stop_accepting();
@@ -195,4 +229,26 @@ impl BindingServer {
         self.server.stop_accepting();
         self.tsfn.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
+}
+
+/// A Node Buffer holding `batch` in its wire layout, filled in place.
+fn new_wire_buffer(env: &Env, batch: &crate::server::EventBatch) -> Result<napi::sys::napi_value> {
+    let len = batch.wire_len();
+    let mut data = std::ptr::null_mut();
+    let mut value = std::ptr::null_mut();
+    // SAFETY: napi_create_buffer returns `len` writable bytes at `data`, owned by the Buffer,
+    // which is alive for this callback; they are fully written before JS sees them.
+    unsafe {
+        let status = napi::sys::napi_create_buffer(env.raw(), len, &mut data, &mut value);
+        if status != napi::sys::Status::napi_ok {
+            return Err(Error::new(
+                Status::GenericFailure,
+                "cannot allocate a batch buffer",
+            ));
+        }
+        if len > 0 {
+            batch.write_wire(std::slice::from_raw_parts_mut(data.cast::<u8>(), len));
+        }
+    }
+    Ok(value)
 }

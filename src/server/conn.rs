@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::Interest;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::queue::*;
+use super::stream::ConnStream;
 use super::{ConnShared, ServerInner};
 use crate::h1::{parse_request_head, BodyDecoder, BodyKind, Decoded, ParseError, RequestHead};
 
@@ -69,18 +69,18 @@ pub(super) async fn run(
     inner: Arc<ServerInner>,
     id: u32,
     shared: Arc<ConnShared>,
-    peer: SocketAddr,
+    peer: Option<SocketAddr>,
 ) {
     let config = &inner.config;
     let stream = &shared.stream;
-    let _ = stream.set_nodelay(config.no_delay);
+    stream.set_nodelay(config.no_delay);
     if let Some(delay) = config.keep_alive {
         set_keep_alive(stream, true, delay);
     }
-    let local = stream.local_addr().unwrap_or(peer);
+    let local = stream.sock().local_addr().ok().and_then(|a| a.as_socket());
     {
         let mut q = inner.queue.lock();
-        push_connection(q.batch(), id, peer, local);
+        push_connection(q.batch(), EV_CONNECTION, id, peer, local);
     }
     let mut conn = Conn {
         id,
@@ -114,24 +114,41 @@ pub(super) async fn run(
     q.batch().meta.extend_from_slice(&[EV_CLOSE, id, errno]);
 }
 
-fn push_connection(batch: &mut EventBatch, id: u32, peer: SocketAddr, local: SocketAddr) {
+/// Unix-socket connections have no addresses (family 0), as in Node.
+pub(super) fn push_connection(
+    batch: &mut EventBatch,
+    kind: u32,
+    id: u32,
+    peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+) {
     let off = batch.text.len();
-    let text = format!("{} {}", peer.ip(), local.ip());
+    let text = match (peer, local) {
+        (Some(p), Some(l)) => format!("{} {}", p.ip(), l.ip()),
+        _ => String::new(),
+    };
     batch.text.extend_from_slice(text.as_bytes());
-    let family = if peer.is_ipv4() { 4 } else { 6 };
+    let family = match peer {
+        Some(p) if p.is_ipv4() => 4,
+        Some(_) => 6,
+        None => 0,
+    };
     batch.meta.extend_from_slice(&[
-        EV_CONNECTION,
+        kind,
         id,
         off as u32,
         text.len() as u32,
-        u32::from(peer.port()),
-        u32::from(local.port()),
+        peer.map_or(0, |p| u32::from(p.port())),
+        local.map_or(0, |l| u32::from(l.port())),
         family,
     ]);
 }
 
-fn set_keep_alive(stream: &TcpStream, on: bool, delay: Duration) {
-    let sock = socket2::SockRef::from(stream);
+fn set_keep_alive(stream: &ConnStream, on: bool, delay: Duration) {
+    if !stream.is_tcp() {
+        return;
+    }
+    let sock = stream.sock();
     let _ = sock.set_keepalive(on);
     if on && !delay.is_zero() {
         let _ = sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(delay));
@@ -141,8 +158,8 @@ fn set_keep_alive(stream: &TcpStream, on: bool, delay: Duration) {
 /// Reads into the spare capacity of `buf`. A short read means the socket is drained, so the
 /// readiness is cleared in the same step (tokio's tick check keeps a newer edge): that saves
 /// the `read` that would only return EAGAIN.
-fn read_some(stream: &TcpStream, buf: &mut Vec<u8>) -> io::Result<usize> {
-    let sock = socket2::SockRef::from(stream);
+fn read_some(stream: &ConnStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+    let sock = stream.sock();
     let len = buf.len();
     let spare = buf.spare_capacity_mut();
     let room = spare.len();
@@ -173,7 +190,7 @@ fn errno_of(e: &io::Error) -> u32 {
 impl Conn {
     /// Runs until the connection closes; returns the errno that closed it, 0 for an orderly
     /// close.
-    async fn serve(&mut self, stream: &TcpStream) -> u32 {
+    async fn serve(&mut self, stream: &ConnStream) -> u32 {
         let mut timer = pin!(tokio::time::sleep(Duration::from_secs(3600)));
         let mut timer_at: Option<Instant> = None;
         loop {
@@ -188,7 +205,7 @@ impl Conn {
             }
             if self.wpos == self.wbuf.len() {
                 if self.end_requested {
-                    let _ = socket2::SockRef::from(stream).shutdown(std::net::Shutdown::Write);
+                    let _ = stream.sock().shutdown(std::net::Shutdown::Write);
                     return 0;
                 }
                 if self.want_drain {
@@ -247,7 +264,7 @@ impl Conn {
     }
 
     /// Picks up what JS submitted. Returns true when JS destroyed the connection.
-    fn take_commands(&mut self, stream: &TcpStream) -> bool {
+    fn take_commands(&mut self, stream: &ConnStream) -> bool {
         let shared = self.shared.clone();
         let mut out = shared.lock();
         if self.wpos == self.wbuf.len() && !out.buf.is_empty() {
@@ -277,7 +294,7 @@ impl Conn {
             self.last_activity = Instant::now();
         }
         if let Some(on) = out.no_delay.take() {
-            let _ = stream.set_nodelay(on);
+            stream.set_nodelay(on);
         }
         if let Some((on, delay)) = out.keep_alive.take() {
             set_keep_alive(stream, on, Duration::from_millis(u64::from(delay)));
@@ -286,7 +303,7 @@ impl Conn {
     }
 
     /// Writes what it can without waiting.
-    fn flush(&mut self, stream: &TcpStream) -> io::Result<()> {
+    fn flush(&mut self, stream: &ConnStream) -> io::Result<()> {
         loop {
             while self.wpos < self.wbuf.len() {
                 match stream.try_write(&self.wbuf[self.wpos..]) {
@@ -321,7 +338,7 @@ impl Conn {
         }
     }
 
-    fn read(&mut self, stream: &TcpStream) -> io::Result<()> {
+    fn read(&mut self, stream: &ConnStream) -> io::Result<()> {
         if self.rpos == self.rbuf.len() {
             self.rbuf.clear();
             self.rpos = 0;
@@ -430,12 +447,15 @@ impl Conn {
     }
 
     fn on_eof(&mut self) {
-        let partial_head = matches!(self.reading, Reading::Head)
-            && self.rbuf[self.rpos..]
+        let unfinished = match self.reading {
+            Reading::Head => self.rbuf[self.rpos..]
                 .iter()
-                .any(|b| !b.is_ascii_whitespace());
-        if partial_head {
-            // Node's parser.finish() fails on a half-received head and answers 400.
+                .any(|b| !b.is_ascii_whitespace()),
+            Reading::Body(_) => true,
+            Reading::Stopped => false,
+        };
+        if unfinished {
+            // Node's parser.finish() fails on a half-received message: 400, then close.
             self.reading = Reading::Stopped;
             self.push_error(ParseError::InvalidEofState.index());
             return;

@@ -3,6 +3,7 @@
 
 mod conn;
 pub mod queue;
+mod stream;
 
 use std::collections::HashMap;
 use std::io;
@@ -11,7 +12,6 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -34,8 +34,6 @@ pub struct ServerConfig {
     pub high_water_mark: usize,
     pub no_delay: bool,
     pub keep_alive: Option<Duration>,
-    /// 0: unlimited.
-    pub max_connections: u32,
     /// Node's `keepAliveTimeout` plus its 1 s grace: an idle keep-alive connection closes
     /// after this (JS sends the current value with each finished response).
     pub keep_alive_timeout: Option<Duration>,
@@ -51,7 +49,6 @@ impl Default for ServerConfig {
             high_water_mark: 16 * 1024,
             no_delay: true,
             keep_alive: None,
-            max_connections: 0,
             keep_alive_timeout: Some(Duration::from_millis(6_000)),
         }
     }
@@ -93,7 +90,7 @@ pub(crate) struct Outbox {
 }
 
 pub(crate) struct ConnShared {
-    pub stream: TcpStream,
+    pub stream: stream::ConnStream,
     pub out: Mutex<Outbox>,
     pub notify: Notify,
     /// Bytes the task holds but has not yet written to the socket.
@@ -112,6 +109,8 @@ pub(crate) struct ServerInner {
     conns: Mutex<HashMap<u32, Arc<ConnShared>>>,
     next_id: AtomicU32,
     pub connections: AtomicUsize,
+    /// Node's `server.maxConnections`; 0: unlimited. Settable at any time.
+    pub max_connections: AtomicU32,
     stop_accepting: Notify,
     closed: AtomicBool,
 }
@@ -180,6 +179,7 @@ impl Server {
                 conns: Mutex::new(HashMap::new()),
                 next_id: AtomicU32::new(1),
                 connections: AtomicUsize::new(0),
+                max_connections: AtomicU32::new(0),
                 stop_accepting: Notify::new(),
                 closed: AtomicBool::new(false),
             }),
@@ -212,6 +212,25 @@ impl Server {
         })
     }
 
+    /// Binds a Unix domain socket at `path` (Node's `listen(path)`) and starts accepting.
+    #[cfg(unix)]
+    pub fn listen_unix(&self, path: &str, backlog: i32) -> io::Result<()> {
+        use socket2::{Domain, SockAddr, Socket, Type};
+        let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
+        socket.bind(&SockAddr::unix(path)?)?;
+        socket.listen(backlog)?;
+        socket.set_nonblocking(true)?;
+        let listener: std::os::unix::net::UnixListener = socket.into();
+        let inner = self.inner.clone();
+        runtime(default_io_threads()).spawn(async move {
+            match tokio::net::UnixListener::from_std(listener) {
+                Ok(l) => accept_unix_loop(inner, l).await,
+                Err(_) => inner.closed.store(true, Ordering::SeqCst),
+            }
+        });
+        Ok(())
+    }
+
     /// Stops accepting; open connections are left to JS (close idle ones, finish the rest).
     pub fn stop_accepting(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
@@ -221,6 +240,15 @@ impl Server {
 
     pub fn take_events(&self) -> EventBatch {
         self.inner.queue.take()
+    }
+
+    /// Takes the queued events and lets `f` read them in place.
+    pub fn with_events<R>(&self, f: impl FnOnce(&EventBatch) -> R) -> R {
+        self.inner.queue.take_with(f)
+    }
+
+    pub fn set_max_connections(&self, n: u32) {
+        self.inner.max_connections.store(n, Ordering::Relaxed);
     }
 
     pub fn connection_count(&self) -> usize {
@@ -363,38 +391,71 @@ async fn accept_loop(inner: Arc<ServerInner>, listener: tokio::net::TcpListener)
         };
         match accepted {
             Ok((stream, peer)) => {
-                let max = inner.config.max_connections;
-                if max > 0 && inner.connections.load(Ordering::SeqCst) >= max as usize {
-                    // Over maxConnections Node closes the new socket at once.
-                    drop(stream);
-                    continue;
-                }
-                let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
-                let shared = Arc::new(ConnShared {
-                    stream,
-                    out: Mutex::new(Outbox::default()),
-                    notify: Notify::new(),
-                    unwritten: AtomicUsize::new(0),
-                });
-                inner
-                    .conns
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(id, shared.clone());
-                inner.connections.fetch_add(1, Ordering::SeqCst);
-                let inner = inner.clone();
-                tokio::spawn(async move {
-                    conn::run(inner.clone(), id, shared, peer).await;
-                    inner
-                        .conns
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .remove(&id);
-                    inner.connections.fetch_sub(1, Ordering::SeqCst);
-                });
+                start_connection(&inner, stream::ConnStream::Tcp(stream), Some(peer))
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning; the listener stays up.
+                if !is_transient_accept_error(&e) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Registers an accepted connection and starts its task (or drops it over maxConnections).
+fn start_connection(
+    inner: &Arc<ServerInner>,
+    stream: stream::ConnStream,
+    peer: Option<SocketAddr>,
+) {
+    let max = inner.max_connections.load(Ordering::Relaxed);
+    if max > 0 && inner.connections.load(Ordering::SeqCst) >= max as usize {
+        // Over maxConnections Node closes the new socket at once and emits 'drop'.
+        let local = stream.sock().local_addr().ok().and_then(|a| a.as_socket());
+        drop(stream);
+        let mut q = inner.queue.lock();
+        conn::push_connection(q.batch(), queue::EV_DROP, 0, peer, local);
+        return;
+    }
+    let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
+    let shared = Arc::new(ConnShared {
+        stream,
+        out: Mutex::new(Outbox::default()),
+        notify: Notify::new(),
+        unwritten: AtomicUsize::new(0),
+    });
+    inner
+        .conns
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, shared.clone());
+    inner.connections.fetch_add(1, Ordering::SeqCst);
+    let inner = inner.clone();
+    tokio::spawn(async move {
+        conn::run(inner.clone(), id, shared, peer).await;
+        inner
+            .conns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        inner.connections.fetch_sub(1, Ordering::SeqCst);
+    });
+}
+
+#[cfg(unix)]
+async fn accept_unix_loop(inner: Arc<ServerInner>, listener: tokio::net::UnixListener) {
+    loop {
+        if inner.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        let accepted = tokio::select! {
+            r = listener.accept() => r,
+            _ = inner.stop_accepting.notified() => return,
+        };
+        match accepted {
+            Ok((stream, _)) => start_connection(&inner, stream::ConnStream::Unix(stream), None),
+            Err(e) => {
                 if !is_transient_accept_error(&e) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }

@@ -24,6 +24,7 @@ use tokio::sync::Notify;
 /// - `ERROR`: code (`ParseError::index`, or `CODE_*` below), raw_off, raw_len into `body`
 /// - `TIMEOUT`: (none) the socket was idle for its `setTimeout`
 /// - `CLOSE`: errno (0 for an orderly close)
+/// - `DROP`: as `CONNECTION`, with id 0: a connection closed at once for `maxConnections`
 pub const EV_CONNECTION: u32 = 1;
 pub const EV_HEAD: u32 = 2;
 pub const EV_BODY: u32 = 3;
@@ -33,6 +34,7 @@ pub const EV_DRAIN: u32 = 6;
 pub const EV_ERROR: u32 = 7;
 pub const EV_TIMEOUT: u32 = 8;
 pub const EV_CLOSE: u32 = 9;
+pub const EV_DROP: u32 = 10;
 
 /// `HEAD` flags.
 pub const HEAD_KEEP_ALIVE: u32 = 1;
@@ -57,26 +59,45 @@ impl EventBatch {
         self.meta.is_empty()
     }
 
+    /// Bytes of `write_wire`'s output.
+    pub fn wire_len(&self) -> usize {
+        16 + self.meta.len() * 4 + self.text.len() + self.body.len()
+    }
+
     /// The batch as one buffer: four u32 words (meta count, text length, body length, 0), the
     /// meta words, the text, the body — all little-endian, meta 4-byte aligned. One buffer is
-    /// one napi value to create per batch.
-    pub fn to_wire(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(16 + self.meta.len() * 4 + self.text.len() + self.body.len());
+    /// one napi value to create per batch. `out` must be `wire_len()` bytes.
+    pub fn write_wire(&self, out: &mut [u8]) {
+        let mut pos = 0;
+        let mut put = |bytes: &[u8]| {
+            out[pos..pos + bytes.len()].copy_from_slice(bytes);
+            pos += bytes.len();
+        };
         for w in [
             self.meta.len() as u32,
             self.text.len() as u32,
             self.body.len() as u32,
             0,
         ] {
-            out.extend_from_slice(&w.to_le_bytes());
+            put(&w.to_le_bytes());
         }
         for w in &self.meta {
-            out.extend_from_slice(&w.to_le_bytes());
+            put(&w.to_le_bytes());
         }
-        out.extend_from_slice(&self.text);
-        out.extend_from_slice(&self.body);
+        put(&self.text);
+        put(&self.body);
+    }
+
+    pub fn to_wire(&self) -> Vec<u8> {
+        let mut out = vec![0; self.wire_len()];
+        self.write_wire(&mut out);
         out
+    }
+
+    fn clear(&mut self) {
+        self.meta.clear();
+        self.text.clear();
+        self.body.clear();
     }
 }
 
@@ -98,7 +119,7 @@ pub struct EventQueue {
 
 /// A batch this big wakes JS at once rather than at the end of the IO thread's round.
 const EAGER_META_WORDS: usize = 16 * 1024;
-const EAGER_BODY_BYTES: usize = 256 * 1024;
+const EAGER_BODY_BYTES: usize = 128 * 1024;
 
 thread_local! {
     /// Set on the runtime's IO threads: their appends defer the wake to the park hook.
@@ -130,7 +151,7 @@ pub fn wake_deferred() {
 
 /// Body bytes an undrained batch may hold before connections stop reading request bodies:
 /// the bound on memory when JS falls behind an upload.
-pub const BODY_BUDGET: usize = 4 * 1024 * 1024;
+pub const BODY_BUDGET: usize = 1024 * 1024;
 
 pub struct QueueGuard<'a> {
     guard: MutexGuard<'a, Inner>,
@@ -193,6 +214,20 @@ impl EventQueue {
         };
         self.taken.notify_waiters();
         batch
+    }
+
+    /// Takes everything queued and hands it to `f` (JS thread), then gives the emptied vectors
+    /// back for the next batch, so the IO side does not allocate (and the JS thread free) a
+    /// batch's worth of memory each time.
+    pub fn take_with<R>(&self, f: impl FnOnce(&EventBatch) -> R) -> R {
+        let mut batch = self.take();
+        let r = f(&batch);
+        batch.clear();
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if g.batch.is_empty() && g.batch.body.capacity() < batch.body.capacity() {
+            g.batch = batch;
+        }
+        r
     }
 
     pub fn body_len(&self) -> usize {
