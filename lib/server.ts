@@ -405,9 +405,14 @@ export class Server extends net.Server {
     const textStart = 16 + metaCount * 4;
     const bodyStart = textStart + textLen;
     const text = textLen > 0 ? (buf as Latin1Buffer).latin1Slice(textStart, bodyStart) : '';
+    const stats = this.batchStats;
+    stats.batches++;
+    const headsBefore = stats.requests;
     let i = 0;
     while (i < metaCount) {
       const kind = meta[i];
+      if (kind === EV_HEAD) stats.requests++;
+      stats.events++;
       const next = i + eventLength(meta, i);
       try {
         this.dispatch(outbox, kind, meta, i, text, buf, bodyStart);
@@ -420,7 +425,23 @@ export class Server extends net.Server {
       }
       i = next;
     }
+    const heads = stats.requests - headsBefore;
+    stats.sizes[heads === 0 ? 0 : Math.min(31 - Math.clz32(heads) + 1, stats.sizes.length - 1)]++;
   };
+
+  /** Counters of the boundary: batches, events, requests, and batches by requests per batch. */
+  private readonly batchStats = { batches: 0, events: 0, requests: 0, sizes: new Array<number>(13).fill(0) };
+
+  /** For benchmark/boundary.js: `sizes` keys are requests per batch (power-of-two buckets). */
+  _ferroStats(): Record<string, number | Record<string, number>> {
+    const { batches, events, requests, sizes } = this.batchStats;
+    const bySize: Record<string, number> = {};
+    sizes.forEach((n, b) => {
+      const key = b === 0 ? '0' : b === sizes.length - 1 ? `${2 ** (b - 1)}+` : b === 1 ? '1' : `${2 ** (b - 1)}-${2 ** b - 1}`;
+      bySize[key] = n;
+    });
+    return { batches, events, requests, requestsPerBatch: bySize };
+  }
 
   private dispatch(outbox: Outbox, kind: number, meta: Uint32Array, i: number, text: string, buf: Buffer, bodyStart: number): void {
     const id = meta[i + 1];
