@@ -21,6 +21,8 @@ export const EV_DROP = 10;
 export const HEAD_KEEP_ALIVE = 1;
 export const HEAD_UPGRADE = 2;
 export const HEAD_HAS_BODY = 4;
+export const HEAD_HAS_HOST = 16;
+export const HEAD_HAS_EXPECT = 32;
 
 export const CODE_REQUEST_TIMEOUT = 100;
 

@@ -20,6 +20,8 @@ import {
   EV_HEAD,
   EV_TIMEOUT,
   HEAD_HAS_BODY,
+  HEAD_HAS_EXPECT,
+  HEAD_HAS_HOST,
   HEAD_KEEP_ALIVE,
   HEAD_UPGRADE,
   OP_RESPONSE_DONE,
@@ -54,6 +56,7 @@ export interface ServerOptions extends http.ServerOptions {
 /** Fields of Node's objects that @types/node does not declare. */
 type Req = http.IncomingMessage & { joinDuplicateHeaders: boolean; upgrade: boolean; _addHeaderLines(h: string[], n: number): void };
 type Res = http.ServerResponse & {
+  [kConn]?: Socket;
   _last: boolean;
   maxRequestsOnConnectionReached: boolean;
   _keepAliveTimeout: number;
@@ -61,6 +64,8 @@ type Res = http.ServerResponse & {
   _onPendingData: (delta: number) => void;
   _expect_continue: boolean;
 };
+/** The connection a response belongs to (Node binds it into per-response closures). */
+const kConn = Symbol('ferrohttp.connection');
 type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
 
 /** Per-connection HTTP state: Node keeps it in `state` and `socket.parser`. */
@@ -589,13 +594,14 @@ export class Server extends net.Server {
     req.method = METHODS[meta[i + 3]];
     const parser = socket.parser as ConnParser;
     parser.incoming = req;
-    const upgraded = this.parserOnIncoming(socket, parser, req, (flags & HEAD_KEEP_ALIVE) !== 0);
+    const upgraded = this.parserOnIncoming(socket, parser, req, flags);
     if (upgraded) return;
     if ((flags & HEAD_HAS_BODY) === 0) parserOnMessageComplete(socket, null);
   }
 
   /** Node's parserOnIncoming; returns true when the connection was handed over (upgrade). */
-  private parserOnIncoming(socket: Socket, parser: ConnParser, req: Req, keepAlive: boolean): boolean {
+  private parserOnIncoming(socket: Socket, parser: ConnParser, req: Req, flags: number): boolean {
+    const keepAlive = (flags & HEAD_KEEP_ALIVE) !== 0;
     if (req.upgrade) {
       req.upgrade = req.method === 'CONNECT' || this.listenerCount('upgrade') > 0;
       if (req.upgrade) {
@@ -618,21 +624,21 @@ export class Server extends net.Server {
     });
     res._keepAliveTimeout = this.keepAliveTimeout;
     res._maxRequestsPerSocket = this.maxRequestsPerSocket;
-    res._onPendingData = (delta: number) => {
-      parser.outgoingData += delta;
-      socketOnDrain(socket, parser);
-    };
+    res[kConn] = socket;
+    res._onPendingData = updateOutgoingData;
     res.shouldKeepAlive = keepAlive;
     if (socket._httpMessage) {
       parser.outgoing.push(res);
     } else {
       res.assignSocket(socket as unknown as net.Socket);
     }
-    res.on('finish', () => this.resOnFinish(req, res, socket, parser));
+    res.on('finish', onResponseFinish);
 
     let handled = false;
     if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
-      if (this.requireHostHeader && req.headers.host === undefined) {
+      // The native flags say whether Host/Expect are present: req.headers is built only if the
+      // application reads it.
+      if (this.requireHostHeader && (flags & HEAD_HAS_HOST) === 0) {
         res.writeHead(400, ['Connection', 'close']);
         res.end();
         return false;
@@ -647,9 +653,9 @@ export class Server extends net.Server {
         this.emit('dropRequest', req, socket);
         res.writeHead(503);
         res.end();
-      } else if (req.headers.expect !== undefined) {
+      } else if ((flags & HEAD_HAS_EXPECT) !== 0) {
         handled = true;
-        if (continueExpression.test(req.headers.expect)) {
+        if (continueExpression.test(req.headers.expect ?? '')) {
           res._expect_continue = true;
           if (this.listenerCount('checkContinue') > 0) {
             this.emit('checkContinue', req, res);
@@ -670,7 +676,7 @@ export class Server extends net.Server {
   }
 
   /** Node's resOnFinish: the response is out; start the next one or close. */
-  private resOnFinish(req: http.IncomingMessage, res: Res, socket: Socket, parser: ConnParser): void {
+  _resOnFinish(req: http.IncomingMessage, res: Res, socket: Socket, parser: ConnParser): void {
     const q = parser.incomingQueue;
     if (q.length > 0 && q[0] === req) q.shift();
     const r = req as http.IncomingMessage & { _consuming: boolean; _dump(): void; _readableState: { resumeScheduled: boolean } };
@@ -732,6 +738,23 @@ function eventLength(meta: Uint32Array, i: number): number {
       // A layout mismatch with the native side: nothing after it can be trusted.
       throw new Error(`ferrohttp: unknown event ${meta[i]}`);
   }
+}
+
+/** res._onPendingData, shared by all responses (Node binds one per response). */
+function updateOutgoingData(this: Res, delta: number): void {
+  const socket = this[kConn];
+  const parser = socket?.parser as ConnParser | null | undefined;
+  if (!socket || !parser) return;
+  parser.outgoingData += delta;
+  socketOnDrain(socket, parser);
+}
+
+/** The 'finish' listener of every response (Node binds one per response). */
+function onResponseFinish(this: Res): void {
+  const socket = this[kConn];
+  const parser = socket?.parser as ConnParser | null | undefined;
+  if (!socket || !parser) return;
+  (socket.server as Server)._resOnFinish(this.req, this, socket, parser);
 }
 
 function emitCloseNT(res: http.ServerResponse & { _closed?: boolean }): void {

@@ -89,6 +89,11 @@ pub struct RequestHead {
     pub keep_alive: bool,
     /// llhttp's upgrade flag: CONNECT, or `Upgrade` with `Connection: upgrade`.
     pub upgrade: bool,
+    /// A `Host` header is present (so JS can check requireHostHeader without building
+    /// `req.headers`).
+    pub has_host: bool,
+    /// An `Expect` header is present.
+    pub has_expect: bool,
     /// An error llhttp raises only after `onHeadersComplete`, so Node dispatches the request
     /// first (a request `Transfer-Encoding` whose last coding is not chunked).
     pub late_error: Option<ParseError>,
@@ -247,6 +252,8 @@ fn fill_head(
     let mut conn_keep_alive = false;
     let mut conn_upgrade = false;
     let mut has_upgrade = false;
+    out.has_host = false;
+    out.has_expect = false;
 
     for h in req.headers.iter() {
         let name = h.name.as_bytes();
@@ -294,6 +301,8 @@ fn fill_head(
                 }
             }
             7 if name.eq_ignore_ascii_case(b"upgrade") => has_upgrade = true,
+            4 if name.eq_ignore_ascii_case(b"host") => out.has_host = true,
+            6 if name.eq_ignore_ascii_case(b"expect") => out.has_expect = true,
             _ => {}
         }
     }
@@ -381,6 +390,7 @@ mod tests {
         assert_eq!(text(s, (h.headers[1][2], h.headers[1][3])), "1");
         assert!(h.keep_alive);
         assert_eq!(h.body.0, BodyKind::None);
+        assert!(h.has_host && !h.has_expect);
     }
 
     #[test]

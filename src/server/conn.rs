@@ -613,6 +613,12 @@ fn push_head(batch: &mut EventBatch, id: u32, input: &[u8], head: &RequestHead) 
     if head.upgrade {
         flags |= HEAD_UPGRADE;
     }
+    if head.has_host {
+        flags |= HEAD_HAS_HOST;
+    }
+    if head.has_expect {
+        flags |= HEAD_HAS_EXPECT;
+    }
     match head.body.0 {
         BodyKind::None => {}
         BodyKind::Length(_) => flags |= HEAD_HAS_BODY,

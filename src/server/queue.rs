@@ -41,6 +41,8 @@ pub const HEAD_KEEP_ALIVE: u32 = 1;
 pub const HEAD_UPGRADE: u32 = 2;
 pub const HEAD_HAS_BODY: u32 = 4;
 pub const HEAD_CHUNKED: u32 = 8;
+pub const HEAD_HAS_HOST: u32 = 16;
+pub const HEAD_HAS_EXPECT: u32 = 32;
 
 /// `ERROR` codes beyond the parser's: Node's `ERR_HTTP_REQUEST_TIMEOUT` (answered with 408).
 pub const CODE_REQUEST_TIMEOUT: u32 = 100;
