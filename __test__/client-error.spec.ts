@@ -1,0 +1,447 @@
+/**
+ * 'clientError': the parser error shape (code, reason, message, rawPacket, bytesParsed) for
+ * malformed input, node's canned replies when nobody listens (400 / 408 / 413 / 431 with
+ * Connection: close), a listener writing its own reply, and connection resets.
+ * Expected values are node's (FERRO_TEST_TARGET=node proves them).
+ */
+import test from 'ava'
+import * as net from 'node:net'
+import type { IncomingMessage, ServerResponse, ServerOptions } from 'node:http'
+import { startServer, close, rawExchange, RawConnection, normalize, sleep } from './helpers/target'
+import { deferred, within } from './helpers/lifecycle'
+
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'
+const REQUEST_TIMEOUT = 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n'
+const PAYLOAD_TOO_LARGE = 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n'
+const HEADER_OVERFLOW = 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'
+
+interface SeenError {
+  isError: boolean
+  code: string | undefined
+  reason: string | undefined
+  message: string
+  bytesParsed: number | undefined
+  rawPacket: string | undefined
+  rawPacketIsBuffer: boolean
+  socketIsNetSocket: boolean
+}
+
+function describeError(err: Error & { code?: string; reason?: string; bytesParsed?: number; rawPacket?: Buffer }, socket: unknown): SeenError {
+  return {
+    isError: err instanceof Error,
+    code: err.code,
+    reason: err.reason,
+    message: err.message,
+    bytesParsed: err.bytesParsed,
+    rawPacket: err.rawPacket === undefined ? undefined : Buffer.from(err.rawPacket).toString('latin1'),
+    rawPacketIsBuffer: Buffer.isBuffer(err.rawPacket),
+    socketIsNetSocket: socket instanceof net.Socket,
+  }
+}
+
+const consumeAndAnswer = (req: IncomingMessage, res: ServerResponse) => {
+  req.on('error', () => {})
+  req.resume()
+  req.on('end', () => res.end('ok'))
+}
+
+/**
+ * A server whose clientError listener records the error and destroys the socket.
+ * `next()` resolves the first error not yet returned by an earlier `next()`.
+ */
+async function withRecordingServer(
+  fn: (port: number, errors: SeenError[], next: () => Promise<SeenError>) => Promise<void>,
+  options: ServerOptions = {},
+): Promise<void> {
+  const { server, port } = await startServer(consumeAndAnswer, options)
+  const errors: SeenError[] = []
+  let taken = 0
+  let wake: (() => void) | null = null
+  server.on('clientError', (err: Error, socket: net.Socket) => {
+    errors.push(describeError(err, socket))
+    socket.destroy()
+    wake?.()
+  })
+  const next = async (): Promise<SeenError> => {
+    const deadline = Date.now() + 10000
+    while (errors.length <= taken) {
+      if (Date.now() > deadline) throw new Error("timed out waiting for 'clientError'")
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 200)
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+    }
+    return errors[taken++]
+  }
+  try {
+    await fn(port, errors, next)
+  } finally {
+    await close(server)
+  }
+}
+
+// [name, bytes (sent in one write), code, reason, node's bytesParsed]
+const cases: Array<[string, string, string, string, number]> = [
+  ['unknown method', 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n', 'HPE_INVALID_METHOD', 'Invalid method encountered', 1],
+  ['header line without a colon', 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN', 'Invalid header token', 28],
+  ['unsupported HTTP version', 'GET / HTTP/9.9\r\nHost: x\r\n\r\n', 'HPE_INVALID_VERSION', 'Invalid HTTP version', 14],
+  ['bare LF after the request line', 'GET / HTTP/1.1\nHost: x\n\n', 'HPE_INVALID_VERSION', 'Expected CRLF after version', 15],
+  ['not HTTP/ after the target', 'GET / XTTP/1.1\r\n\r\n', 'HPE_INVALID_CONSTANT', 'Expected HTTP/, RTSP/ or ICE/', 6],
+  ['control character in the target', 'GET /\u0001 HTTP/1.1\r\nHost: x\r\n\r\n', 'HPE_INVALID_URL', 'Invalid char in url path', 5],
+  ['control character in a header value', 'GET / HTTP/1.1\r\nHost: x\r\nX: a\u0001b\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN', 'Invalid header value char', 29],
+  ['obsolete line folding', 'GET / HTTP/1.1\r\nHost: a\r\n Folded: x\r\n\r\n', 'HPE_INVALID_HEADER_TOKEN', 'Unexpected whitespace after header value', 25],
+  ['non-numeric Content-Length', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH', 'Invalid character in Content-Length', 41],
+  ['duplicate Content-Length', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc', 'HPE_UNEXPECTED_CONTENT_LENGTH', 'Duplicate Content-Length', 61],
+  [
+    'Transfer-Encoding then Content-Length',
+    'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    'HPE_INVALID_CONTENT_LENGTH',
+    "Content-Length can't be present with Transfer-Encoding",
+    69,
+  ],
+  [
+    'Transfer-Encoding where chunked is not last',
+    'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, gzip\r\n\r\n',
+    'HPE_INVALID_TRANSFER_ENCODING',
+    'Invalid `Transfer-Encoding` header value',
+    53,
+  ],
+  ['invalid chunk size', 'POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n', 'HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size', 57],
+  ['chunk data not followed by CRLF', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n', 'HPE_STRICT', 'Expected LF after chunk data', 62],
+]
+
+for (const [name, bytes, code, reason] of cases) {
+  test(`clientError (${name}): ${code}, reason, message, rawPacket = the bytes sent`, async (t) => {
+    await withRecordingServer(async (port, errors, next) => {
+      const r = await rawExchange(port, bytes)
+      t.true(r.closedByServer)
+      t.is(r.data, '') // the listener destroyed the socket without answering
+      const seen = await next()
+      t.is(errors.length, 1)
+      t.deepEqual(
+        { ...seen, bytesParsed: typeof seen.bytesParsed },
+        {
+          isError: true,
+          code,
+          reason,
+          message: `Parse Error: ${reason}`,
+          bytesParsed: 'number',
+          rawPacket: bytes,
+          rawPacketIsBuffer: true,
+          socketIsNetSocket: true,
+        },
+      )
+    })
+  })
+}
+
+test("clientError: err.bytesParsed is node's (offset of the error in the packet)", async (t) => {
+  await withRecordingServer(async (port, _errors, next) => {
+    const got: Array<[string, number | undefined]> = []
+    for (const [name, bytes] of cases) {
+      await rawExchange(port, bytes)
+      got.push([name, (await next()).bytesParsed])
+    }
+    t.deepEqual(
+      got,
+      cases.map(([name, , , , bytesParsed]) => [name, bytesParsed]),
+    )
+  })
+})
+
+test('clientError: header overflow is HPE_HEADER_OVERFLOW with the packet as rawPacket', async (t) => {
+  await withRecordingServer(
+    async (port, _errors, next) => {
+      const bytes = `GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(2000)}\r\n\r\n`
+      await rawExchange(port, bytes)
+      const seen = await next()
+      t.is(seen.code, 'HPE_HEADER_OVERFLOW')
+      t.is(seen.reason, 'Header overflow')
+      t.is(seen.message, 'Parse Error: Header overflow')
+      t.is(seen.rawPacket, bytes)
+    },
+    { maxHeaderSize: 1024 },
+  )
+})
+
+test('clientError: rawPacket is only the packet in which the error was found (earlier packets are not repeated)', async (t) => {
+  await withRecordingServer(async (port, _errors, next) => {
+    const conn = new RawConnection(port)
+    try {
+      await conn.write('GET / HTTP/1.1\r\nHost: x\r\n')
+      await sleep(100)
+      await conn.write('Bad Header\r\n\r\n')
+      const seen = await next()
+      t.is(seen.code, 'HPE_INVALID_HEADER_TOKEN')
+      t.is(seen.rawPacket, 'Bad Header\r\n\r\n')
+      t.is(seen.bytesParsed, 3)
+    } finally {
+      conn.destroy()
+    }
+  })
+})
+
+test('clientError: an error in a later request on a keep-alive connection carries only that packet', async (t) => {
+  await withRecordingServer(async (port, _errors, next) => {
+    const conn = new RawConnection(port)
+    try {
+      await conn.write('GET /ok HTTP/1.1\r\nHost: x\r\n\r\n')
+      t.is((await conn.readResponses(1)).length, 1)
+      await conn.write('GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n')
+      const seen = await next()
+      t.is(seen.code, 'HPE_INVALID_HEADER_TOKEN')
+      t.is(seen.rawPacket, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n')
+      t.is(seen.bytesParsed, 28)
+    } finally {
+      conn.destroy()
+    }
+  })
+})
+
+test('clientError: the client ends in the middle of a head -> HPE_INVALID_EOF_STATE, message "Parse Error", no rawPacket', async (t) => {
+  await withRecordingServer(async (port, _errors, next) => {
+    const conn = new RawConnection(port)
+    try {
+      await conn.write('GET / HTTP/1.1\r\nHo')
+      await sleep(50)
+      conn.socket.end()
+      const seen = await next()
+      t.deepEqual(seen, {
+        isError: true,
+        code: 'HPE_INVALID_EOF_STATE',
+        reason: 'Invalid EOF state',
+        message: 'Parse Error',
+        bytesParsed: 0,
+        rawPacket: undefined,
+        rawPacketIsBuffer: false,
+        socketIsNetSocket: true,
+      })
+    } finally {
+      conn.destroy()
+    }
+  })
+})
+
+test("clientError: a connection reset by the client reaches 'clientError' as ECONNRESET (syscall read), socket already destroyed", async (t) => {
+  const { server, port } = await startServer(consumeAndAnswer)
+  const got = deferred<Record<string, unknown>>()
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    got.resolve({ code: err.code, syscall: err.syscall, message: err.message, destroyed: socket.destroyed, writable: socket.writable })
+  })
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('GET / HTTP/1.1\r\nHo')
+    await sleep(50)
+    conn.socket.resetAndDestroy()
+    t.deepEqual(await within(got.promise, "'clientError'"), {
+      code: 'ECONNRESET',
+      syscall: 'read',
+      message: 'read ECONNRESET',
+      destroyed: true,
+      writable: false,
+    })
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
+test("clientError listener: the socket is the 'connection' socket", async (t) => {
+  const { server, port } = await startServer(consumeAndAnswer)
+  let connSocket: unknown = null
+  server.on('connection', (s: net.Socket) => (connSocket = s))
+  const got = deferred<unknown>()
+  server.on('clientError', (_err: Error, socket: net.Socket) => {
+    got.resolve(socket)
+    socket.destroy()
+  })
+  try {
+    await rawExchange(port, 'FOO / HTTP/1.1\r\n\r\n')
+    const s = await within(got.promise, "'clientError'")
+    t.not(connSocket, null)
+    t.true(s === connSocket)
+  } finally {
+    await close(server)
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// No listener: node's canned replies
+// ---------------------------------------------------------------------------------------------
+
+test('no clientError listener: malformed requests get exactly 400 + Connection: close, then close', async (t) => {
+  const { server, port } = await startServer(consumeAndAnswer)
+  try {
+    for (const [, bytes] of cases) {
+      const r = await rawExchange(port, bytes)
+      t.true(r.closedByServer)
+      t.is(r.data, BAD_REQUEST, JSON.stringify(bytes))
+    }
+  } finally {
+    await close(server)
+  }
+})
+
+test('no clientError listener: a head over maxHeaderSize gets exactly 431', async (t) => {
+  const { server, port } = await startServer(consumeAndAnswer, { maxHeaderSize: 1024 })
+  try {
+    const r = await rawExchange(port, `GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(2000)}\r\n\r\n`)
+    t.true(r.closedByServer)
+    t.is(r.data, HEADER_OVERFLOW)
+  } finally {
+    await close(server)
+  }
+})
+
+test('no clientError listener: chunk extensions over 16 KiB get exactly 413; the handler sees the request fail', async (t) => {
+  const reqEvents: string[] = []
+  const reqClosed = deferred()
+  const { server, port } = await startServer((req, res) => {
+    reqEvents.push(`request ${req.url}`)
+    req.on('error', (e: NodeJS.ErrnoException) => reqEvents.push(`error ${e.code}`))
+    req.on('close', () => reqClosed.resolve())
+    req.resume()
+    req.on('end', () => res.end('should not be sent'))
+  })
+  try {
+    const r = await rawExchange(
+      port,
+      `POST /ext HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;a=${'b'.repeat(17000)}\r\nx\r\n0\r\n\r\n`,
+    )
+    t.true(r.closedByServer)
+    t.is(r.data, PAYLOAD_TOO_LARGE)
+    await within(reqClosed.promise, 'req close')
+    t.deepEqual(reqEvents, ['request /ext', 'error ECONNRESET'])
+  } finally {
+    await close(server)
+  }
+})
+
+test('chunk extensions just under 16 KiB are fine', async (t) => {
+  const { server, port } = await startServer((req, res) => {
+    let body = ''
+    req.setEncoding('latin1')
+    req.on('data', (d: string) => (body += d))
+    req.on('end', () => res.end(`body ${body}`))
+  })
+  try {
+    const r = await rawExchange(
+      port,
+      `POST /ext HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;a=${'b'.repeat(15000)}\r\nx\r\n0\r\n\r\n`,
+      { responses: 1 },
+    )
+    t.is(normalize(r.data), 'HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 6\r\n\r\nbody x')
+  } finally {
+    await close(server)
+  }
+})
+
+test('no clientError listener: a request timeout gets exactly 408', async (t) => {
+  const { server, port } = await startServer(consumeAndAnswer, {
+    headersTimeout: 300,
+    requestTimeout: 600,
+    connectionsCheckingInterval: 50,
+  } as ServerOptions)
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n')
+    t.true(r.closedByServer)
+    t.is(r.data, REQUEST_TIMEOUT)
+  } finally {
+    await close(server)
+  }
+})
+
+test('no clientError listener: after the response headers were sent, a body error closes without a 400', async (t) => {
+  const { server, port } = await startServer((req, res) => {
+    req.on('error', () => {})
+    res.writeHead(200, { 'Content-Type': 'text/plain' })
+    res.write('started')
+  })
+  try {
+    const conn = new RawConnection(port)
+    try {
+      await conn.write('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n')
+      await conn.waitUntil((d) => d.endsWith('7\r\nstarted\r\n'))
+      await conn.write('zz\r\n')
+      await conn.waitClose()
+      t.is(normalize(conn.data), 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nDate: <DATE>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nTransfer-Encoding: chunked\r\n\r\n7\r\nstarted\r\n')
+    } finally {
+      conn.destroy()
+    }
+  } finally {
+    await close(server)
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// A listener answering itself
+// ---------------------------------------------------------------------------------------------
+
+test('clientError listener: socket.end(reply) sends exactly the reply, then the connection closes', async (t) => {
+  const { server, port } = await startServer(consumeAndAnswer)
+  server.on('clientError', (_err: Error, socket: net.Socket) => {
+    socket.end('HTTP/1.1 400 Custom\r\nContent-Length: 6\r\nConnection: close\r\n\r\ncustom')
+  })
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n')
+    t.true(r.closedByServer)
+    t.is(r.data, 'HTTP/1.1 400 Custom\r\nContent-Length: 6\r\nConnection: close\r\n\r\ncustom')
+  } finally {
+    await close(server)
+  }
+})
+
+test('clientError listener: socket.write(reply) then socket.destroy() still delivers the reply', async (t) => {
+  const { server, port } = await startServer(consumeAndAnswer)
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    socket.write(`HTTP/1.1 418 Nope\r\nX-Code: ${err.code}\r\nContent-Length: 0\r\n\r\n`)
+    socket.destroy()
+  })
+  try {
+    const r = await rawExchange(port, 'FOO / HTTP/1.1\r\n\r\n')
+    t.true(r.closedByServer)
+    t.is(r.data, 'HTTP/1.1 418 Nope\r\nX-Code: HPE_INVALID_METHOD\r\nContent-Length: 0\r\n\r\n')
+  } finally {
+    await close(server)
+  }
+})
+
+test('clientError listener answering a header overflow and a chunk-extension overflow itself', async (t) => {
+  const { server, port } = await startServer(consumeAndAnswer, { maxHeaderSize: 1024 })
+  const codes: string[] = []
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    codes.push(err.code ?? '')
+    if (socket.writable) socket.end(`HTTP/1.1 400 Bad\r\nX-Code: ${err.code}\r\n\r\n`)
+    else socket.destroy()
+  })
+  try {
+    const a = await rawExchange(port, `GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(2000)}\r\n\r\n`)
+    t.is(a.data, 'HTTP/1.1 400 Bad\r\nX-Code: HPE_HEADER_OVERFLOW\r\n\r\n')
+    const b = await rawExchange(port, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;a=${'b'.repeat(17000)}\r\nx\r\n0\r\n\r\n`)
+    t.is(b.data, 'HTTP/1.1 400 Bad\r\nX-Code: HPE_CHUNK_EXTENSIONS_OVERFLOW\r\n\r\n')
+    t.deepEqual(codes, ['HPE_HEADER_OVERFLOW', 'HPE_CHUNK_EXTENSIONS_OVERFLOW'])
+  } finally {
+    await close(server)
+  }
+})
+
+test('other connections keep being served while one gets a clientError', async (t) => {
+  const { server, port } = await startServer(consumeAndAnswer)
+  server.on('clientError', (_err: Error, socket: net.Socket) => socket.destroy())
+  const good = new RawConnection(port)
+  try {
+    await good.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.is((await good.readResponses(1)).length, 1)
+    await rawExchange(port, 'FOO / HTTP/1.1\r\n\r\n')
+    await good.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.deepEqual((await good.readResponses(1)).map(normalize), [
+      'HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 2\r\n\r\nok',
+    ])
+  } finally {
+    good.destroy()
+    await close(server)
+  }
+})

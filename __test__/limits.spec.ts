@@ -1,0 +1,558 @@
+/**
+ * Limits and server options: maxHeaderSize, maxHeadersCount, maxRequestsPerSocket,
+ * requireHostHeader, insecureHTTPParser, joinDuplicateHeaders, uniqueHeaders, highWaterMark,
+ * noDelay / keepAlive / keepAliveInitialDelay, IncomingMessage / ServerResponse classes,
+ * maxConnections and the 'drop' event.
+ */
+import test from 'ava'
+import * as net from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { http, nodeHttp, startServer, close, rawExchange, RawConnection, normalize } from './helpers/target'
+import { request, deferred, within } from './helpers/lifecycle'
+
+const HEADER_OVERFLOW = 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'
+const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'
+
+const KA = (keepAlive = 'Keep-Alive: timeout=5') => `Date: <DATE>\r\nConnection: keep-alive\r\n${keepAlive}\r\n`
+const okKA = (body: string, keepAlive?: string) => `HTTP/1.1 200 OK\r\n${KA(keepAlive)}Content-Length: ${body.length}\r\n\r\n${body}`
+const okClose = (body: string) => `HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: close\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+
+/** Server properties node stores from the options (storeHTTPOptions) that @types/node does not declare. */
+type OptionProps = { maxHeaderSize?: number; requireHostHeader: boolean; insecureHTTPParser?: boolean; joinDuplicateHeaders?: boolean }
+const props = (server: unknown) => server as OptionProps
+
+const echoUrl = (req: IncomingMessage, res: ServerResponse) => {
+  req.resume()
+  req.on('end', () => res.end(`ok ${req.url}`))
+}
+
+/** Responds with JSON of [req.headers, req.rawHeaders, body]. */
+const echoHeaders = (req: IncomingMessage, res: ServerResponse) => {
+  let body = ''
+  req.setEncoding('latin1')
+  req.on('data', (d: string) => (body += d))
+  req.on('end', () => res.end(JSON.stringify([req.headers, req.rawHeaders, body])))
+}
+
+function parseJsonBody(response: string): unknown {
+  return JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4))
+}
+
+// ---------------------------------------------------------------------------------------------
+// maxHeaderSize
+// ---------------------------------------------------------------------------------------------
+
+const padded = (n: number, extra = '') => `GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(n)}\r\n${extra}\r\n`
+
+test('maxHeaderSize option: stored on the server; a head over it gets the exact 431 and close; one well under it passes', async (t) => {
+  const seen: string[] = []
+  const { server, port } = await startServer(
+    (req, res) => {
+      seen.push(req.url ?? '')
+      res.end('fits')
+    },
+    { maxHeaderSize: 1024 },
+  )
+  try {
+    t.is(props(server).maxHeaderSize, 1024)
+    const over = await rawExchange(port, padded(1500))
+    t.true(over.closedByServer)
+    t.is(over.data, HEADER_OVERFLOW)
+    t.deepEqual(seen, [])
+    const under = await rawExchange(port, padded(900), { responses: 1 })
+    t.is(normalize(under.data), okKA('fits'))
+    t.deepEqual(seen, ['/'])
+  } finally {
+    await close(server)
+  }
+})
+
+test('maxHeaderSize: node counts url + header names + values (not the request line or CRLFs); the limit itself overflows', async (t) => {
+  // url "/" (1) + "Host" "x" (5) + "X-Pad" (5) + value: 11 + n bytes, overflow when >= 1024
+  const { server, port } = await startServer((_req, res) => res.end('fits'), { maxHeaderSize: 1024 })
+  try {
+    const justUnder = await rawExchange(port, padded(1012), { responses: 1 })
+    t.is(normalize(justUnder.data), okKA('fits'))
+    const atLimit = await rawExchange(port, padded(1013))
+    t.is(atLimit.data, HEADER_OVERFLOW)
+  } finally {
+    await close(server)
+  }
+})
+
+test('maxHeaderSize: the limit applies per request on a keep-alive connection (not to the connection total)', async (t) => {
+  const { server, port } = await startServer(echoUrl, { maxHeaderSize: 1024 })
+  const conn = new RawConnection(port)
+  try {
+    for (let i = 0; i < 4; i++) {
+      await conn.write(`GET /r${i} HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(700)}\r\n\r\n`)
+      t.deepEqual((await conn.readResponses(1)).map(normalize), [okKA(`ok /r${i}`)])
+    }
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// maxHeadersCount
+// ---------------------------------------------------------------------------------------------
+
+test('maxHeadersCount: defaults to null; extra headers are dropped from req.headers, rawHeaders keeps them all', async (t) => {
+  const { server, port } = await startServer(echoHeaders)
+  try {
+    t.is(server.maxHeadersCount, null)
+    server.maxHeadersCount = 2
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nX-B: 2\r\nX-C: 3\r\n\r\n', { responses: 1 })
+    t.deepEqual(parseJsonBody(r.data), [{ host: 'x', 'x-a': '1' }, ['Host', 'x', 'X-A', '1', 'X-B', '2', 'X-C', '3'], ''])
+  } finally {
+    await close(server)
+  }
+})
+
+test('maxHeadersCount = 0 means no limit', async (t) => {
+  const { server, port } = await startServer(echoHeaders, { maxHeaderSize: 64 * 1024 })
+  try {
+    server.maxHeadersCount = 0
+    let head = 'GET / HTTP/1.1\r\nHost: x\r\n'
+    for (let i = 0; i < 1500; i++) head += `x${i}: v\r\n`
+    const r = await rawExchange(port, `${head}\r\n`, { responses: 1 })
+    const [headers, raw] = parseJsonBody(r.data) as [Record<string, string>, string[]]
+    t.is(Object.keys(headers).length, 1501)
+    t.is(headers.x1499, 'v')
+    t.is(raw.length, 3002)
+  } finally {
+    await close(server)
+  }
+})
+
+test('maxHeadersCount default (null): node keeps the first 1000 headers in req.headers', async (t) => {
+  const { server, port } = await startServer(echoHeaders, { maxHeaderSize: 64 * 1024 })
+  try {
+    let head = 'GET / HTTP/1.1\r\nHost: x\r\n'
+    for (let i = 0; i < 1100; i++) head += `x${i}: v\r\n`
+    const r = await rawExchange(port, `${head}\r\n`, { responses: 1 })
+    const [headers] = parseJsonBody(r.data) as [Record<string, string | undefined>]
+    t.is(Object.keys(headers).length, 1000)
+    t.is(headers.x998, 'v')
+    t.is(headers.x999, undefined)
+  } finally {
+    await close(server)
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// maxRequestsPerSocket
+// ---------------------------------------------------------------------------------------------
+
+test("maxRequestsPerSocket: 'Keep-Alive: timeout=5, max=N', the Nth response says close; a pipelined extra request gets node's 503 + 'dropRequest'", async (t) => {
+  const { server, port } = await startServer(echoUrl)
+  const dropped: string[] = []
+  server.on('dropRequest', (req: IncomingMessage, socket: net.Socket) => dropped.push(`${req.url} ${socket instanceof net.Socket}`))
+  try {
+    t.is(server.maxRequestsPerSocket, 0)
+    server.maxRequestsPerSocket = 2
+    const r = await rawExchange(
+      port,
+      'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n',
+      { responses: 3 },
+    )
+    t.is(
+      normalize(r.data),
+      okKA('ok /1', 'Keep-Alive: timeout=5, max=2') +
+        okClose('ok /2') +
+        'HTTP/1.1 503 Service Unavailable\r\nDate: <DATE>\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    )
+    t.deepEqual(dropped, ['/3 true'])
+  } finally {
+    await close(server)
+  }
+})
+
+test('maxRequestsPerSocket: sequential requests; after the Nth a further request gets 503; the server then closes the connection', async (t) => {
+  // node sends `Connection: close` on the Nth response but only closes the socket when the
+  // keep-alive timer fires; keepAliveTimeout is small so that happens soon.
+  const { server, port } = await startServer(echoUrl, { keepAliveTimeout: 1000 })
+  server.maxRequestsPerSocket = 3
+  const dropped: string[] = []
+  server.on('dropRequest', (req: IncomingMessage) => dropped.push(req.url ?? ''))
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.deepEqual((await conn.readResponses(1)).map(normalize), [okKA('ok /a', 'Keep-Alive: timeout=1, max=3')])
+    await conn.write('GET /b HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.deepEqual((await conn.readResponses(1)).map(normalize), [okKA('ok /b', 'Keep-Alive: timeout=1, max=3')])
+    await conn.write('GET /c HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.deepEqual((await conn.readResponses(1)).map(normalize), [okClose('ok /c')])
+    await conn.write('GET /d HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.deepEqual((await conn.readResponses(1)).map(normalize), [
+      'HTTP/1.1 503 Service Unavailable\r\nDate: <DATE>\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    ])
+    t.deepEqual(dropped, ['/d'])
+    await conn.waitClose()
+    t.is(conn.rest(), '')
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
+test('maxRequestsPerSocket: node http client (keep-alive agent) opens a new connection after the Nth response', async (t) => {
+  const sockets = new Set<unknown>()
+  const { server, port } = await startServer((req, res) => {
+    sockets.add(req.socket)
+    res.end(`ok ${req.url}`)
+  })
+  server.maxRequestsPerSocket = 2
+  const agent = new nodeHttp.Agent({ keepAlive: true, maxSockets: 1 })
+  try {
+    for (let i = 0; i < 4; i++) {
+      const r = await request(port, { path: `/${i}`, agent })
+      t.is(r.body, `ok /${i}`)
+      t.is(r.headers.connection, i % 2 === 0 ? 'keep-alive' : 'close')
+      if (i % 2 === 0) t.is(r.headers['keep-alive'], 'timeout=5, max=2')
+    }
+    t.is(sockets.size, 2)
+  } finally {
+    agent.destroy()
+    await close(server)
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// requireHostHeader, insecureHTTPParser, joinDuplicateHeaders, uniqueHeaders
+// ---------------------------------------------------------------------------------------------
+
+test('requireHostHeader: false accepts an HTTP/1.1 request without Host', async (t) => {
+  const { server, port } = await startServer(echoUrl, { requireHostHeader: false })
+  try {
+    t.is(props(server).requireHostHeader, false)
+    const r = await rawExchange(port, 'GET /no-host HTTP/1.1\r\n\r\n', { responses: 1 })
+    t.is(normalize(r.data), okKA('ok /no-host'))
+  } finally {
+    await close(server)
+  }
+})
+
+const lenientOnly: Array<[string, string, unknown[]]> = [
+  [
+    'a bare-LF header line',
+    'GET / HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n',
+    [{ host: 'x', 'x-a': 'b' }, ['Host', 'x', 'X-A', 'b'], ''],
+  ],
+  [
+    'Content-Length together with Transfer-Encoding: chunked',
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n',
+    [
+      { host: 'x', 'content-length': '3', 'transfer-encoding': 'chunked' },
+      ['Host', 'x', 'Content-Length', '3', 'Transfer-Encoding', 'chunked'],
+      'abc',
+    ],
+  ],
+  [
+    'a control character in a header value',
+    'GET / HTTP/1.1\r\nHost: x\r\nX: a\u0001b\r\n\r\n',
+    [{ host: 'x', x: 'a\u0001b' }, ['Host', 'x', 'X', 'a\u0001b'], ''],
+  ],
+]
+
+for (const [name, bytes, expected] of lenientOnly) {
+  test(`insecureHTTPParser: ${name} is rejected by default and accepted in lenient mode`, async (t) => {
+    const strict = await startServer(echoHeaders)
+    const lenient = await startServer(echoHeaders, { insecureHTTPParser: true })
+    try {
+      t.is(props(strict.server).insecureHTTPParser, undefined)
+      t.is(props(lenient.server).insecureHTTPParser, true)
+      t.is((await rawExchange(strict.port, bytes)).data, BAD_REQUEST)
+      const r = await rawExchange(lenient.port, bytes, { responses: 1 })
+      t.regex(normalize(r.data), /^HTTP\/1\.1 200 OK\r\nDate: <DATE>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: \d+\r\n\r\n/)
+      t.deepEqual(parseJsonBody(r.data), expected)
+    } finally {
+      await close(strict.server)
+      await close(lenient.server)
+    }
+  })
+}
+
+test('joinDuplicateHeaders: duplicates are joined with ", " (also those node otherwise drops); cookie and set-cookie keep their rules', async (t) => {
+  const plain = await startServer(echoHeaders)
+  const joined = await startServer(echoHeaders, { joinDuplicateHeaders: true })
+  const bytes =
+    'GET / HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nX-A: 2\r\nUser-Agent: u1\r\nUser-Agent: u2\r\nCookie: c1\r\nCookie: c2\r\nSet-Cookie: s1\r\nSet-Cookie: s2\r\n\r\n'
+  const raw = ['Host', 'x', 'X-A', '1', 'X-A', '2', 'User-Agent', 'u1', 'User-Agent', 'u2', 'Cookie', 'c1', 'Cookie', 'c2', 'Set-Cookie', 's1', 'Set-Cookie', 's2']
+  try {
+    t.is(props(joined.server).joinDuplicateHeaders, true)
+    t.deepEqual(parseJsonBody((await rawExchange(plain.port, bytes, { responses: 1 })).data), [
+      { host: 'x', 'x-a': '1, 2', 'user-agent': 'u1', cookie: 'c1; c2', 'set-cookie': ['s1', 's2'] },
+      raw,
+      '',
+    ])
+    t.deepEqual(parseJsonBody((await rawExchange(joined.port, bytes, { responses: 1 })).data), [
+      { host: 'x', 'x-a': '1, 2', 'user-agent': 'u1, u2', cookie: 'c1; c2', 'set-cookie': ['s1', 's2'] },
+      raw,
+      '',
+    ])
+  } finally {
+    await close(plain.server)
+    await close(joined.server)
+  }
+})
+
+test('uniqueHeaders option: listed response headers are sent once, array values joined with "; " (exact bytes)', async (t) => {
+  const { server, port } = await startServer(
+    (_req, res) => {
+      res.setHeader('X-Unique', ['a', 'b'])
+      res.setHeader('X-Multi', ['a', 'b'])
+      res.end('u')
+    },
+    { uniqueHeaders: ['x-unique'] },
+  )
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { responses: 1 })
+    t.is(normalize(r.data), `HTTP/1.1 200 OK\r\nX-Unique: a; b\r\nX-Multi: a\r\nX-Multi: b\r\n${KA()}Content-Length: 1\r\n\r\nu`)
+  } finally {
+    await close(server)
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// highWaterMark, noDelay, keepAlive, keepAliveInitialDelay
+// ---------------------------------------------------------------------------------------------
+
+test('highWaterMark option: visible on the server, res.writableHighWaterMark and the socket', async (t) => {
+  const seen = deferred<number[]>()
+  const { server, port } = await startServer(
+    (req, res) => {
+      seen.resolve([res.writableHighWaterMark, req.socket.writableHighWaterMark, req.socket.readableHighWaterMark, req.readableHighWaterMark])
+      res.end('ok')
+    },
+    { highWaterMark: 1024 },
+  )
+  try {
+    t.is((server as unknown as { highWaterMark: number }).highWaterMark, 1024)
+    t.is((await request(port)).body, 'ok')
+    t.deepEqual(await seen.promise, [1024, 1024, 1024, 1024])
+  } finally {
+    await close(server)
+  }
+})
+
+test('highWaterMark default: 16384 everywhere', async (t) => {
+  const seen = deferred<number[]>()
+  const { server, port } = await startServer((req, res) => {
+    seen.resolve([res.writableHighWaterMark, req.socket.writableHighWaterMark, req.socket.readableHighWaterMark, req.readableHighWaterMark])
+    res.end('ok')
+  })
+  try {
+    t.is((server as unknown as { highWaterMark: number }).highWaterMark, 16384)
+    t.is((await request(port)).body, 'ok')
+    t.deepEqual(await seen.promise, [16384, 16384, 16384, 16384])
+  } finally {
+    await close(server)
+  }
+})
+
+test('a 1 MiB response through a small highWaterMark arrives intact (write() returns false, drain follows)', async (t) => {
+  const chunk = Buffer.alloc(64 * 1024, 'z')
+  const stats = { falseWrites: 0, drains: 0 }
+  const { server, port } = await startServer(
+    (_req, res) => {
+      res.on('drain', () => stats.drains++)
+      let i = 0
+      const pump = () => {
+        while (i < 16) {
+          i++
+          if (!res.write(chunk)) {
+            stats.falseWrites++
+            res.once('drain', pump)
+            return
+          }
+        }
+        res.end()
+      }
+      pump()
+    },
+    { highWaterMark: 1024 },
+  )
+  try {
+    const res = await request(port)
+    t.is(res.body.length, 16 * 64 * 1024)
+    t.true(stats.falseWrites > 0)
+    t.is(stats.drains, stats.falseWrites)
+  } finally {
+    await close(server)
+  }
+})
+
+test('noDelay / keepAlive / keepAliveInitialDelay options are accepted and requests are served', async (t) => {
+  for (const options of [
+    { noDelay: false },
+    { noDelay: true },
+    { keepAlive: true, keepAliveInitialDelay: 1000 },
+    { keepAlive: false },
+    { noDelay: false, keepAlive: true, keepAliveInitialDelay: 0 },
+  ]) {
+    const { server, port } = await startServer(echoUrl, options)
+    try {
+      t.is((await request(port, { path: `/${JSON.stringify(options)}` })).body, `ok /${JSON.stringify(options)}`)
+      const r = await rawExchange(port, 'GET /raw HTTP/1.1\r\nHost: x\r\n\r\n', { responses: 1 })
+      t.is(normalize(r.data), okKA('ok /raw'))
+    } finally {
+      await close(server)
+    }
+  }
+})
+
+test('noDelay / keepAlive / keepAliveInitialDelay are stored like net.Server does (initial delay in seconds)', (t) => {
+  type NetOpts = { noDelay: boolean; keepAlive: boolean; keepAliveInitialDelay: number }
+  const a = http.createServer({ noDelay: false, keepAlive: true, keepAliveInitialDelay: 1500 }) as unknown as NetOpts
+  t.deepEqual([a.noDelay, a.keepAlive, a.keepAliveInitialDelay], [false, true, 1])
+  const b = http.createServer() as unknown as NetOpts
+  t.deepEqual([b.noDelay, b.keepAlive, b.keepAliveInitialDelay], [true, false, 0])
+})
+
+test('socket.setNoDelay / setKeepAlive on a server created with the options do not break the connection', async (t) => {
+  const { server, port } = await startServer(
+    (req, res) => {
+      req.socket.setNoDelay(false)
+      req.socket.setKeepAlive(true, 500)
+      res.end('ok')
+    },
+    { noDelay: true, keepAlive: true, keepAliveInitialDelay: 100 },
+  )
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n', { responses: 2 })
+    t.is(normalize(r.data), okKA('ok') + okKA('ok'))
+  } finally {
+    await close(server)
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// IncomingMessage / ServerResponse classes
+// ---------------------------------------------------------------------------------------------
+
+test('IncomingMessage / ServerResponse subclasses passed as options are used', async (t) => {
+  class MyRequest extends http.IncomingMessage {
+    get shout(): string {
+      return (this.url ?? '').toUpperCase()
+    }
+  }
+  class MyResponse extends http.ServerResponse {
+    sendJson(value: unknown): void {
+      this.setHeader('Content-Type', 'application/json')
+      this.end(JSON.stringify(value))
+    }
+  }
+  const seen = deferred<boolean[]>()
+  const { server, port } = await startServer(
+    (req, res) => {
+      seen.resolve([req instanceof MyRequest, res instanceof MyResponse, req instanceof nodeHttp.IncomingMessage, res instanceof nodeHttp.ServerResponse])
+      ;(res as MyResponse).sendJson({ url: (req as MyRequest).shout })
+    },
+    { IncomingMessage: MyRequest, ServerResponse: MyResponse as unknown as typeof http.ServerResponse },
+  )
+  try {
+    const r = await rawExchange(port, 'GET /path HTTP/1.1\r\nHost: x\r\n\r\n', { responses: 1 })
+    t.is(normalize(r.data), `HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n${KA()}Content-Length: 15\r\n\r\n{"url":"/PATH"}`)
+    t.deepEqual(await seen.promise, [true, true, true, true])
+  } finally {
+    await close(server)
+  }
+})
+
+test('subclasses of node:http IncomingMessage / ServerResponse (not of the module export) are used as well', async (t) => {
+  class NodeReq extends nodeHttp.IncomingMessage {}
+  class NodeRes extends nodeHttp.ServerResponse {}
+  const seen = deferred<boolean[]>()
+  const { server, port } = await startServer(
+    (req, res) => {
+      seen.resolve([req instanceof NodeReq, res instanceof NodeRes])
+      res.end('ok')
+    },
+    { IncomingMessage: NodeReq, ServerResponse: NodeRes as unknown as typeof nodeHttp.ServerResponse },
+  )
+  try {
+    t.is((await request(port)).body, 'ok')
+    t.deepEqual(await seen.promise, [true, true])
+  } finally {
+    await close(server)
+  }
+})
+
+// ---------------------------------------------------------------------------------------------
+// maxConnections and 'drop'
+// ---------------------------------------------------------------------------------------------
+
+test("maxConnections = 1: a second simultaneous connection is closed by the server; 'drop' gets node's argument shape", async (t) => {
+  const { server, port } = await startServer(echoUrl)
+  server.maxConnections = 1
+  const drops: unknown[][] = []
+  const dropped = deferred()
+  server.on('drop', (...args: unknown[]) => {
+    drops.push(args)
+    dropped.resolve()
+  })
+  const first = new RawConnection(port)
+  let second: RawConnection | null = null
+  try {
+    await first.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.deepEqual((await first.readResponses(1)).map(normalize), [okKA('ok /first')])
+    second = new RawConnection(port)
+    await second.ready()
+    const secondPort = second.socket.localPort
+    await second.waitClose()
+    t.is(second.data, '')
+    await within(dropped.promise, "'drop' event")
+    t.is(drops.length, 1)
+    t.is(drops[0].length, 1)
+    const data = drops[0][0] as Record<string, unknown>
+    t.deepEqual(
+      { ...data },
+      {
+        localAddress: '127.0.0.1',
+        localPort: port,
+        localFamily: 'IPv4',
+        remoteAddress: '127.0.0.1',
+        remotePort: secondPort,
+        remoteFamily: 'IPv4',
+      },
+    )
+    // the first connection is unaffected
+    await first.write('GET /again HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.deepEqual((await first.readResponses(1)).map(normalize), [okKA('ok /again')])
+  } finally {
+    first.destroy()
+    second?.destroy()
+    await close(server)
+  }
+})
+
+test('maxConnections: once the first connection is gone a new one is served again', async (t) => {
+  const { server, port } = await startServer(echoUrl)
+  server.maxConnections = 1
+  const dropped = deferred()
+  server.on('drop', () => dropped.resolve())
+  const first = new RawConnection(port)
+  try {
+    await first.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n')
+    await first.readResponses(1)
+    const second = new RawConnection(port)
+    await second.ready()
+    await second.waitClose()
+    await within(dropped.promise, "'drop' event")
+    first.destroy()
+    await first.waitClose()
+    // wait until the server has seen the first connection go
+    for (let i = 0; i < 100; i++) {
+      const n = await new Promise<number>((resolve) => server.getConnections((_e, c) => resolve(c)))
+      if (n === 0) break
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    const r = await rawExchange(port, 'GET /third HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    t.is(normalize(r.data), okClose('ok /third'))
+  } finally {
+    first.destroy()
+    await close(server)
+  }
+})

@@ -1,0 +1,412 @@
+/**
+ * The connection socket: one object per connection (req.socket === res.socket === the
+ * 'connection' socket, the same across keep-alive requests), addresses and ports as the client
+ * sees them, setNoDelay / setKeepAlive / setTimeout, destroy() / end(), bytesRead / bytesWritten,
+ * 'close' / 'end' / 'timeout' events, instanceof net.Socket.
+ */
+import test from 'ava'
+import * as net from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { http, startServer, close, rawExchange, RawConnection, normalize, sleep } from './helpers/target'
+import { request, deferred, within } from './helpers/lifecycle'
+
+const okKA = (body: string) =>
+  `HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: ${body.length}\r\n\r\n${body}`
+
+test("req.socket === res.socket === the 'connection' socket, the same object across keep-alive requests", async (t) => {
+  const connSockets: net.Socket[] = []
+  const seen: Array<{ url: string; socket: unknown; resSocket: unknown; connection: unknown; resConnection: unknown }> = []
+  const { server, port } = await startServer((req, res) => {
+    seen.push({ url: req.url ?? '', socket: req.socket, resSocket: res.socket, connection: req.connection, resConnection: res.connection })
+    res.end(`ok ${req.url}`)
+  })
+  server.on('connection', (s: net.Socket) => connSockets.push(s))
+  const a = new RawConnection(port)
+  const b = new RawConnection(port)
+  try {
+    for (const url of ['/a1', '/a2', '/a3']) {
+      await a.write(`GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      await a.readResponses(1)
+    }
+    for (const url of ['/b1', '/b2']) {
+      await b.write(`GET ${url} HTTP/1.1\r\nHost: x\r\n\r\n`)
+      await b.readResponses(1)
+    }
+    t.is(connSockets.length, 2)
+    const [sa, sb] = seen[0].socket === connSockets[0] ? connSockets : [connSockets[1], connSockets[0]]
+    t.not(sa, sb)
+    t.deepEqual(
+      seen.map((s) => s.url),
+      ['/a1', '/a2', '/a3', '/b1', '/b2'],
+    )
+    t.deepEqual(
+      seen.map((s) => {
+        const expected = s.url.startsWith('/a') ? sa : sb
+        return [s.url, s.socket === expected, s.resSocket === expected, s.connection === expected, s.resConnection === expected]
+      }),
+      seen.map((s) => [s.url, true, true, true, true]),
+    )
+  } finally {
+    a.destroy()
+    b.destroy()
+    await close(server)
+  }
+})
+
+test('a pipelined response waiting for its turn has res.socket null until the one before it finished', async (t) => {
+  const seen: Array<[string, boolean, boolean]> = []
+  let release!: () => void
+  const { server, port } = await startServer((req, res) => {
+    seen.push([`${req.url} at request`, req.socket !== null, res.socket === req.socket])
+    if (req.url === '/first') release = () => res.end('first')
+    else {
+      res.end('second')
+      seen.push([`${req.url} after end`, req.socket !== null, res.socket === req.socket])
+      release()
+    }
+  })
+  try {
+    const r = await rawExchange(port, 'GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n', { responses: 2 })
+    t.is(normalize(r.data), okKA('first') + okKA('second'))
+    t.deepEqual(seen, [
+      ['/first at request', true, true],
+      ['/second at request', true, false],
+      ['/second after end', true, false],
+    ])
+  } finally {
+    await close(server)
+  }
+})
+
+test('the socket is a net.Socket (and a stream.Duplex) of the module under test', async (t) => {
+  const got = deferred<net.Socket>()
+  const { server, port } = await startServer((req, res) => {
+    got.resolve(req.socket)
+    res.end('ok')
+  })
+  try {
+    await request(port)
+    const s = await got.promise
+    t.true(s instanceof net.Socket)
+    t.true(s instanceof (await import('node:stream')).Duplex)
+    t.is(typeof s.setNoDelay, 'function')
+    t.true(socketOfServer(s, server))
+  } finally {
+    await close(server)
+  }
+})
+
+function socketOfServer(s: net.Socket, server: unknown): boolean {
+  return (s as net.Socket & { server?: unknown }).server === server
+}
+
+test("remoteAddress / remotePort / remoteFamily / localAddress / localPort / address() match the client's view", async (t) => {
+  const got = deferred<Record<string, unknown>>()
+  const { server, port } = await startServer((req, res) => {
+    const s = req.socket
+    got.resolve({
+      remoteAddress: s.remoteAddress,
+      remotePort: s.remotePort,
+      remoteFamily: s.remoteFamily,
+      localAddress: s.localAddress,
+      localPort: s.localPort,
+      address: { ...(s.address() as net.AddressInfo) },
+    })
+    res.end('ok')
+  })
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await conn.readResponses(1)
+    t.deepEqual(await got.promise, {
+      remoteAddress: conn.socket.localAddress,
+      remotePort: conn.socket.localPort,
+      remoteFamily: 'IPv4',
+      localAddress: conn.socket.remoteAddress,
+      localPort: conn.socket.remotePort,
+      address: { address: '127.0.0.1', family: 'IPv4', port },
+    })
+    t.is(conn.socket.remotePort, port)
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
+test('setNoDelay / setKeepAlive / setTimeout return the socket', async (t) => {
+  const got = deferred<boolean[]>()
+  const { server, port } = await startServer((req, res) => {
+    const s = req.socket
+    got.resolve([
+      s.setNoDelay() === s,
+      s.setNoDelay(false) === s,
+      s.setNoDelay(true) === s,
+      s.setKeepAlive() === s,
+      s.setKeepAlive(true, 1000) === s,
+      s.setKeepAlive(false) === s,
+      s.setTimeout(10000) === s,
+      s.setTimeout(0) === s,
+    ])
+    res.end('ok')
+  })
+  try {
+    t.is((await request(port)).body, 'ok')
+    t.deepEqual(await got.promise, [true, true, true, true, true, true, true, true])
+  } finally {
+    await close(server)
+  }
+})
+
+test('socket.timeout reflects setTimeout', async (t) => {
+  const got = deferred<unknown[]>()
+  const { server, port } = await startServer((req, res) => {
+    const s = req.socket
+    const before = s.timeout
+    s.setTimeout(12345)
+    const during = s.timeout
+    s.setTimeout(0)
+    got.resolve([before, during, s.timeout])
+    res.end('ok')
+  })
+  try {
+    await request(port)
+    t.deepEqual(await got.promise, [undefined, 12345, 0])
+  } finally {
+    await close(server)
+  }
+})
+
+test('socket.destroy() in the handler: the client sees the connection close with no bytes; socket, req and res emit close', async (t) => {
+  const events: string[] = []
+  const done = deferred()
+  const { server, port } = await startServer((req, res) => {
+    req.socket.on('close', (hadError: boolean) => {
+      events.push(`socket close ${hadError}`)
+      done.resolve()
+    })
+    req.on('close', () => events.push('req close'))
+    res.on('close', () => events.push('res close'))
+    req.socket.destroy()
+  })
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.true(r.closedByServer)
+    t.is(r.data, '')
+    await within(done.promise, 'socket close')
+    await sleep(20)
+    t.true(events.includes('socket close false'))
+    t.true(events.includes('req close'))
+    t.true(events.includes('res close'))
+  } finally {
+    await close(server)
+  }
+})
+
+test('socket.end(bytes) in the handler: the client gets exactly those bytes, then the connection closes', async (t) => {
+  const { server, port } = await startServer((req) => {
+    req.socket.end('HTTP/1.1 299 Raw\r\nContent-Length: 3\r\n\r\nraw')
+  })
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.true(r.closedByServer)
+    t.is(r.data, 'HTTP/1.1 299 Raw\r\nContent-Length: 3\r\n\r\nraw')
+  } finally {
+    await close(server)
+  }
+})
+
+test('socket.write(bytes) in the handler reaches the client before the response', async (t) => {
+  const { server, port } = await startServer((req, res) => {
+    req.socket.write('HTTP/1.1 100 Continue\r\n\r\n')
+    res.end('after')
+  })
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { responses: 1 })
+    t.is(normalize(r.data), `HTTP/1.1 100 Continue\r\n\r\n${okKA('after')}`)
+  } finally {
+    await close(server)
+  }
+})
+
+test('bytesRead / bytesWritten: bytes received from the client and response bytes sent, growing across requests', async (t) => {
+  const req1 = 'GET /one HTTP/1.1\r\nHost: x\r\n\r\n'
+  const req2 = 'GET /two HTTP/1.1\r\nHost: x\r\nX-Extra: something\r\n\r\n'
+  const counters: Array<{ url: string; read: number; written: number }> = []
+  const closed = deferred<{ read: number; written: number }>()
+  const { server, port } = await startServer((req, res) => {
+    const s = req.socket
+    counters.push({ url: req.url ?? '', read: s.bytesRead, written: s.bytesWritten })
+    if (counters.length === 1) s.on('close', () => closed.resolve({ read: s.bytesRead, written: s.bytesWritten }))
+    res.end(`body of ${req.url}`)
+  })
+  const conn = new RawConnection(port)
+  try {
+    await conn.write(req1)
+    const [resp1] = await conn.readResponses(1)
+    await conn.write(req2)
+    const [resp2] = await conn.readResponses(1)
+    conn.socket.end()
+    await conn.waitClose()
+    t.deepEqual(counters, [
+      { url: '/one', read: req1.length, written: 0 },
+      { url: '/two', read: req1.length + req2.length, written: resp1.length },
+    ])
+    t.deepEqual(await within(closed.promise, 'socket close'), {
+      read: req1.length + req2.length,
+      written: resp1.length + resp2.length,
+    })
+    t.is(conn.data.length, resp1.length + resp2.length)
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
+test("bytesWritten counts bytes written with socket.write as well, and a request body counts in bytesRead", async (t) => {
+  const body = 'x'.repeat(1000)
+  const head = `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`
+  const got = deferred<{ read: number; written: number }>()
+  const { server, port } = await startServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok')
+      got.resolve({ read: req.socket.bytesRead, written: req.socket.bytesWritten })
+      req.socket.end()
+      void res
+    })
+  })
+  try {
+    const r = await rawExchange(port, head + body)
+    t.is(r.data, 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok')
+    t.deepEqual(await within(got.promise, 'end'), { read: head.length + body.length, written: r.data.length })
+  } finally {
+    await close(server)
+  }
+})
+
+test("'close' on the socket: hadError false when the client ends the connection, true when it resets it", async (t) => {
+  const closes: boolean[] = []
+  const twoCloses = deferred()
+  const { server, port } = await startServer((_req, res) => res.end('ok'))
+  server.on('connection', (s: net.Socket) => {
+    s.on('error', () => {})
+    s.on('close', (hadError: boolean) => {
+      closes.push(hadError)
+      if (closes.length === 2) twoCloses.resolve()
+    })
+  })
+  try {
+    const a = new RawConnection(port)
+    await a.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await a.readResponses(1)
+    a.socket.end()
+    await a.waitClose()
+    // wait for the server side of the first connection before resetting the second
+    while (closes.length < 1) await sleep(10)
+    const b = new RawConnection(port)
+    await b.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await b.readResponses(1)
+    b.socket.resetAndDestroy()
+    await within(twoCloses.promise, 'two socket closes')
+    t.deepEqual(closes, [false, true])
+  } finally {
+    await close(server)
+  }
+})
+
+test("'end' on the socket when the client half-closes; the server then ends its side too", async (t) => {
+  const events: string[] = []
+  const closed = deferred()
+  const { server, port } = await startServer((_req, res) => res.end('ok'))
+  server.on('connection', (s: net.Socket) => {
+    s.on('end', () => events.push('end'))
+    s.on('close', () => {
+      events.push('close')
+      closed.resolve()
+    })
+  })
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { endAfterWrite: true })
+    t.true(r.closedByServer)
+    t.is(normalize(r.data), okKA('ok'))
+    await within(closed.promise, 'socket close')
+    t.deepEqual(events, ['end', 'close'])
+  } finally {
+    await close(server)
+  }
+})
+
+test("'timeout' on the socket after setTimeout(ms) in the handler while the response is pending", async (t) => {
+  const events: string[] = []
+  const timedOut = deferred()
+  const { server, port } = await startServer((req, res) => {
+    req.socket.setTimeout(250)
+    req.socket.once('timeout', () => {
+      events.push('socket timeout')
+      timedOut.resolve()
+      res.end('after timeout')
+    })
+  })
+  // a server 'timeout' listener keeps node from destroying the socket
+  server.on('timeout', () => events.push('server timeout'))
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\n\r\n', { responses: 1 })
+    await timedOut.promise
+    t.is(normalize(r.data), okKA('after timeout'))
+    // the server's own 'timeout' listener on the socket was added first (at 'connection')
+    t.deepEqual(events, ['server timeout', 'socket timeout'])
+  } finally {
+    await close(server)
+  }
+})
+
+test('socket state: readable / writable / destroyed while serving and after close', async (t) => {
+  const during = deferred<unknown[]>()
+  const after = deferred<unknown[]>()
+  const { server, port } = await startServer((req, res) => {
+    const s = req.socket
+    during.resolve([s.readable, s.writable, s.destroyed, s.readyState, s.pending, s.connecting])
+    s.on('close', () => after.resolve([s.writable, s.destroyed, s.readyState]))
+    res.end('ok')
+  })
+  try {
+    t.is((await request(port)).body, 'ok')
+    t.deepEqual(await during.promise, [true, true, false, 'open', false, false])
+    t.deepEqual(await within(after.promise, 'socket close'), [false, true, 'closed'])
+  } finally {
+    await close(server)
+  }
+})
+
+test('the socket of a request seen through undici (keep-alive) is the same across requests', async (t) => {
+  const { request: undiciRequest, Agent } = await import('undici')
+  const sockets: unknown[] = []
+  const { server, port } = await startServer((req: IncomingMessage, res: ServerResponse) => {
+    sockets.push(req.socket)
+    res.end(`ok ${req.url}`)
+  })
+  const dispatcher = new Agent({ connections: 1 })
+  try {
+    for (const p of ['/1', '/2', '/3']) {
+      const r = await undiciRequest(`http://127.0.0.1:${port}${p}`, { dispatcher })
+      t.is(await r.body.text(), `ok ${p}`)
+    }
+    t.is(sockets.length, 3)
+    t.is(sockets[0], sockets[1])
+    t.is(sockets[1], sockets[2])
+  } finally {
+    await dispatcher.close()
+    await close(server)
+  }
+})
+
+test('http.Server from the module under test: createServer() and new Server() both give sockets that are net.Socket', async (t) => {
+  const server = new http.Server((req, res) => res.end(String(req.socket instanceof net.Socket)))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  try {
+    const port = (server.address() as net.AddressInfo).port
+    t.is((await request(port)).body, 'true')
+  } finally {
+    await close(server)
+  }
+})
