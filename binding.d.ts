@@ -23,6 +23,8 @@ export declare class BindingServer {
   submit(ops: Uint32Array, count: number, arena: Uint8Array, bufs?: Array<Buffer> | undefined | null): Array<number> | null
   /** Binds a Unix domain socket (`listen(path)`); errors come back as data, as in `listen`. */
   listenPath(path: string, backlog: number): BindingListenResult
+  /** `socket.bytesRead` while the connection is open; `null` once it closed. */
+  bytesRead(id: number): number | null
   setMaxConnections(n: number): void
   stopAccepting(): void
   connectionCount(): number

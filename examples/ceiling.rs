@@ -8,7 +8,8 @@ use std::sync::{mpsc, Arc};
 use ferrohttp::server::queue::*;
 use ferrohttp::server::{Server, ServerConfig, OP_RESPONSE_DONE, OP_WRITE};
 
-const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nHello World";
+const RESPONSE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 11\r\n\r\nHello World";
 
 fn main() {
     let (tx, rx) = mpsc::sync_channel::<()>(1);
@@ -18,8 +19,13 @@ fn main() {
             let _ = tx.try_send(());
         }),
     ));
-    let port = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(18091);
-    server.listen("127.0.0.1", port, 511, false).expect("listen");
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(18091);
+    server
+        .listen("127.0.0.1", port, 511, false)
+        .expect("listen");
     eprintln!("ceiling listening on 127.0.0.1:{port}");
     let mut ops = Vec::new();
     while rx.recv().is_ok() {
@@ -29,19 +35,11 @@ fn main() {
         let mut i = 0;
         while i < m.len() {
             let (kind, id) = (m[i], m[i + 1]);
-            i += match kind {
-                EV_CONNECTION | EV_DROP => 7,
-                EV_HEAD => {
-                    ops.extend_from_slice(&[OP_WRITE, id, 0, RESPONSE.len() as u32]);
-                    ops.extend_from_slice(&[OP_RESPONSE_DONE, id, 6000, 0]);
-                    8 + 4 * m[i + 7] as usize
-                }
-                EV_BODY => 4,
-                EV_END => 3 + 4 * m[i + 2] as usize,
-                EV_ERROR => 5,
-                EV_CLOSE => 3,
-                _ => 2,
-            };
+            if kind == EV_HEAD {
+                ops.extend_from_slice(&[OP_WRITE, id, 0, RESPONSE.len() as u32]);
+                ops.extend_from_slice(&[OP_RESPONSE_DONE, id, 6000, 0]);
+            }
+            i += event_len(m, i).max(2);
         }
         server.submit(&ops, RESPONSE, &[]);
     }

@@ -20,6 +20,14 @@ const probeReq = new http.IncomingMessage(null as never);
 const probeRes = new http.ServerResponse(probeReq);
 export const kNeedDrain = findSymbol(probeRes, 'kNeedDrain');
 export const kOutHeaders = findSymbol(probeRes, 'kOutHeaders');
+export const kUniqueHeaders = findSymbol(new http.Server({ uniqueHeaders: ['x'] }), 'kUniqueHeaders');
+
+/** Node's parseUniqueHeadersOption, by way of a (never listening) node:http Server. */
+export function parseUniqueHeaders(option: unknown): Set<string> | null {
+  if (option == null) return null;
+  const probe = new http.Server({ uniqueHeaders: option as string[] }) as unknown as Record<symbol, Set<string> | null>;
+  return probe[kUniqueHeaders] ?? null;
+}
 
 export interface ParseErrorShape extends Error {
   code: string;
@@ -47,8 +55,11 @@ export function parseError(index: number, rawPacket: Buffer): ParseErrorShape {
   return err;
 }
 
-/** A libuv-style system error, as net reports it (`listen EADDRINUSE: address already in use :::80`). */
-export function systemError(errno: number, syscall: string, address?: string, port?: number): NodeJS.ErrnoException {
+/**
+ * A libuv-style system error as net reports it: `listen EADDRINUSE: address already in use
+ * :::80` (with the description), or `read ECONNRESET` (Node's errnoException, without).
+ */
+export function systemError(errno: number, syscall: string, address?: string, port?: number, withDescription = true): NodeJS.ErrnoException {
   const uvErrno = errno > 0 ? -errno : errno;
   let code = 'UNKNOWN';
   let desc = 'unknown error';
@@ -58,7 +69,7 @@ export function systemError(errno: number, syscall: string, address?: string, po
   } catch {
     // getSystemErrorMap is present on every supported Node; the fallback keeps errors printable.
   }
-  let message = `${syscall} ${code}: ${desc}`;
+  let message = withDescription ? `${syscall} ${code}: ${desc}` : `${syscall} ${code}`;
   if (address !== undefined) message += port !== undefined && port > 0 ? ` ${address}:${port}` : ` ${address}`;
   const err = new Error(message) as NodeJS.ErrnoException & { address?: string; port?: number };
   err.errno = uvErrno;

@@ -36,6 +36,7 @@ export const OP_RESPONSE_DONE = 7;
 export const OP_SET_TIMEOUT = 8;
 export const OP_NO_DELAY = 9;
 export const OP_KEEP_ALIVE = 10;
+export const OP_CLOSE_IF_IDLE = 11;
 
 // ParseError::ALL in src/h1/error.rs, in order: the index crosses the boundary.
 export const PARSE_ERRORS: ReadonlyArray<readonly [code: string, reason: string]> = [

@@ -26,7 +26,7 @@ import {
   HEAD_UPGRADE,
   OP_RESPONSE_DONE,
 } from './native';
-import { METHODS, kNeedDrain, parseError, systemError, type ParseErrorShape } from './common';
+import { METHODS, kNeedDrain, kUniqueHeaders, parseError, parseUniqueHeaders, systemError, type ParseErrorShape } from './common';
 import { Outbox, Socket } from './socket';
 import { IncomingMessage } from './incoming';
 import { ServerResponse } from './outgoing';
@@ -77,14 +77,32 @@ interface ConnParser {
   requestsCount: number;
 }
 
+/** Node's validateInteger(value, name, min), with its messages. */
 function validateInteger(value: unknown, name: string, min = 0): asserts value is number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    const err = new RangeError(`The value of "${name}" is out of range. It must be an integer >= ${min}. Received ${String(value)}`) as RangeError & {
-      code: string;
-    };
-    err.code = typeof value === 'number' ? 'ERR_OUT_OF_RANGE' : 'ERR_INVALID_ARG_TYPE';
+  if (typeof value !== 'number') {
+    const err = new TypeError(`The "${name}" argument must be of type number. Received ${describe(value)}`) as TypeError & { code: string };
+    err.code = 'ERR_INVALID_ARG_TYPE';
     throw err;
   }
+  if (!Number.isInteger(value)) {
+    const err = new RangeError(`The value of "${name}" is out of range. It must be an integer. Received ${value}`) as RangeError & { code: string };
+    err.code = 'ERR_OUT_OF_RANGE';
+    throw err;
+  }
+  if (value < min || value > Number.MAX_SAFE_INTEGER) {
+    const err = new RangeError(
+      `The value of "${name}" is out of range. It must be >= ${min} && <= ${Number.MAX_SAFE_INTEGER}. Received ${value}`,
+    ) as RangeError & { code: string };
+    err.code = 'ERR_OUT_OF_RANGE';
+    throw err;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value == null) return String(value);
+  if (typeof value === 'function') return `function ${value.name}`;
+  if (typeof value === 'object') return 'an instance of ' + (value.constructor?.name ?? 'Object');
+  return `type ${typeof value} (${String(value)})`;
 }
 
 export class Server extends net.Server {
@@ -109,6 +127,8 @@ export class Server extends net.Server {
   readonly IncomingMessageClass: typeof http.IncomingMessage;
   readonly ServerResponseClass: typeof http.ServerResponse;
 
+  /** Node's server[kUniqueHeaders]: response headers sent once, values joined with '; '. */
+  private readonly uniqueHeaders: Set<string> | null;
   private native: BindingServer | null = null;
   private outbox: Outbox | null = null;
   private boundAddress: net.AddressInfo | string | null = null;
@@ -157,8 +177,10 @@ export class Server extends net.Server {
     this.highWaterMark = o.highWaterMark ?? 16 * 1024;
     this.noDelay = o.noDelay ?? true;
     this.keepAlive = o.keepAlive ?? false;
-    this.keepAliveInitialDelay = o.keepAliveInitialDelay ?? 0;
+    // net.Server keeps it in whole seconds.
+    this.keepAliveInitialDelay = ~~((o.keepAliveInitialDelay ?? 0) / 1000);
     this.maxPipelinedRequests = o.maxPipelinedRequests ?? 64;
+    this.uniqueHeaders = parseUniqueHeaders(o.uniqueHeaders);
     if (requestListener) this.on('request', requestListener);
   }
 
@@ -241,7 +263,7 @@ export class Server extends net.Server {
       highWaterMark: this.highWaterMark,
       noDelay: this.noDelay,
       keepAlive: this.keepAlive,
-      keepAliveInitialDelay: this.keepAliveInitialDelay,
+      keepAliveInitialDelay: this.keepAliveInitialDelay * 1000,
       maxPipelined: this.maxPipelinedRequests,
       keepAliveTimeout: keepAliveMs(this.keepAliveTimeout),
     });
@@ -330,14 +352,19 @@ export class Server extends net.Server {
     for (const socket of [...this.outbox.sockets.values()]) socket.destroy();
   }
 
+  /**
+   * Node's: closes connections whose last request completed and no other has started. JS knows
+   * about responses; whether a request has started arriving (even half a head) only the
+   * connection task knows, so the final check is made there.
+   */
   closeIdleConnections(): void {
     if (!this.outbox) return;
-    for (const socket of [...this.outbox.sockets.values()]) {
+    for (const socket of this.outbox.sockets.values()) {
       const parser = socket.parser as ConnParser | null;
       const msg = socket._httpMessage as http.ServerResponse | null;
       if (msg && !msg.finished) continue;
       if (parser && parser.incomingQueue.length > 0) continue;
-      socket.destroy();
+      socket._closeIfIdle();
     }
   }
 
@@ -521,7 +548,8 @@ export class Server extends net.Server {
         break;
       case EV_CLOSE: {
         const errno = meta[i + 2];
-        setImmediate(() => socket._onNativeClose(errno));
+        const bytesRead = meta[i + 3] + meta[i + 4] * 2 ** 32;
+        setImmediate(() => socket._onNativeClose(errno, bytesRead));
         break;
       }
     }
@@ -589,7 +617,8 @@ export class Server extends net.Server {
       raw[2 * k] = text.slice(meta[q], meta[q] + meta[q + 1]);
       raw[2 * k + 1] = text.slice(meta[q + 2], meta[q + 2] + meta[q + 3]);
     }
-    const maxPairs = typeof this.maxHeadersCount === 'number' ? this.maxHeadersCount * 2 : 4000;
+    // Node: maxHeadersCount (default 1000 headers, i.e. 2000 entries); 0 means no limit.
+    const maxPairs = typeof this.maxHeadersCount === 'number' ? this.maxHeadersCount * 2 : 2000;
     req._addHeaderLines(raw, maxPairs > 0 ? Math.min(raw.length, maxPairs) : raw.length);
     req.method = METHODS[meta[i + 3]];
     const parser = socket.parser as ConnParser;
@@ -627,6 +656,7 @@ export class Server extends net.Server {
     res[kConn] = socket;
     res._onPendingData = updateOutgoingData;
     res.shouldKeepAlive = keepAlive;
+    if (this.uniqueHeaders) (res as unknown as Record<symbol, unknown>)[kUniqueHeaders] = this.uniqueHeaders;
     if (socket._httpMessage) {
       parser.outgoing.push(res);
     } else {
@@ -729,7 +759,7 @@ function eventLength(meta: Uint32Array, i: number): number {
     case EV_ERROR:
       return 5;
     case EV_CLOSE:
-      return 3;
+      return 5;
     case EV_EOF:
     case EV_DRAIN:
     case EV_TIMEOUT:

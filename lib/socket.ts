@@ -6,6 +6,7 @@ import type { BindingServer } from './native';
 import {
   OP_DESTROY,
   OP_END,
+  OP_CLOSE_IF_IDLE,
   OP_KEEP_ALIVE,
   OP_NO_DELAY,
   OP_PAUSE,
@@ -91,6 +92,10 @@ export class Outbox {
     this.bufs.push(buf);
   }
 
+  bytesRead(id: number): number | null {
+    return this.native.bytesRead(id);
+  }
+
   markTouched(socket: Socket): void {
     this.touched.push(socket);
   }
@@ -141,8 +146,9 @@ export class Socket extends net.Socket {
   _paused = false;
   parser: unknown = null;
   _hadError = false;
-  bytesRead = 0;
   bytesWritten = 0;
+  /** Final `bytesRead`, from the CLOSE event. */
+  private finalBytesRead: number | undefined = undefined;
   declare readonly remotePort: number;
   declare readonly localPort: number;
   declare readonly remoteFamily: string;
@@ -157,7 +163,7 @@ export class Socket extends net.Socket {
   /** The connection is gone on the Rust side; nothing more may be sent. */
   _nativeClosed = false;
   private addresses: string;
-  private timeoutMs = 0;
+  private timeoutMs: number | undefined = undefined;
 
   constructor(
     readonly _id: number,
@@ -171,10 +177,12 @@ export class Socket extends net.Socket {
     super({ allowHalfOpen: true, highWaterMark } as net.SocketConstructorOpts);
     this.addresses = addresses;
     // net.Socket defines these as prototype getters over its handle; ours are plain values.
+    // Family 0: a Unix-socket connection, which has no addresses in Node either.
+    const inet = family !== 0;
     Object.defineProperties(this, {
-      remotePort: { value: remotePort, enumerable: true },
-      localPort: { value: localPort, enumerable: true },
-      remoteFamily: { value: family === 6 ? 'IPv6' : 'IPv4', enumerable: true },
+      remotePort: { value: inet ? remotePort : undefined, enumerable: true },
+      localPort: { value: inet ? localPort : undefined, enumerable: true },
+      remoteFamily: { value: inet ? (family === 6 ? 'IPv6' : 'IPv4') : undefined, enumerable: true },
       connecting: { value: false, writable: true, enumerable: true },
     });
     // The socket's own readable side only carries data after an upgrade; keep it flowing so its
@@ -183,18 +191,21 @@ export class Socket extends net.Socket {
   }
 
   /** `"<remote ip> <local ip>"` from the CONNECTION event, split on first use. */
-  _addressPart(local: boolean): string {
+  _addressPart(local: boolean): string | undefined {
+    if (this.addresses === '') return undefined;
     const sp = this.addresses.indexOf(' ');
     if (sp < 0) return local ? '' : this.addresses;
     return local ? this.addresses.slice(sp + 1) : this.addresses.slice(0, sp);
   }
 
-  _timeoutMs(): number {
+  _timeoutMs(): number | undefined {
     return this.timeoutMs;
   }
 
-  override address(): net.AddressInfo {
-    return { address: this._addressPart(true), family: this.localFamily ?? 'IPv4', port: this.localPort };
+  override address(): net.AddressInfo | Record<string, never> {
+    const address = this._addressPart(true);
+    if (address === undefined) return {};
+    return { address, family: this.localFamily ?? 'IPv4', port: this.localPort };
   }
 
   /**
@@ -397,13 +408,23 @@ export class Socket extends net.Socket {
   /** Node's net.Socket internal, called by the HTTP server on parser activity. */
   _unrefTimer(): void {}
 
+  _bytesRead(): number {
+    return this.finalBytesRead ?? this.outbox.bytesRead(this._id) ?? 0;
+  }
+
+  /** Closes the connection unless a request is being received or answered (Rust decides). */
+  _closeIfIdle(): void {
+    if (!this._nativeClosed) this.outbox.op(OP_CLOSE_IF_IDLE, this._id);
+  }
+
   /** Rust closed the connection; `errno` 0 is an orderly close. */
-  _onNativeClose(errno: number): void {
+  _onNativeClose(errno: number, bytesRead: number): void {
+    this.finalBytesRead = bytesRead;
     this._nativeClosed = true;
     if (this.destroyed) return;
     if (errno !== 0) {
       this._hadError = true;
-      this.destroy(systemError(errno, 'read'));
+      this.destroy(systemError(errno, 'read', undefined, undefined, false));
     } else {
       this.push(null);
       this.destroy();
@@ -425,7 +446,8 @@ Object.defineProperties(Socket.prototype, {
   },
   localFamily: {
     get(this: Socket) {
-      return this._addressPart(true).includes(':') ? 'IPv6' : 'IPv4';
+      const a = this._addressPart(true);
+      return a === undefined ? undefined : a.includes(':') ? 'IPv6' : 'IPv4';
     },
   },
   readyState: {
@@ -437,9 +459,14 @@ Object.defineProperties(Socket.prototype, {
     },
   },
   pending: { get: () => false },
+  bytesRead: {
+    get(this: Socket) {
+      return this._bytesRead();
+    },
+  },
   timeout: {
     get(this: Socket) {
-      return this._timeoutMs() || undefined;
+      return this._timeoutMs();
     },
   },
   bufferSize: {

@@ -186,6 +186,12 @@ impl BindingServer {
         }
     }
 
+    /// `socket.bytesRead` while the connection is open; `null` once it closed.
+    #[napi]
+    pub fn bytes_read(&self, id: u32) -> Option<f64> {
+        self.server.bytes_read(id).map(|n| n as f64)
+    }
+
     #[napi]
     pub fn set_max_connections(&self, n: u32) {
         self.server.set_max_connections(n);

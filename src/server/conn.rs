@@ -39,6 +39,8 @@ struct Conn {
     shared: Arc<ConnShared>,
     rbuf: Vec<u8>,
     rpos: usize,
+    /// Where the latest read's bytes start in `rbuf` (Node's `err.rawPacket` is that packet).
+    packet_start: usize,
     wbuf: Vec<u8>,
     wpos: usize,
     reading: Reading,
@@ -54,9 +56,11 @@ struct Conn {
     idle_timeout: Option<Duration>,
     idle_fired: bool,
     last_activity: Instant,
-    /// Deadlines for the request being received (headersTimeout, requestTimeout).
+    /// Deadlines for the request being received (headersTimeout, requestTimeout). A message
+    /// starts at its first byte, or for the first one at connect, as in Node.
     head_deadline: Option<Instant>,
     request_deadline: Option<Instant>,
+    message_active: bool,
     /// Node's keep-alive timeout. Checked lazily: the timer is moved at most once per period,
     /// not on every request, and JS need not wake the task when a response finishes.
     keep_alive_timeout: Option<Duration>,
@@ -88,6 +92,7 @@ pub(super) async fn run(
         shared: shared.clone(),
         rbuf: Vec::new(),
         rpos: 0,
+        packet_start: 0,
         wbuf: Vec::new(),
         wpos: 0,
         reading: Reading::Head,
@@ -102,16 +107,20 @@ pub(super) async fn run(
         idle_timeout: None,
         idle_fired: false,
         last_activity: Instant::now(),
-        head_deadline: None,
-        request_deadline: None,
+        head_deadline: config.headers_timeout.map(|t| Instant::now() + t),
+        request_deadline: config.request_timeout.map(|t| Instant::now() + t),
+        message_active: true,
         keep_alive_timeout: config.keep_alive_timeout,
         keep_alive_check: config.keep_alive_timeout.map(|t| Instant::now() + t),
         last_read: Instant::now(),
         last_done: None,
     };
     let errno = conn.serve(stream).await;
+    let read = shared.bytes_read.load(Ordering::Relaxed);
     let mut q = inner.queue.lock();
-    q.batch().meta.extend_from_slice(&[EV_CLOSE, id, errno]);
+    q.batch()
+        .meta
+        .extend_from_slice(&[EV_CLOSE, id, errno, read as u32, (read >> 32) as u32]);
 }
 
 /// Unix-socket connections have no addresses (family 0), as in Node.
@@ -232,14 +241,16 @@ impl Conn {
                 && self.rbuf.len() - self.rpos <= self.inner.config.head_limits.max_head_bytes;
             let want_write = self.wpos < self.wbuf.len();
 
-            let deadline = self.next_deadline();
-            if deadline != timer_at {
-                if let Some(at) = deadline {
+            // The timer only ever moves earlier here; when it fires, `on_timer` finds what is
+            // really due. Deadlines move with every request, the timer need not.
+            if let Some(at) = self.next_deadline() {
+                if timer_at.is_none_or(|t| at < t) {
                     timer.as_mut().reset(at);
+                    timer_at = Some(at);
                 }
-                timer_at = deadline;
             }
 
+            end_of_round();
             tokio::select! {
                 _ = self.shared.notify.notified() => {}
                 r = stream.readable(), if want_read => {
@@ -299,7 +310,10 @@ impl Conn {
         if let Some((on, delay)) = out.keep_alive.take() {
             set_keep_alive(stream, on, Duration::from_millis(u64::from(delay)));
         }
-        out.destroy
+        // closeIdleConnections(): idle means the last message completed and no other started.
+        let idle_close =
+            std::mem::take(&mut out.close_if_idle) && !self.message_active && self.in_flight() == 0;
+        out.destroy || idle_close
     }
 
     /// Writes what it can without waiting.
@@ -353,15 +367,20 @@ impl Conn {
             }
             self.rbuf.reserve(READ_CHUNK);
         }
+        let before = self.rbuf.len();
         match read_some(stream, &mut self.rbuf) {
             Ok(0) => {
                 self.eof = true;
                 self.on_eof();
                 Ok(())
             }
-            Ok(_) => {
+            Ok(n) => {
                 self.touch();
                 self.last_read = Instant::now();
+                self.packet_start = before;
+                self.shared
+                    .bytes_read
+                    .fetch_add(n as u64, Ordering::Relaxed);
                 Ok(())
             }
             Err(e)
@@ -465,8 +484,9 @@ impl Conn {
     }
 
     fn push_error(&mut self, code: u32) {
-        let raw_end = self.rbuf.len().min(self.rpos + RAW_PACKET_MAX);
-        let raw = &self.rbuf[self.rpos..raw_end];
+        let start = self.packet_start.min(self.rpos);
+        let raw_end = self.rbuf.len().min(start + RAW_PACKET_MAX);
+        let raw = &self.rbuf[start..raw_end];
         let mut q = self.inner.queue.lock();
         let batch = q.batch();
         let off = batch.body.len() as u32;
@@ -497,17 +517,19 @@ impl Conn {
                     let input = &self.rbuf[self.rpos..];
                     match parse_request_head(input, &inner.config.head_limits, &mut self.head) {
                         Ok(false) => {
-                            if self.head_deadline.is_none() {
-                                let now = Instant::now();
-                                self.head_deadline = inner.config.headers_timeout.map(|t| now + t);
-                                self.request_deadline =
-                                    inner.config.request_timeout.map(|t| now + t);
+                            if !self.message_active
+                                && input.iter().any(|b| !b.is_ascii_whitespace())
+                            {
+                                self.start_message(true);
                             }
                             return;
                         }
                         Ok(true) => {
-                            self.head_deadline = None;
                             push_head(batch, self.id, input, &self.head);
+                            if !self.message_active {
+                                self.start_message(false);
+                            }
+                            self.head_deadline = None;
                             self.dispatched = self.dispatched.wrapping_add(1);
                             self.rpos += self.head.end;
                             self.keep_alive = self.head.keep_alive;
@@ -518,10 +540,7 @@ impl Conn {
                                 return;
                             }
                             match self.head.body.0 {
-                                BodyKind::None => {
-                                    self.request_deadline = None;
-                                    self.after_message();
-                                }
+                                BodyKind::None => self.after_message(),
                                 BodyKind::Length(n) => {
                                     self.reading = Reading::Body(BodyDecoder::length(n));
                                 }
@@ -576,7 +595,6 @@ impl Conn {
                                 return;
                             }
                             push_end(batch, self.id, decoder.trailer_bytes(), &trailers);
-                            self.request_deadline = None;
                             self.after_message();
                         }
                         Err(e) => {
@@ -591,8 +609,24 @@ impl Conn {
         }
     }
 
+    /// A request began arriving: its headersTimeout / requestTimeout run from now.
+    fn start_message(&mut self, head_pending: bool) {
+        let now = Instant::now();
+        let config = &self.inner.config;
+        self.message_active = true;
+        self.head_deadline = if head_pending {
+            config.headers_timeout.map(|t| now + t)
+        } else {
+            None
+        };
+        self.request_deadline = config.request_timeout.map(|t| now + t);
+    }
+
     /// A request was fully received: read the next one only if the connection stays open.
     fn after_message(&mut self) {
+        self.message_active = false;
+        self.head_deadline = None;
+        self.request_deadline = None;
         self.reading = if self.keep_alive && !self.head.upgrade {
             Reading::Head
         } else {

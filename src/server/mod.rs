@@ -65,6 +65,7 @@ pub const OP_RESPONSE_DONE: u32 = 7; // one request answered; a: keep-alive time
 pub const OP_SET_TIMEOUT: u32 = 8; // a: idle ms, 0 disables
 pub const OP_NO_DELAY: u32 = 9; // a: 0 or 1
 pub const OP_KEEP_ALIVE: u32 = 10; // a: 0 or 1, b: initial delay ms
+pub const OP_CLOSE_IF_IDLE: u32 = 11; // close unless a request is being received or answered
 
 /// State the JS thread writes and the connection task reads.
 #[derive(Debug, Default)]
@@ -87,6 +88,7 @@ pub(crate) struct Outbox {
     pub set_timeout: Option<u32>,
     pub no_delay: Option<bool>,
     pub keep_alive: Option<(bool, u32)>,
+    pub close_if_idle: bool,
 }
 
 pub(crate) struct ConnShared {
@@ -95,6 +97,8 @@ pub(crate) struct ConnShared {
     pub notify: Notify,
     /// Bytes the task holds but has not yet written to the socket.
     pub unwritten: AtomicUsize,
+    /// Bytes read from the socket so far (`socket.bytesRead`).
+    pub bytes_read: std::sync::atomic::AtomicU64,
 }
 
 impl ConnShared {
@@ -113,10 +117,27 @@ pub(crate) struct ServerInner {
     pub max_connections: AtomicU32,
     stop_accepting: Notify,
     closed: AtomicBool,
+    /// Accept loops still holding their listener. `stop_accepting` waits for this to reach 0,
+    /// so a connect right after `close()` is refused, as with Node, not whenever the accept
+    /// task next runs.
+    listeners_open: Mutex<usize>,
+    listeners_closed: std::sync::Condvar,
 }
 
 pub struct Server {
     inner: Arc<ServerInner>,
+}
+
+impl ServerInner {
+    /// An accept loop returned, dropping its listener (the port is free again).
+    fn listener_closed(&self) {
+        let mut open = self
+            .listeners_open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *open = open.saturating_sub(1);
+        self.listeners_closed.notify_all();
+    }
 }
 
 /// The address a server is bound to.
@@ -182,6 +203,8 @@ impl Server {
                 max_connections: AtomicU32::new(0),
                 stop_accepting: Notify::new(),
                 closed: AtomicBool::new(false),
+                listeners_open: Mutex::new(0),
+                listeners_closed: std::sync::Condvar::new(),
             }),
         }
     }
@@ -197,19 +220,29 @@ impl Server {
     ) -> io::Result<BoundAddress> {
         let listener = bind(host, port, backlog, ipv6_only)?;
         let local = listener.local_addr()?;
+        self.listener_opened();
         let inner = self.inner.clone();
         let rt = runtime(default_io_threads());
         rt.spawn(async move {
             // The std listener is turned into a tokio one inside the runtime it belongs to.
             match tokio::net::TcpListener::from_std(listener) {
-                Ok(l) => accept_loop(inner, l).await,
+                Ok(l) => accept_loop(inner.clone(), l).await,
                 Err(_) => inner.closed.store(true, Ordering::SeqCst),
             }
+            inner.listener_closed();
         });
         Ok(BoundAddress {
             ip: local.ip(),
             port: local.port(),
         })
+    }
+
+    fn listener_opened(&self) {
+        *self
+            .inner
+            .listeners_open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) += 1;
     }
 
     /// Binds a Unix domain socket at `path` (Node's `listen(path)`) and starts accepting.
@@ -221,12 +254,14 @@ impl Server {
         socket.listen(backlog)?;
         socket.set_nonblocking(true)?;
         let listener: std::os::unix::net::UnixListener = socket.into();
+        self.listener_opened();
         let inner = self.inner.clone();
         runtime(default_io_threads()).spawn(async move {
             match tokio::net::UnixListener::from_std(listener) {
-                Ok(l) => accept_unix_loop(inner, l).await,
+                Ok(l) => accept_unix_loop(inner.clone(), l).await,
                 Err(_) => inner.closed.store(true, Ordering::SeqCst),
             }
+            inner.listener_closed();
         });
         Ok(())
     }
@@ -236,6 +271,17 @@ impl Server {
         self.inner.closed.store(true, Ordering::SeqCst);
         self.inner.stop_accepting.notify_waiters();
         self.inner.stop_accepting.notify_one();
+        // The IO thread drops the listeners within microseconds; the bound only guards against
+        // a runtime that cannot run (never expected).
+        let open = self
+            .inner
+            .listeners_open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let _ =
+            self.inner
+                .listeners_closed
+                .wait_timeout_while(open, Duration::from_millis(500), |n| *n > 0);
     }
 
     pub fn take_events(&self) -> EventBatch {
@@ -245,6 +291,13 @@ impl Server {
     /// Takes the queued events and lets `f` read them in place.
     pub fn with_events<R>(&self, f: impl FnOnce(&EventBatch) -> R) -> R {
         self.inner.queue.take_with(f)
+    }
+
+    /// `socket.bytesRead` of an open connection (`None` once it closed: the CLOSE event has
+    /// the final count).
+    pub fn bytes_read(&self, id: u32) -> Option<u64> {
+        let conns = self.inner.conns.lock().unwrap_or_else(|e| e.into_inner());
+        conns.get(&id).map(|c| c.bytes_read.load(Ordering::Relaxed))
     }
 
     pub fn set_max_connections(&self, n: u32) {
@@ -301,6 +354,7 @@ impl Server {
                     OP_SET_TIMEOUT => out.set_timeout = Some(a),
                     OP_NO_DELAY => out.no_delay = Some(a != 0),
                     OP_KEEP_ALIVE => out.keep_alive = Some((a != 0, b)),
+                    OP_CLOSE_IF_IDLE => out.close_if_idle = true,
                     _ => {}
                 }
                 // Everything but writes and finished responses changes what the task waits
@@ -424,6 +478,7 @@ fn start_connection(
         out: Mutex::new(Outbox::default()),
         notify: Notify::new(),
         unwritten: AtomicUsize::new(0),
+        bytes_read: std::sync::atomic::AtomicU64::new(0),
     });
     inner
         .conns

@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 /// - `DRAIN`: (none) everything submitted was written to the socket
 /// - `ERROR`: code (`ParseError::index`, or `CODE_*` below), raw_off, raw_len into `body`
 /// - `TIMEOUT`: (none) the socket was idle for its `setTimeout`
-/// - `CLOSE`: errno (0 for an orderly close)
+/// - `CLOSE`: errno (0 for an orderly close), bytes read (low, high 32 bits)
 /// - `DROP`: as `CONNECTION`, with id 0: a connection closed at once for `maxConnections`
 pub const EV_CONNECTION: u32 = 1;
 pub const EV_HEAD: u32 = 2;
@@ -46,6 +46,19 @@ pub const HEAD_HAS_EXPECT: u32 = 32;
 
 /// `ERROR` codes beyond the parser's: Node's `ERR_HTTP_REQUEST_TIMEOUT` (answered with 408).
 pub const CODE_REQUEST_TIMEOUT: u32 = 100;
+
+/// Words in the event record starting at `meta[i]` (the layouts above); 0 for an unknown kind.
+pub fn event_len(meta: &[u32], i: usize) -> usize {
+    match meta[i] {
+        EV_CONNECTION | EV_DROP => 7,
+        EV_HEAD => 8 + 4 * meta[i + 7] as usize,
+        EV_BODY => 4,
+        EV_END => 3 + 4 * meta[i + 2] as usize,
+        EV_ERROR | EV_CLOSE => 5,
+        EV_EOF | EV_DRAIN | EV_TIMEOUT => 2,
+        _ => 0,
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct EventBatch {
@@ -127,6 +140,29 @@ thread_local! {
     /// Set on the runtime's IO threads: their appends defer the wake to the park hook.
     static DEFERS_WAKES: Cell<bool> = const { Cell::new(false) };
     static DEFERRED: RefCell<Vec<Arc<EventQueue>>> = const { RefCell::new(Vec::new()) };
+    /// Connection-task rounds since a wake was deferred on this thread.
+    static ROUNDS_SINCE_DEFER: Cell<u32> = const { Cell::new(0) };
+}
+
+/// A thread that keeps finding work never parks; after this many connection rounds with a
+/// wake pending it wakes JS anyway, so one busy connection cannot starve the others' events.
+const ROUNDS_BEFORE_FORCED_WAKE: u32 = 64;
+
+/// Called by a connection task before it waits: wakes JS if wakes have been deferred for many
+/// rounds without the thread parking.
+pub fn end_of_round() {
+    let pending = DEFERRED.with(|d| !d.borrow().is_empty());
+    if !pending {
+        return;
+    }
+    let rounds = ROUNDS_SINCE_DEFER.with(|r| {
+        let n = r.get() + 1;
+        r.set(n);
+        n
+    });
+    if rounds >= ROUNDS_BEFORE_FORCED_WAKE {
+        wake_deferred();
+    }
 }
 
 /// Marks the current thread as an IO thread whose appends wake JS only in `wake_deferred`.
@@ -136,6 +172,7 @@ pub fn defer_wakes_on_this_thread() {
 
 /// Wakes JS for every queue this thread appended to since it last ran out of work.
 pub fn wake_deferred() {
+    ROUNDS_SINCE_DEFER.with(|r| r.set(0));
     let queues = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
     for q in queues {
         let wake = {

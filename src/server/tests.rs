@@ -42,7 +42,9 @@ fn start(config: ServerConfig) -> Harness {
             while i < m.len() {
                 let (kind, id) = (m[i], m[i + 1]);
                 match kind {
-                    EV_CONNECTION => i += 7,
+                    EV_CONNECTION | EV_DROP | EV_DRAIN | EV_TIMEOUT | EV_CLOSE => {
+                        i += event_len(m, i)
+                    }
                     EV_HEAD => {
                         let flags = m[i + 2];
                         let (uo, ul) = (m[i + 5] as usize, m[i + 6] as usize);
@@ -83,8 +85,6 @@ fn start(config: ServerConfig) -> Harness {
                         ops.extend_from_slice(&[OP_END, id, 0, 0]);
                         i += 2;
                     }
-                    EV_DRAIN | EV_TIMEOUT => i += 2,
-                    EV_CLOSE => i += 3,
                     other => panic!("unknown event {other}"),
                 }
             }
