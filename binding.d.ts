@@ -62,3 +62,9 @@ export interface BindingServerOptions {
   /** Milliseconds (Node's keepAliveTimeout plus its 1 s grace); 0 disables. */
   keepAliveTimeout?: number
 }
+
+/**
+ * `[code, reason]` of every parse error, indexed as the ERROR event sends them: the table
+ * lives in Rust only (`h1::error::ALL`).
+ */
+export declare function parseErrors(): Array<Array<string>>

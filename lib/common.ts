@@ -37,7 +37,7 @@ export interface ParseErrorShape extends Error {
 }
 
 /** The error Node's parser raises, with `code`, `reason`, `bytesParsed` and `rawPacket`. */
-export function parseError(index: number, rawPacket: Buffer): ParseErrorShape {
+export function parseError(index: number, rawPacket: Buffer, bytesParsed: number): ParseErrorShape {
   if (index === CODE_REQUEST_TIMEOUT) {
     const err = new Error('Request timeout') as ParseErrorShape;
     err.code = 'ERR_HTTP_REQUEST_TIMEOUT';
@@ -49,7 +49,7 @@ export function parseError(index: number, rawPacket: Buffer): ParseErrorShape {
   const err = new Error(atEof ? 'Parse Error' : `Parse Error: ${reason}`) as ParseErrorShape;
   err.code = code;
   err.reason = reason;
-  err.bytesParsed = 0;
+  err.bytesParsed = bytesParsed;
   // Node has no packet to show for an error found at end of input.
   if (code !== 'HPE_INVALID_EOF_STATE') err.rawPacket = rawPacket;
   return err;

@@ -540,7 +540,7 @@ export class Server extends net.Server {
       case EV_ERROR: {
         const off = bodyStart + meta[i + 3];
         const raw = Buffer.from(buf.subarray(off, off + meta[i + 4]));
-        socketOnError.call(socket, parseError(meta[i + 2], raw));
+        socketOnError.call(socket, parseError(meta[i + 2], raw, meta[i + 5]));
         break;
       }
       case EV_TIMEOUT:
@@ -757,7 +757,7 @@ function eventLength(meta: Uint32Array, i: number): number {
     case EV_END:
       return 3 + 4 * meta[i + 2];
     case EV_ERROR:
-      return 5;
+      return 6;
     case EV_CLOSE:
       return 5;
     case EV_EOF:

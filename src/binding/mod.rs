@@ -16,6 +16,16 @@ use crate::server::{Server, ServerConfig};
 /// the queue itself when it runs, so everything queued by then rides along.
 type BatchFn = ThreadsafeFunction<(), (), napi::sys::napi_value, Status, false>;
 
+/// `[code, reason]` of every parse error, indexed as the ERROR event sends them: the table
+/// lives in Rust only (`h1::error::ALL`).
+#[napi]
+pub fn parse_errors() -> Vec<Vec<String>> {
+    crate::h1::error::ALL
+        .iter()
+        .map(|e| vec![e.code().to_string(), e.reason().to_string()])
+        .collect()
+}
+
 #[napi(object)]
 pub struct BindingServerOptions {
     pub max_header_size: Option<u32>,

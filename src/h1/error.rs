@@ -9,6 +9,18 @@ pub enum ParseError {
     InvalidConstant,
     InvalidVersion,
     InvalidHeaderToken,
+    /// A bare LF where a header line should start.
+    InvalidHeaderFieldChar,
+    /// A control character (or other non-token byte) in a header value.
+    InvalidHeaderValueChar,
+    /// obs-fold: a header line starting with whitespace.
+    UnexpectedWhitespace,
+    /// A byte that cannot appear in the request target.
+    InvalidUrlChar,
+    /// A bare LF where the request line's CRLF belongs.
+    CrlfAfterVersion,
+    /// A coding after `chunked` in Transfer-Encoding (rejected before the head is dispatched).
+    InvalidTransferEncodingValue,
     CrExpected,
     LfExpected,
     InvalidContentLength,
@@ -33,7 +45,13 @@ impl ParseError {
             Self::InvalidUrl => "HPE_INVALID_URL",
             Self::InvalidConstant => "HPE_INVALID_CONSTANT",
             Self::InvalidVersion => "HPE_INVALID_VERSION",
-            Self::InvalidHeaderToken => "HPE_INVALID_HEADER_TOKEN",
+            Self::InvalidHeaderToken
+            | Self::InvalidHeaderFieldChar
+            | Self::InvalidHeaderValueChar
+            | Self::UnexpectedWhitespace => "HPE_INVALID_HEADER_TOKEN",
+            Self::InvalidUrlChar => "HPE_INVALID_URL",
+            Self::CrlfAfterVersion => "HPE_INVALID_VERSION",
+            Self::InvalidTransferEncodingValue => "HPE_INVALID_TRANSFER_ENCODING",
             Self::CrExpected => "HPE_CR_EXPECTED",
             Self::LfExpected => "HPE_LF_EXPECTED",
             Self::InvalidContentLength => "HPE_INVALID_CONTENT_LENGTH",
@@ -54,9 +72,15 @@ impl ParseError {
             Self::HeaderOverflow => "Header overflow",
             Self::InvalidMethod => "Invalid method encountered",
             Self::InvalidUrl => "Invalid URL",
-            Self::InvalidConstant => "Expected HTTP/",
+            Self::InvalidConstant => "Expected HTTP/, RTSP/ or ICE/",
             Self::InvalidVersion => "Invalid HTTP version",
             Self::InvalidHeaderToken => "Invalid header token",
+            Self::InvalidHeaderFieldChar => "Invalid header field char",
+            Self::InvalidHeaderValueChar => "Invalid header value char",
+            Self::UnexpectedWhitespace => "Unexpected whitespace after header value",
+            Self::InvalidUrlChar => "Invalid char in url path",
+            Self::CrlfAfterVersion => "Expected CRLF after version",
+            Self::InvalidTransferEncodingValue => "Invalid `Transfer-Encoding` header value",
             Self::CrExpected => "Missing expected CR after header value",
             Self::LfExpected => "Missing expected LF after header value",
             Self::InvalidContentLength => "Invalid character in Content-Length",
@@ -85,7 +109,7 @@ impl ParseError {
     }
 }
 
-pub const ALL: [ParseError; 17] = [
+pub const ALL: [ParseError; 23] = [
     ParseError::HeaderOverflow,
     ParseError::InvalidMethod,
     ParseError::InvalidUrl,
@@ -103,6 +127,12 @@ pub const ALL: [ParseError; 17] = [
     ParseError::ChunkExtensionsOverflow,
     ParseError::Strict,
     ParseError::InvalidEofState,
+    ParseError::InvalidHeaderValueChar,
+    ParseError::UnexpectedWhitespace,
+    ParseError::InvalidUrlChar,
+    ParseError::CrlfAfterVersion,
+    ParseError::InvalidTransferEncodingValue,
+    ParseError::InvalidHeaderFieldChar,
 ];
 
 #[cfg(test)]

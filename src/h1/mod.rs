@@ -6,4 +6,4 @@ pub mod parse;
 
 pub use decode::{BodyDecoder, Decoded};
 pub use error::ParseError;
-pub use parse::{parse_request_head, BodyKind, HeadLimits, RequestHead};
+pub use parse::{error_offset, parse_request_head, BodyKind, HeadLimits, RequestHead};

@@ -146,7 +146,7 @@ pub fn parse_request_head(
         let status = req.parse_with_uninit_headers(input, slots);
         match status {
             Ok(httparse::Status::Partial) => {
-                if input.len() > limits.max_head_bytes {
+                if counted_so_far(input) >= limits.max_head_bytes {
                     return Err(ParseError::HeaderOverflow);
                 }
                 // Reject what can never become valid before waiting for more bytes.
@@ -154,7 +154,7 @@ pub fn parse_request_head(
                 Ok(false)
             }
             Ok(httparse::Status::Complete(len)) => {
-                if len > limits.max_head_bytes {
+                if counted_head_bytes(&req) >= limits.max_head_bytes {
                     return Err(ParseError::HeaderOverflow);
                 }
                 check_line_endings(&input[..len], limits)?;
@@ -170,7 +170,13 @@ pub fn parse_request_head(
 
 fn map_httparse_error(e: httparse::Error, input: &[u8], limits: &HeadLimits) -> ParseError {
     match e {
-        httparse::Error::Token => ParseError::InvalidMethod,
+        // httparse reports a bad method and a bad target alike; llhttp tells them apart.
+        httparse::Error::Token => match memchr::memchr(b' ', input) {
+            Some(sp) if std::str::from_utf8(&input[..sp]).is_ok_and(|m| METHODS.contains(&m)) => {
+                ParseError::InvalidUrlChar
+            }
+            _ => ParseError::InvalidMethod,
+        },
         httparse::Error::Version => {
             if input.len() > limits.max_head_bytes {
                 ParseError::HeaderOverflow
@@ -181,13 +187,93 @@ fn map_httparse_error(e: httparse::Error, input: &[u8], limits: &HeadLimits) -> 
                 ParseError::InvalidVersion
             }
         }
-        httparse::Error::HeaderName | httparse::Error::HeaderValue => {
-            ParseError::InvalidHeaderToken
-        }
+        httparse::Error::HeaderName if has_folded_line(input) => ParseError::UnexpectedWhitespace,
+        httparse::Error::HeaderName => ParseError::InvalidHeaderToken,
+        httparse::Error::HeaderValue => ParseError::InvalidHeaderValueChar,
         httparse::Error::NewLine => ParseError::LfExpected,
         httparse::Error::TooManyHeaders => ParseError::HeaderOverflow,
         httparse::Error::Status => ParseError::InvalidConstant,
     }
+}
+
+/// Where in `input` (a head as received, from its first byte) llhttp would have stopped with
+/// `err`: Node reports it as `err.bytesParsed`. httparse does not say, so the offending byte is
+/// found again here; errors not tied to one byte give 0.
+pub fn error_offset(input: &[u8], err: ParseError) -> usize {
+    let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    let line_end =
+        |from: usize| memchr::memchr(b'\n', &input[from..]).map_or(input.len(), |i| from + i);
+    let first_header_line = memchr::memchr(b'\n', input).map_or(input.len(), |i| i + 1);
+    let headers = || {
+        let mut pos = first_header_line;
+        std::iter::from_fn(move || {
+            if pos >= input.len() {
+                return None;
+            }
+            let start = pos;
+            let end = line_end(start);
+            pos = end + 1;
+            Some((start, end))
+        })
+    };
+    let found = match err {
+        ParseError::InvalidMethod => input.iter().position(|&b| !is_tchar(b)),
+        ParseError::InvalidUrlChar => {
+            let sp = memchr::memchr(b' ', input).unwrap_or(0);
+            input[sp + 1..]
+                .iter()
+                .position(|&b| b <= b' ' || b == 0x7f)
+                .map(|i| sp + 1 + i)
+        }
+        ParseError::InvalidHeaderToken => headers().find_map(|(start, end)| {
+            let line = &input[start..end];
+            let colon = memchr::memchr(b':', line).unwrap_or(line.len());
+            line[..colon]
+                .iter()
+                .position(|&b| !is_tchar(b))
+                .map(|i| start + i)
+        }),
+        ParseError::InvalidHeaderValueChar => headers().find_map(|(start, end)| {
+            let line = &input[start..end];
+            let colon = memchr::memchr(b':', line)?;
+            line[colon + 1..]
+                .iter()
+                .position(|&b| (b < b' ' && b != b'\t' && b != b'\r') || b == 0x7f)
+                .map(|i| start + colon + 1 + i)
+        }),
+        ParseError::UnexpectedWhitespace => headers()
+            .find_map(|(start, _)| matches!(input.get(start), Some(b' ' | b'\t')).then_some(start)),
+        ParseError::CrExpected
+        | ParseError::CrlfAfterVersion
+        | ParseError::InvalidHeaderFieldChar => {
+            memchr::memchr_iter(b'\n', input).find(|&i| i == 0 || input[i - 1] != b'\r')
+        }
+        _ => None,
+    };
+    found.unwrap_or(0)
+}
+
+/// A header line that begins with whitespace (obs-fold), which llhttp names as such.
+fn has_folded_line(input: &[u8]) -> bool {
+    memchr::memchr_iter(b'\n', input).any(|i| matches!(input.get(i + 1), Some(b' ' | b'\t')))
+}
+
+/// What Node counts against maxHeaderSize: the target, header names and values (not the
+/// method, version, separators or line ends); reaching the limit overflows.
+fn counted_head_bytes(req: &httparse::Request<'_, '_>) -> usize {
+    req.path.map_or(0, str::len)
+        + req
+            .headers
+            .iter()
+            .map(|h| h.name.len() + h.value.len())
+            .sum::<usize>()
+}
+
+/// A lower bound of `counted_head_bytes` for a head still arriving: each line costs at least
+/// 4 uncounted bytes (": " and CRLF), the request line at least 12 besides the target.
+fn counted_so_far(input: &[u8]) -> usize {
+    let lines = memchr::memchr_iter(b'\n', input).count();
+    input.len().saturating_sub(4 * lines + 12)
 }
 
 /// The third space-separated token of the request line, if the line has one.
@@ -212,9 +298,9 @@ fn check_line_endings(head: &[u8], limits: &HeadLimits) -> Result<(), ParseError
         }
         // llhttp's wording depends on where the bare LF is.
         return Err(if i == request_line_end {
-            ParseError::InvalidVersion
+            ParseError::CrlfAfterVersion
         } else if i > 0 && head[i - 1] == b'\n' {
-            ParseError::InvalidHeaderToken
+            ParseError::InvalidHeaderFieldChar
         } else {
             ParseError::CrExpected
         });
@@ -284,7 +370,7 @@ fn fill_head(
                 // after it at once, before the head is dispatched.
                 for token in tokens(value) {
                     if chunked_last && !limits.lenient {
-                        return Err(ParseError::InvalidTransferEncoding);
+                        return Err(ParseError::InvalidTransferEncodingValue);
                     }
                     chunked_last = token.eq_ignore_ascii_case(b"chunked");
                 }
@@ -463,16 +549,22 @@ mod tests {
                 "GET / HTTP/1.1\r\nDummy: x\nContent-Length: 23\r\n\r\n",
                 CrExpected,
             ),
-            ("GET / HTTP/1.1\nHost: x\r\n\r\n", InvalidVersion),
-            ("GET / HTTP/1.1\r\nHost: x\r\n\n", InvalidHeaderToken),
+            ("GET / HTTP/1.1\nHost: x\r\n\r\n", CrlfAfterVersion),
+            ("GET / HTTP/1.1\r\nHost: x\r\n\n", InvalidHeaderFieldChar),
             ("GET /a b HTTP/1.1\r\n\r\n", InvalidConstant),
             (
                 "POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-                InvalidTransferEncoding,
+                InvalidTransferEncodingValue,
             ),
             (
                 "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
-                InvalidTransferEncoding,
+                InvalidTransferEncodingValue,
+            ),
+            ("GET /a\x01b HTTP/1.1\r\n\r\n", InvalidUrlChar),
+            ("GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", UnexpectedWhitespace),
+            (
+                "GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n",
+                InvalidHeaderValueChar,
             ),
             (
                 "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
@@ -504,6 +596,18 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(parse(input).err(), Some(*want), "{input:?}");
         }
+    }
+
+    #[test]
+    fn error_offsets_point_at_the_offending_byte() {
+        let at = |s: &str| {
+            let e = parse(s).unwrap_err();
+            error_offset(s.as_bytes(), e)
+        };
+        assert_eq!(at("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"), 28);
+        assert_eq!(at("G\x01T / HTTP/1.1\r\n\r\n"), 1);
+        assert_eq!(at("GET / HTTP/1.1\r\nX: a\x01b\r\n\r\n"), 20);
+        assert_eq!(at("GET / HTTP/1.1\r\nHost: x\nY: 1\r\n\r\n"), 23);
     }
 
     #[test]

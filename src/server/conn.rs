@@ -14,7 +14,9 @@ use tokio::time::Instant;
 use super::queue::*;
 use super::stream::ConnStream;
 use super::{ConnShared, ServerInner};
-use crate::h1::{parse_request_head, BodyDecoder, BodyKind, Decoded, ParseError, RequestHead};
+use crate::h1::{
+    error_offset, parse_request_head, BodyDecoder, BodyKind, Decoded, ParseError, RequestHead,
+};
 
 /// Where the read side stands.
 enum Reading {
@@ -484,16 +486,24 @@ impl Conn {
     }
 
     fn push_error(&mut self, code: u32) {
-        let start = self.packet_start.min(self.rpos);
+        self.push_error_at(code, self.rpos);
+    }
+
+    /// An error whose offending byte is at `at` in `rbuf` (Node's `bytesParsed` is its offset
+    /// in the packet).
+    fn push_error_at(&mut self, code: u32, at: usize) {
+        // Node's rawPacket is the chunk of the read in which the error was found.
+        let start = self.packet_start.min(self.rbuf.len());
         let raw_end = self.rbuf.len().min(start + RAW_PACKET_MAX);
         let raw = &self.rbuf[start..raw_end];
         let mut q = self.inner.queue.lock();
         let batch = q.batch();
         let off = batch.body.len() as u32;
         batch.body.extend_from_slice(raw);
+        let parsed = at.saturating_sub(start) as u32;
         batch
             .meta
-            .extend_from_slice(&[EV_ERROR, self.id, code, off, raw.len() as u32]);
+            .extend_from_slice(&[EV_ERROR, self.id, code, off, raw.len() as u32, parsed]);
     }
 
     /// Parses and decodes everything buffered that may be dispatched now, queueing the events
@@ -552,9 +562,10 @@ impl Conn {
                             }
                         }
                         Err(e) => {
+                            let at = self.rpos + error_offset(&self.rbuf[self.rpos..], e);
                             self.reading = Reading::Stopped;
                             drop(q);
-                            self.push_error(e.index());
+                            self.push_error_at(e.index(), at);
                             return;
                         }
                     }

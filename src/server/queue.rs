@@ -21,7 +21,8 @@ use tokio::sync::Notify;
 /// - `END`: n, then n trailer quads into `text`
 /// - `EOF`: (none) the peer ended its side
 /// - `DRAIN`: (none) everything submitted was written to the socket
-/// - `ERROR`: code (`ParseError::index`, or `CODE_*` below), raw_off, raw_len into `body`
+/// - `ERROR`: code (`ParseError::index`, or `CODE_*` below), raw_off, raw_len into `body`,
+///   bytes parsed (where in that packet the error is)
 /// - `TIMEOUT`: (none) the socket was idle for its `setTimeout`
 /// - `CLOSE`: errno (0 for an orderly close), bytes read (low, high 32 bits)
 /// - `DROP`: as `CONNECTION`, with id 0: a connection closed at once for `maxConnections`
@@ -54,7 +55,8 @@ pub fn event_len(meta: &[u32], i: usize) -> usize {
         EV_HEAD => 8 + 4 * meta[i + 7] as usize,
         EV_BODY => 4,
         EV_END => 3 + 4 * meta[i + 2] as usize,
-        EV_ERROR | EV_CLOSE => 5,
+        EV_CLOSE => 5,
+        EV_ERROR => 6,
         EV_EOF | EV_DRAIN | EV_TIMEOUT => 2,
         _ => 0,
     }

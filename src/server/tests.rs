@@ -79,7 +79,7 @@ fn start(config: ServerConfig) -> Harness {
                             b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
                         );
                         ops.extend_from_slice(&[OP_END, id, 0, 0]);
-                        i += 5;
+                        i += event_len(m, i);
                     }
                     EV_EOF => {
                         ops.extend_from_slice(&[OP_END, id, 0, 0]);
