@@ -18,6 +18,8 @@ type BatchFn = ThreadsafeFunction<(), (), napi::sys::napi_value, Status, false>;
 
 /// `[code, reason]` of every parse error, indexed as the ERROR event sends them: the table
 /// lives in Rust only (`h1::error::ALL`).
+// Called from JS only; a test build of the crate sees no caller.
+#[cfg_attr(test, allow(dead_code))]
 #[napi]
 pub fn parse_errors() -> Vec<Vec<String>> {
     crate::h1::error::ALL
