@@ -349,7 +349,8 @@ export class Server extends net.Server {
 
   closeAllConnections(): void {
     if (!this.outbox) return;
-    for (const socket of [...this.outbox.sockets.values()]) socket.destroy();
+    // Destroying removes the entry; a Map iterator tolerates that.
+    for (const socket of this.outbox.sockets.values()) socket.destroy();
   }
 
   /**
@@ -462,7 +463,7 @@ export class Server extends net.Server {
   };
 
   /** Counters of the boundary: batches, events, requests, and batches by requests per batch. */
-  private readonly batchStats = { batches: 0, events: 0, requests: 0, sizes: new Array<number>(13).fill(0) };
+  private readonly batchStats = { batches: 0, events: 0, requests: 0, sizes: Array.from({ length: 13 }, () => 0) };
 
   /** For benchmark/boundary.js: `sizes` keys are requests per batch (power-of-two buckets). */
   _ferroStats(): Record<string, number | Record<string, number>> {
@@ -612,10 +613,9 @@ export class Server extends net.Server {
     req.joinDuplicateHeaders = this.joinDuplicateHeaders ?? false;
     req.url = text.slice(urlOff, urlOff + meta[i + 6]);
     req.upgrade = (flags & HEAD_UPGRADE) !== 0;
-    const raw: string[] = new Array(n * 2);
+    const raw: string[] = [];
     for (let k = 0, q = i + 8; k < n; k++, q += 4) {
-      raw[2 * k] = text.slice(meta[q], meta[q] + meta[q + 1]);
-      raw[2 * k + 1] = text.slice(meta[q + 2], meta[q + 2] + meta[q + 3]);
+      raw.push(text.slice(meta[q], meta[q] + meta[q + 1]), text.slice(meta[q + 2], meta[q + 2] + meta[q + 3]));
     }
     // Node: maxHeadersCount (default 1000 headers, i.e. 2000 entries); 0 means no limit.
     const maxPairs = typeof this.maxHeadersCount === 'number' ? this.maxHeadersCount * 2 : 2000;
