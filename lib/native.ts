@@ -17,6 +17,7 @@ export const EV_ERROR = 7;
 export const EV_TIMEOUT = 8;
 export const EV_CLOSE = 9;
 export const EV_DROP = 10;
+export const EV_DATA = 11;
 
 export const HEAD_KEEP_ALIVE = 1;
 export const HEAD_UPGRADE = 2;
@@ -37,6 +38,7 @@ export const OP_SET_TIMEOUT = 8;
 export const OP_NO_DELAY = 9;
 export const OP_KEEP_ALIVE = 10;
 export const OP_CLOSE_IF_IDLE = 11;
+export const OP_UPGRADE = 12;
 
 // `[code, reason]` by the index an ERROR event carries (src/h1/error.rs owns the table).
 export const PARSE_ERRORS: ReadonlyArray<readonly string[]> = binding.parseErrors();

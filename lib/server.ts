@@ -12,6 +12,7 @@ import {
   EV_BODY,
   EV_CLOSE,
   EV_CONNECTION,
+  EV_DATA,
   EV_DRAIN,
   EV_DROP,
   EV_END,
@@ -25,6 +26,7 @@ import {
   HEAD_KEEP_ALIVE,
   HEAD_UPGRADE,
   OP_RESPONSE_DONE,
+  OP_UPGRADE,
 } from './native';
 import { METHODS, kNeedDrain, kUniqueHeaders, parseError, parseUniqueHeaders, systemError, type ParseErrorShape } from './common';
 import { Outbox, Socket } from './socket';
@@ -75,6 +77,9 @@ interface ConnParser {
   outgoing: http.ServerResponse[];
   outgoingData: number;
   requestsCount: number;
+  /** The socket listeners an upgrade removes (Node: state.onEnd, state.onDrain). */
+  onEnd: () => void;
+  onDrain: () => void;
 }
 
 /** Node's validateInteger(value, name, min), with its messages. */
@@ -530,6 +535,12 @@ export class Server extends net.Server {
         parserOnMessageComplete(socket, trailers);
         break;
       }
+      case EV_DATA: {
+        // A connection JS took over (upgrade, CONNECT): its bytes are the socket's data.
+        const off = bodyStart + meta[i + 2];
+        if (!socket.push(Buffer.from(buf.subarray(off, off + meta[i + 3])))) socket.pause();
+        break;
+      }
       case EV_EOF:
         // In Node the EOF is a later libuv callback than the data before it: let this turn's
         // ticks (a request's 'end', the response it triggers) run first.
@@ -567,14 +578,14 @@ export class Server extends net.Server {
       outgoing: [],
       outgoingData: 0,
       requestsCount: 0,
+      onEnd: () => this.socketOnEnd(socket),
+      onDrain: () => socketOnDrain(socket, parser),
     };
     socket.parser = parser;
     socket.on('error', socketOnError);
-    socket.on('end', () => this.socketOnEnd(socket));
-    socket.on('close', () => {
-      this.socketOnClose(socket, parser);
-    });
-    socket.on('drain', () => socketOnDrain(socket, parser));
+    socket.on('end', parser.onEnd);
+    socket.on('close', () => this.socketOnClose(socket, parser));
+    socket.on('drain', parser.onDrain);
     socket._paused = false;
   }
 
@@ -633,9 +644,16 @@ export class Server extends net.Server {
     const keepAlive = (flags & HEAD_KEEP_ALIVE) !== 0;
     if (req.upgrade) {
       req.upgrade = req.method === 'CONNECT' || this.listenerCount('upgrade') > 0;
+      // Rust reads nothing more until told who owns the connection now.
+      this.outbox?.op(OP_UPGRADE, socket._id, req.upgrade ? 1 : 0);
       if (req.upgrade) {
+        // Node's onParserExecuteCommon: the socket leaves HTTP; what arrives next is raw
+        // data on it (DATA events), so `head` is empty here.
         const eventName = req.method === 'CONNECT' ? 'connect' : 'upgrade';
-        socket.removeAllListeners('timeout');
+        socket.removeListener('end', parser.onEnd);
+        socket.removeListener('drain', parser.onDrain);
+        socket.removeListener('error', socketOnError);
+        socket.removeListener('timeout', socketOnTimeout);
         socket.parser = null;
         if (this.listenerCount(eventName) > 0) {
           this.emit(eventName, req, socket, Buffer.alloc(0));
@@ -753,6 +771,7 @@ function eventLength(meta: Uint32Array, i: number): number {
     case EV_HEAD:
       return 8 + 4 * meta[i + 7];
     case EV_BODY:
+    case EV_DATA:
       return 4;
     case EV_END:
       return 3 + 4 * meta[i + 2];

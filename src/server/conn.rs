@@ -26,6 +26,14 @@ enum Reading {
     Body(BodyDecoder),
     /// No more requests on this connection (error, `Connection: close`, EOF).
     Stopped,
+    /// After an Upgrade/CONNECT request: nothing is read until JS says whether it took the
+    /// connection over (`OP_UPGRADE` 1: `Raw`) or declined it (0: HTTP goes on).
+    AwaitUpgrade,
+    /// The connection belongs to JS: bytes are forwarded as DATA events, unparsed.
+    Raw,
+    /// An upgrade JS declined: like llhttp paused on an upgrade, nothing more is parsed; bytes
+    /// are read (to see the peer's EOF) and dropped.
+    Discard,
 }
 
 /// Smallest free space a read is given; the buffer grows by this much when short.
@@ -238,7 +246,7 @@ impl Conn {
             let want_read = !self.eof
                 && !self.js_paused
                 && !body_budget_full
-                && !matches!(self.reading, Reading::Stopped)
+                && !matches!(self.reading, Reading::Stopped | Reading::AwaitUpgrade)
                 && self.in_flight() < self.inner.config.max_pipelined
                 && self.rbuf.len() - self.rpos <= self.inner.config.head_limits.max_head_bytes;
             let want_write = self.wpos < self.wbuf.len();
@@ -311,6 +319,9 @@ impl Conn {
         }
         if let Some((on, delay)) = out.keep_alive.take() {
             set_keep_alive(stream, on, Duration::from_millis(u64::from(delay)));
+        }
+        if let Some(accepted) = out.upgrade.take() {
+            self.on_upgrade_decision(accepted);
         }
         // closeIdleConnections(): idle means the last message completed and no other started.
         let idle_close =
@@ -448,8 +459,11 @@ impl Conn {
             return;
         };
         let idle = self.in_flight() == 0
-            && matches!(self.reading, Reading::Head)
-            && self.rpos == self.rbuf.len();
+            && match self.reading {
+                Reading::Head => self.rpos == self.rbuf.len(),
+                Reading::Discard => true,
+                _ => false,
+            };
         let since = match self.last_done {
             Some(done) if idle => done.max(self.last_read),
             // Busy, or no response yet (the keep-alive timeout starts after one): look later.
@@ -473,7 +487,7 @@ impl Conn {
                 .iter()
                 .any(|b| !b.is_ascii_whitespace()),
             Reading::Body(_) => true,
-            Reading::Stopped => false,
+            Reading::Stopped | Reading::AwaitUpgrade | Reading::Raw | Reading::Discard => false,
         };
         if unfinished {
             // Node's parser.finish() fails on a half-received message: 400, then close.
@@ -509,7 +523,9 @@ impl Conn {
     /// Parses and decodes everything buffered that may be dispatched now, queueing the events
     /// under one lock of the queue.
     fn process_input(&mut self) {
-        if self.rpos == self.rbuf.len() || matches!(self.reading, Reading::Stopped) {
+        if self.rpos == self.rbuf.len()
+            || matches!(self.reading, Reading::Stopped | Reading::AwaitUpgrade)
+        {
             return;
         }
         let inner = self.inner.clone();
@@ -517,7 +533,21 @@ impl Conn {
         let batch = q.batch();
         loop {
             match &mut self.reading {
-                Reading::Stopped => return,
+                Reading::Stopped | Reading::AwaitUpgrade => return,
+                Reading::Discard => {
+                    self.rpos = self.rbuf.len();
+                    return;
+                }
+                Reading::Raw => {
+                    let data = &self.rbuf[self.rpos..];
+                    let off = batch.body.len() as u32;
+                    batch.body.extend_from_slice(data);
+                    batch
+                        .meta
+                        .extend_from_slice(&[EV_DATA, self.id, off, data.len() as u32]);
+                    self.rpos = self.rbuf.len();
+                    return;
+                }
                 Reading::Head => {
                     if self.rpos == self.rbuf.len()
                         || self.in_flight() >= inner.config.max_pipelined
@@ -638,10 +668,24 @@ impl Conn {
         self.message_active = false;
         self.head_deadline = None;
         self.request_deadline = None;
-        self.reading = if self.keep_alive && !self.head.upgrade {
+        self.reading = if self.head.upgrade {
+            Reading::AwaitUpgrade
+        } else if self.keep_alive {
             Reading::Head
         } else {
             Reading::Stopped
+        };
+    }
+
+    /// JS's answer to an upgrade request.
+    fn on_upgrade_decision(&mut self, accepted: bool) {
+        if !matches!(self.reading, Reading::AwaitUpgrade) {
+            return;
+        }
+        self.reading = if accepted {
+            Reading::Raw
+        } else {
+            Reading::Discard
         };
     }
 }

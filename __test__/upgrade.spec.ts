@@ -1,0 +1,100 @@
+// Upgrade and CONNECT: the connection leaves HTTP and its bytes reach the socket as 'data'.
+import test from 'ava'
+import * as net from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { WebSocketServer, WebSocket } from 'ws'
+import { http, listen, close, rawExchange } from './helpers/target'
+
+function echoUpgradeServer() {
+  const server = http.createServer((req: IncomingMessage, res: ServerResponse) => res.end(`plain ${req.url}`))
+  server.on('upgrade', (_req: IncomingMessage, socket: net.Socket) => {
+    socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n')
+    socket.on('data', (d: Buffer) => socket.write(`echo:${d}`))
+    socket.on('end', () => socket.end())
+  })
+  return server
+}
+
+function talk(port: number, first: string, then: string, until: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1')
+    let got = ''
+    let sent = false
+    c.on('data', (d) => {
+      got += d.toString('latin1')
+      if (!sent && got.includes('\r\n\r\n')) {
+        sent = true
+        c.write(then)
+      }
+      if (got.includes(until)) c.end()
+    })
+    c.on('close', () => resolve(got))
+    c.on('error', reject)
+    c.write(first)
+  })
+}
+
+test("'upgrade' gets the socket; later bytes arrive as its 'data'; its writes reach the peer", async (t) => {
+  const server = echoUpgradeServer()
+  const port = await listen(server)
+  const got = await talk(port, 'GET /x HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n', 'hello', 'echo:hello')
+  t.is(got, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\necho:hello')
+  await close(server)
+})
+
+test("an Upgrade request with no 'upgrade' listener is a plain request; like llhttp, nothing after it is parsed", async (t) => {
+  const server = http.createServer({ keepAliveTimeout: 100 }, (req: IncomingMessage, res: ServerResponse) =>
+    res.end(`plain ${req.url} ${String((req as IncomingMessage & { upgrade: boolean }).upgrade)}`),
+  )
+  const port = await listen(server)
+  // The connection stays open until the keep-alive timeout; /b is never answered.
+  const r = await rawExchange(
+    port,
+    'GET /a HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n',
+  )
+  t.true(r.data.includes('plain /a false'))
+  t.false(r.data.includes('/b'))
+  t.true(r.closedByServer)
+  await close(server)
+})
+
+test("CONNECT with a 'connect' listener: tunnel bytes flow both ways", async (t) => {
+  const server = http.createServer()
+  server.on('connect', (req: IncomingMessage, socket: net.Socket) => {
+    socket.write(`HTTP/1.1 200 Connection Established\r\nX-Target: ${req.url}\r\n\r\n`)
+    socket.on('data', (d: Buffer) => socket.write(`tunnel:${d}`))
+    socket.on('end', () => socket.end())
+  })
+  const port = await listen(server)
+  const got = await talk(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 'ping', 'tunnel:ping')
+  t.is(got, 'HTTP/1.1 200 Connection Established\r\nX-Target: example.com:443\r\n\r\ntunnel:ping')
+  await close(server)
+})
+
+test("CONNECT without a 'connect' listener: the connection is closed", async (t) => {
+  const server = http.createServer((_req: IncomingMessage, res: ServerResponse) => res.end('no'))
+  const port = await listen(server)
+  const r = await rawExchange(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+  t.true(r.closedByServer)
+  t.is(r.data, '')
+  await close(server)
+})
+
+test('the ws package runs unchanged on the server: a WebSocket echo', async (t) => {
+  const server = http.createServer((_req: IncomingMessage, res: ServerResponse) => res.end('x'))
+  const wss = new WebSocketServer({ server: server as never })
+  wss.on('connection', (ws) => ws.on('message', (m) => ws.send(`echo:${String(m)}`)))
+  const port = await listen(server)
+  const reply = await new Promise<string>((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`)
+    ws.on('open', () => ws.send('hi'))
+    ws.on('message', (m) => {
+      resolve(String(m))
+      ws.close()
+    })
+    ws.on('error', reject)
+  })
+  t.is(reply, 'echo:hi')
+  wss.close()
+  await close(server)
+})
