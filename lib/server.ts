@@ -66,6 +66,9 @@ type Res = http.ServerResponse & {
   _onPendingData: (delta: number) => void;
   _expect_continue: boolean;
 };
+/** OP_UPGRADE's value when a socket taken over by the application is handed back to HTTP. */
+const UPGRADE_BACK_TO_HTTP = 2;
+
 /** The connection a response belongs to (Node binds it into per-response closures). */
 const kConn = Symbol('ferrohttp.connection');
 type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
@@ -187,6 +190,7 @@ export class Server extends net.Server {
     this.maxPipelinedRequests = o.maxPipelinedRequests ?? 64;
     this.uniqueHeaders = parseUniqueHeaders(o.uniqueHeaders);
     if (requestListener) this.on('request', requestListener);
+    this.on('connection', this.connectionListener);
   }
 
   override listen(...args: unknown[]): this {
@@ -487,7 +491,7 @@ export class Server extends net.Server {
       const off = meta[i + 2];
       const s = new Socket(id, outbox, text.slice(off, off + meta[i + 3]), meta[i + 4], meta[i + 5], meta[i + 6], this.highWaterMark);
       outbox.sockets.set(id, s);
-      this.connectionListener(s);
+      // The HTTP side attaches through its own 'connection' listener, as in Node.
       this.emit('connection', s);
       return;
     }
@@ -568,7 +572,21 @@ export class Server extends net.Server {
   }
 
   /** Node's connectionListenerInternal. */
-  private connectionListener(socket: Socket): void {
+  /**
+   * Node's connectionListener, registered on 'connection' like Node's, so a socket the
+   * application emits again (after an upgrade) is taken back into HTTP. Only this package's
+   * sockets can be: the parser is in Rust, so a foreign stream cannot be served.
+   */
+  private readonly connectionListener = (socket: net.Socket): void => {
+    if (!(socket instanceof Socket) || socket.parser !== null) return;
+    if (socket.server === this && socket._upgraded) {
+      socket._upgraded = false;
+      this.outbox?.op(OP_UPGRADE, socket._id, UPGRADE_BACK_TO_HTTP);
+    }
+    this.attachHttp(socket);
+  };
+
+  private attachHttp(socket: Socket): void {
     socket.server = this;
     if (this.timeout) socket.setTimeout(this.timeout);
     socket.on('timeout', socketOnTimeout);
@@ -655,6 +673,7 @@ export class Server extends net.Server {
         socket.removeListener('error', socketOnError);
         socket.removeListener('timeout', socketOnTimeout);
         socket.parser = null;
+        socket._upgraded = true;
         if (this.listenerCount(eventName) > 0) {
           this.emit(eventName, req, socket, Buffer.alloc(0));
         } else {

@@ -145,6 +145,8 @@ export class Socket extends net.Socket {
   /** Set by the HTTP layer when it stopped reading (Node's `socket._paused`). */
   _paused = false;
   parser: unknown = null;
+  /** The application took the connection over (upgrade, CONNECT). */
+  _upgraded = false;
   _hadError = false;
   bytesWritten = 0;
   /** Final `bytesRead`, from the CLOSE event. */

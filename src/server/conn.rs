@@ -677,15 +677,15 @@ impl Conn {
         };
     }
 
-    /// JS's answer to an upgrade request.
-    fn on_upgrade_decision(&mut self, accepted: bool) {
-        if !matches!(self.reading, Reading::AwaitUpgrade) {
-            return;
-        }
-        self.reading = if accepted {
-            Reading::Raw
-        } else {
-            Reading::Discard
+    /// JS's answer to an upgrade request (`OP_UPGRADE`): 1 taken over, 0 declined; 2 hands a
+    /// taken-over connection back to HTTP.
+    fn on_upgrade_decision(&mut self, decision: u32) {
+        self.reading = match (&self.reading, decision) {
+            (Reading::AwaitUpgrade, 1) => Reading::Raw,
+            (Reading::AwaitUpgrade, 0) => Reading::Discard,
+            // Taken over and handed back in one turn: the last word counts.
+            (Reading::AwaitUpgrade | Reading::Raw, 2) => Reading::Head,
+            _ => return,
         };
     }
 }

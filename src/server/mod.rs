@@ -66,7 +66,8 @@ pub const OP_SET_TIMEOUT: u32 = 8; // a: idle ms, 0 disables
 pub const OP_NO_DELAY: u32 = 9; // a: 0 or 1
 pub const OP_KEEP_ALIVE: u32 = 10; // a: 0 or 1, b: initial delay ms
 pub const OP_CLOSE_IF_IDLE: u32 = 11; // close unless a request is being received or answered
-pub const OP_UPGRADE: u32 = 12; // a: 1 JS took the connection over (raw bytes), 0 declined
+pub const OP_UPGRADE: u32 = 12; // a: 1 JS took the connection over (raw bytes), 0 declined,
+                                // 2 handed back to HTTP (parse requests again)
 
 /// State the JS thread writes and the connection task reads.
 #[derive(Debug, Default)]
@@ -90,7 +91,7 @@ pub(crate) struct Outbox {
     pub no_delay: Option<bool>,
     pub keep_alive: Option<(bool, u32)>,
     pub close_if_idle: bool,
-    pub upgrade: Option<bool>,
+    pub upgrade: Option<u32>,
 }
 
 pub(crate) struct ConnShared {
@@ -357,7 +358,7 @@ impl Server {
                     OP_NO_DELAY => out.no_delay = Some(a != 0),
                     OP_KEEP_ALIVE => out.keep_alive = Some((a != 0, b)),
                     OP_CLOSE_IF_IDLE => out.close_if_idle = true,
-                    OP_UPGRADE => out.upgrade = Some(a != 0),
+                    OP_UPGRADE => out.upgrade = Some(a),
                     _ => {}
                 }
                 // Everything but writes and finished responses changes what the task waits
