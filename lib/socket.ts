@@ -151,9 +151,9 @@ export class Socket extends net.Socket {
   bytesWritten = 0;
   /** Final `bytesRead`, from the CLOSE event. */
   private finalBytesRead: number | undefined = undefined;
-  declare readonly remotePort: number;
-  declare readonly localPort: number;
-  declare readonly remoteFamily: string;
+  _family: number;
+  _remotePort: number;
+  _localPort: number;
   /** Rust reported this connection's unwritten output at or above the high-water mark. */
   _overHighWaterMark = false;
   private turnBytes = 0;
@@ -179,14 +179,12 @@ export class Socket extends net.Socket {
     super({ allowHalfOpen: true, highWaterMark } as net.SocketConstructorOpts);
     this.addresses = addresses;
     // net.Socket defines these as prototype getters over its handle; ours are plain values.
-    // Family 0: a Unix-socket connection, which has no addresses in Node either.
-    const inet = family !== 0;
-    Object.defineProperties(this, {
-      remotePort: { value: inet ? remotePort : undefined, enumerable: true },
-      localPort: { value: inet ? localPort : undefined, enumerable: true },
-      remoteFamily: { value: inet ? (family === 6 ? 'IPv6' : 'IPv4') : undefined, enumerable: true },
-      connecting: { value: false, writable: true, enumerable: true },
-    });
+    // Family 0: a Unix-socket connection, which has no addresses in Node either. Plain fields
+    // behind prototype getters (below): per-instance defineProperty would make every socket a
+    // slow dictionary-mode object.
+    this._family = family;
+    this._remotePort = remotePort;
+    this._localPort = localPort;
     // The socket's own readable side only carries data after an upgrade; keep it flowing so its
     // 'end' is emitted when the peer ends, as a server socket consumed by node:http would.
     Readable.prototype.resume.call(this);
@@ -207,7 +205,7 @@ export class Socket extends net.Socket {
   override address(): net.AddressInfo | Record<string, never> {
     const address = this._addressPart(true);
     if (address === undefined) return {};
-    return { address, family: this.localFamily ?? 'IPv4', port: this.localPort };
+    return { address, family: this.localFamily ?? 'IPv4', port: this._localPort };
   }
 
   /**
@@ -436,6 +434,21 @@ export class Socket extends net.Socket {
 
 // net.Socket reads these from its libuv handle; ours come from the CONNECTION event.
 Object.defineProperties(Socket.prototype, {
+  remotePort: {
+    get(this: Socket) {
+      return this._family === 0 ? undefined : this._remotePort;
+    },
+  },
+  localPort: {
+    get(this: Socket) {
+      return this._family === 0 ? undefined : this._localPort;
+    },
+  },
+  remoteFamily: {
+    get(this: Socket) {
+      return this._family === 0 ? undefined : this._family === 6 ? 'IPv6' : 'IPv4';
+    },
+  },
   remoteAddress: {
     get(this: Socket) {
       return this._addressPart(false);

@@ -36,10 +36,11 @@ enum Reading {
     Discard,
 }
 
-/// Smallest free space a read is given; the buffer grows by this much when short.
-const READ_CHUNK: usize = 16 * 1024;
+/// Smallest free space a read is given; the buffer grows by this much when short. Node reads
+/// 64 KiB at a time too: a 64 KiB body in one read, not four.
+const READ_CHUNK: usize = 64 * 1024;
 /// A drained read buffer larger than this is given back, so idle keep-alive sockets stay small.
-const READ_BUF_KEEP: usize = 64 * 1024;
+const READ_BUF_KEEP: usize = 2 * READ_CHUNK;
 /// Raw packet bytes attached to a client error (Node's `err.rawPacket`).
 const RAW_PACKET_MAX: usize = 64 * 1024;
 
@@ -84,6 +85,7 @@ pub(super) async fn run(
     id: u32,
     shared: Arc<ConnShared>,
     peer: Option<SocketAddr>,
+    listen_addr: Option<SocketAddr>,
 ) {
     let config = &inner.config;
     let stream = &shared.stream;
@@ -91,7 +93,12 @@ pub(super) async fn run(
     if let Some(delay) = config.keep_alive {
         set_keep_alive(stream, true, delay);
     }
-    let local = stream.sock().local_addr().ok().and_then(|a| a.as_socket());
+    // A listener bound to one address gives every connection that local address; only a
+    // wildcard bind needs the getsockname call.
+    let local = match listen_addr {
+        Some(a) if !a.ip().is_unspecified() => Some(a),
+        _ => stream.sock().local_addr().ok().and_then(|a| a.as_socket()),
+    };
     {
         let mut q = inner.queue.lock();
         push_connection(q.batch(), EV_CONNECTION, id, peer, local);

@@ -439,6 +439,7 @@ const fn libc_eafnosupport() -> i32 {
 }
 
 async fn accept_loop(inner: Arc<ServerInner>, listener: tokio::net::TcpListener) {
+    let local = listener.local_addr().ok();
     loop {
         if inner.closed.load(Ordering::SeqCst) {
             return;
@@ -449,7 +450,7 @@ async fn accept_loop(inner: Arc<ServerInner>, listener: tokio::net::TcpListener)
         };
         match accepted {
             Ok((stream, peer)) => {
-                start_connection(&inner, stream::ConnStream::Tcp(stream), Some(peer))
+                start_connection(&inner, stream::ConnStream::Tcp(stream), Some(peer), local)
             }
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning; the listener stays up.
@@ -466,11 +467,13 @@ fn start_connection(
     inner: &Arc<ServerInner>,
     stream: stream::ConnStream,
     peer: Option<SocketAddr>,
+    listen_addr: Option<SocketAddr>,
 ) {
     let max = inner.max_connections.load(Ordering::Relaxed);
     if max > 0 && inner.connections.load(Ordering::SeqCst) >= max as usize {
         // Over maxConnections Node closes the new socket at once and emits 'drop'.
-        let local = stream.sock().local_addr().ok().and_then(|a| a.as_socket());
+        let local =
+            listen_addr.or_else(|| stream.sock().local_addr().ok().and_then(|a| a.as_socket()));
         drop(stream);
         let mut q = inner.queue.lock();
         conn::push_connection(q.batch(), queue::EV_DROP, 0, peer, local);
@@ -492,7 +495,7 @@ fn start_connection(
     inner.connections.fetch_add(1, Ordering::SeqCst);
     let inner = inner.clone();
     tokio::spawn(async move {
-        conn::run(inner.clone(), id, shared, peer).await;
+        conn::run(inner.clone(), id, shared, peer, listen_addr).await;
         inner
             .conns
             .lock()
@@ -513,7 +516,9 @@ async fn accept_unix_loop(inner: Arc<ServerInner>, listener: tokio::net::UnixLis
             _ = inner.stop_accepting.notified() => return,
         };
         match accepted {
-            Ok((stream, _)) => start_connection(&inner, stream::ConnStream::Unix(stream), None),
+            Ok((stream, _)) => {
+                start_connection(&inner, stream::ConnStream::Unix(stream), None, None)
+            }
             Err(e) => {
                 if !is_transient_accept_error(&e) {
                     tokio::time::sleep(Duration::from_millis(50)).await;
