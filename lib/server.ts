@@ -389,7 +389,9 @@ export class Server extends net.Server {
   }
 
   override getConnections(cb: (err: Error | null, count: number) => void): this {
-    const n = this.outbox ? this.outbox.sockets.size : 0;
+    // The native count: a socket JS already closed may still be open in Rust, and it is
+    // Rust's count that maxConnections applies to.
+    const n = this.native ? this.native.connectionCount() : 0;
     process.nextTick(cb, null, n);
     return this;
   }

@@ -135,22 +135,18 @@ impl BindingServer {
         backlog: i32,
         ipv6_only: bool,
     ) -> BindingListenResult {
-        match self.server.listen(&host, port as u16, backlog, ipv6_only) {
-            Ok(addr) => BindingListenResult {
-                errno: None,
-                message: None,
-                address: Some(addr.ip.to_string()),
-                family: Some(if addr.ip.is_ipv4() { "IPv4" } else { "IPv6" }.to_string()),
-                port: Some(u32::from(addr.port)),
-            },
-            Err(e) => BindingListenResult {
-                errno: Some(e.raw_os_error().unwrap_or(22)),
-                message: Some(e.to_string()),
-                address: None,
-                family: None,
-                port: None,
-            },
-        }
+        listen_result(
+            self.server
+                .listen(&host, port as u16, backlog, ipv6_only)
+                .map(|addr| {
+                    let family = if addr.ip.is_ipv4() { "IPv4" } else { "IPv6" };
+                    (
+                        addr.ip.to_string(),
+                        Some(family),
+                        Some(u32::from(addr.port)),
+                    )
+                }),
+        )
     }
 
     /// A JS turn's output: `count` words of `ops` (four per op), string data in `arena`, large
@@ -180,22 +176,7 @@ impl BindingServer {
         #[cfg(not(unix))]
         let result: std::io::Result<()> =
             Err(std::io::Error::from(std::io::ErrorKind::Unsupported));
-        match result {
-            Ok(()) => BindingListenResult {
-                errno: None,
-                message: None,
-                address: Some(path),
-                family: None,
-                port: None,
-            },
-            Err(e) => BindingListenResult {
-                errno: Some(e.raw_os_error().unwrap_or(22)),
-                message: Some(e.to_string()),
-                address: None,
-                family: None,
-                port: None,
-            },
-        }
+        listen_result(result.map(|()| (path, None, None)))
     }
 
     /// `socket.bytesRead` while the connection is open; `null` once it closed.
@@ -246,6 +227,28 @@ impl BindingServer {
     pub fn release(&self) {
         self.server.stop_accepting();
         self.tsfn.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+/// A bind's outcome as data: the address on success, the OS errno on failure.
+fn listen_result(
+    r: std::io::Result<(String, Option<&'static str>, Option<u32>)>,
+) -> BindingListenResult {
+    match r {
+        Ok((address, family, port)) => BindingListenResult {
+            errno: None,
+            message: None,
+            address: Some(address),
+            family: family.map(str::to_string),
+            port,
+        },
+        Err(e) => BindingListenResult {
+            errno: Some(e.raw_os_error().unwrap_or(22)),
+            message: Some(e.to_string()),
+            address: None,
+            family: None,
+            port: None,
+        },
     }
 }
 
