@@ -66,6 +66,9 @@ type Res = http.ServerResponse & {
   _onPendingData: (delta: number) => void;
   _expect_continue: boolean;
 };
+/** node:http server events re-emitted from the private server that serves foreign streams. */
+const FORWARDED_EVENTS = ['request', 'checkContinue', 'checkExpectation', 'upgrade', 'connect', 'clientError', 'dropRequest', 'timeout'];
+
 /** OP_UPGRADE's value when a socket taken over by the application is handed back to HTTP. */
 const UPGRADE_BACK_TO_HTTP = 2;
 
@@ -580,13 +583,62 @@ export class Server extends net.Server {
    * sockets can be: the parser is in Rust, so a foreign stream cannot be served.
    */
   private readonly connectionListener = (socket: net.Socket): void => {
-    if (!(socket instanceof Socket) || socket.parser !== null) return;
+    if (!(socket instanceof Socket)) {
+      this.serveForeignStream(socket);
+      return;
+    }
+    if (socket.parser !== null) return;
     if (socket.server === this && socket._upgraded) {
       socket._upgraded = false;
       this.outbox?.op(OP_UPGRADE, socket._id, UPGRADE_BACK_TO_HTTP);
     }
     this.attachHttp(socket);
   };
+
+  /**
+   * A stream that is not one of our connections (a Duplex pair, a TLS socket…) emitted as
+   * 'connection': node:http serves HTTP over any stream, and our parser sits behind native
+   * sockets, so such a stream is served by a private node:http server configured like this one,
+   * whose events are re-emitted here. Only events this server listens to are forwarded, since
+   * node:http's behaviour depends on whether there is a listener (checkContinue, clientError…).
+   */
+  private serveForeignStream(stream: net.Socket): void {
+    const delegate = (this.foreignDelegate ??= http.createServer({
+      insecureHTTPParser: this.insecureHTTPParser,
+      maxHeaderSize: this.maxHeaderSize,
+      requireHostHeader: this.requireHostHeader,
+      joinDuplicateHeaders: this.joinDuplicateHeaders,
+      IncomingMessage: this.IncomingMessageClass,
+      ServerResponse: this.ServerResponseClass,
+    }));
+    Object.assign(delegate, {
+      timeout: this.timeout,
+      keepAliveTimeout: this.keepAliveTimeout,
+      headersTimeout: this.headersTimeout,
+      requestTimeout: this.requestTimeout,
+      maxHeadersCount: this.maxHeadersCount,
+      maxRequestsPerSocket: this.maxRequestsPerSocket,
+    });
+    for (const name of FORWARDED_EVENTS) {
+      const forwarding = delegate.listeners(name).includes(this.forward(name));
+      const wanted = this.listenerCount(name) > 0;
+      if (wanted && !forwarding) delegate.on(name, this.forward(name));
+      else if (!wanted && forwarding) delegate.removeListener(name, this.forward(name));
+    }
+    delegate.emit('connection', stream);
+  }
+
+  private foreignDelegate: http.Server | null = null;
+  private readonly forwarders = new Map<string, (...args: unknown[]) => void>();
+
+  private forward(name: string): (...args: unknown[]) => void {
+    let f = this.forwarders.get(name);
+    if (!f) {
+      f = (...args: unknown[]) => this.emit(name, ...args);
+      this.forwarders.set(name, f);
+    }
+    return f;
+  }
 
   private attachHttp(socket: Socket): void {
     socket.server = this;

@@ -1,0 +1,67 @@
+// node:http serves HTTP over any stream emitted as 'connection' (a Duplex pair here, a TLS
+// socket in practice). ferrohttp serves such streams too, with node:http's semantics.
+import test from 'ava'
+import { Duplex } from 'node:stream'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { http } from './helpers/target'
+
+/** Two Duplexes wired to each other (like Node's test/common/duplexpair). */
+function duplexPair(): { client: Duplex; server: Duplex } {
+  const pair: { client?: Duplex; server?: Duplex } = {}
+  const make = (peer: () => Duplex) =>
+    new Duplex({
+      read() {},
+      write(chunk, _enc, cb) {
+        peer().push(chunk)
+        cb()
+      },
+      final(cb) {
+        peer().push(null)
+        cb()
+      },
+    })
+  pair.client = make(() => pair.server as Duplex)
+  pair.server = make(() => pair.client as Duplex)
+  return { client: pair.client, server: pair.server }
+}
+
+function exchange(server: ReturnType<typeof http.createServer>, bytes: string): Promise<string> {
+  const { client, server: side } = duplexPair()
+  server.emit('connection', side)
+  return new Promise((resolve) => {
+    let got = ''
+    client.on('data', (d: Buffer) => {
+      got += d.toString('latin1')
+      if (/\r\n0\r\n\r\n$|Content-Length: \d+\r\n\r\n[\s\S]*$/.test(got) && got.endsWith('hello')) resolve(got)
+    })
+    client.on('end', () => resolve(got))
+    client.write(bytes)
+  })
+}
+
+test("a Duplex emitted as 'connection' is served: 'request' fires on this server", async (t) => {
+  const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
+    res.setHeader('Content-Length', 5)
+    res.end(req.url === '/s' ? 'hello' : 'wrong')
+  })
+  const got = await exchange(server, 'GET /s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  t.true(got.startsWith('HTTP/1.1 200 OK\r\n'))
+  t.true(got.endsWith('\r\n\r\nhello'))
+})
+
+test("a Duplex connection: a malformed request reaches this server's 'clientError'", async (t) => {
+  const server = http.createServer(() => t.fail('no request expected'))
+  const codes: string[] = []
+  const seen = new Promise<void>((resolve) =>
+    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+      codes.push(err.code ?? '')
+      socket.destroy()
+      resolve()
+    }),
+  )
+  const { client, server: side } = duplexPair()
+  server.emit('connection', side)
+  client.write('GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n')
+  await seen
+  t.deepEqual(codes, ['HPE_INVALID_HEADER_TOKEN'])
+})
