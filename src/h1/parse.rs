@@ -121,6 +121,23 @@ pub fn parse_request_head(
     limits: &HeadLimits,
     out: &mut RequestHead,
 ) -> Result<bool, ParseError> {
+    match parse_exact(buf, limits, out) {
+        Err(ParseError::InvalidHeaderValueChar) if limits.lenient => {
+            // llhttp's lenient mode takes control characters in header values; httparse never
+            // does. Parse a copy with them masked: same layout, so the offsets index the
+            // original bytes, which is what JS reads.
+            let is_ctl = |b: u8| (b < b' ' && !matches!(b, b'\r' | b'\n' | b'\t')) || b == 0x7f;
+            let masked: Vec<u8> = buf
+                .iter()
+                .map(|&b| if is_ctl(b) { b'!' } else { b })
+                .collect();
+            parse_exact(&masked, limits, out)
+        }
+        r => r,
+    }
+}
+
+fn parse_exact(buf: &[u8], limits: &HeadLimits, out: &mut RequestHead) -> Result<bool, ParseError> {
     // llhttp ignores empty lines before a request line (RFC 9112 §2.2).
     let mut start = 0;
     while start < buf.len() && (buf[start] == b'\r' || buf[start] == b'\n') {
@@ -619,6 +636,24 @@ mod tests {
         let many: String = (0..3000).map(|i| format!("h{i}: v\r\n")).collect();
         let s = format!("GET / HTTP/1.1\r\n{many}\r\n");
         assert_eq!(parse(&s).err(), Some(ParseError::HeaderOverflow));
+    }
+
+    #[test]
+    fn lenient_mode_accepts_control_characters_in_values() {
+        let s = b"GET / HTTP/1.1\r\nHello: foo\x08foo\r\n\r\n";
+        let mut h = RequestHead::default();
+        let strict = HeadLimits::default();
+        assert_eq!(
+            parse_request_head(s, &strict, &mut h),
+            Err(ParseError::InvalidHeaderValueChar)
+        );
+        let lenient = HeadLimits {
+            lenient: true,
+            ..strict
+        };
+        assert!(parse_request_head(s, &lenient, &mut h).unwrap());
+        let [_, _, vo, vl] = h.headers[0];
+        assert_eq!(&s[vo as usize..(vo + vl) as usize], b"foo\x08foo");
     }
 
     #[test]
