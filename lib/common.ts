@@ -19,7 +19,6 @@ function findSymbol(obj: object, description: string): symbol {
 const probeReq = new http.IncomingMessage(null as never);
 const probeRes = new http.ServerResponse(probeReq);
 export const kNeedDrain = findSymbol(probeRes, 'kNeedDrain');
-export const kOutHeaders = findSymbol(probeRes, 'kOutHeaders');
 export const kUniqueHeaders = findSymbol(new http.Server({ uniqueHeaders: ['x'] }), 'kUniqueHeaders');
 
 /** Node's parseUniqueHeadersOption, by way of a (never listening) node:http Server. */

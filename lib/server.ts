@@ -8,7 +8,6 @@ import * as net from 'node:net';
 import * as http from 'node:http';
 import { binding, type BindingServer } from './native';
 import {
-  CODE_REQUEST_TIMEOUT,
   EV_BODY,
   EV_CLOSE,
   EV_CONNECTION,
@@ -969,4 +968,3 @@ function socketOnError(this: Socket, e: ParseErrorShape): void {
   }
 }
 
-export { CODE_REQUEST_TIMEOUT };

@@ -229,7 +229,7 @@ impl Server {
         rt.spawn(async move {
             // The std listener is turned into a tokio one inside the runtime it belongs to.
             match tokio::net::TcpListener::from_std(listener) {
-                Ok(l) => accept_loop(inner.clone(), l).await,
+                Ok(l) => accept_loop(inner.clone(), stream::Listener::Tcp(l)).await,
                 Err(_) => inner.closed.store(true, Ordering::SeqCst),
             }
             inner.listener_closed();
@@ -261,7 +261,7 @@ impl Server {
         let inner = self.inner.clone();
         runtime(default_io_threads()).spawn(async move {
             match tokio::net::UnixListener::from_std(listener) {
-                Ok(l) => accept_unix_loop(inner.clone(), l).await,
+                Ok(l) => accept_loop(inner.clone(), stream::Listener::Unix(l)).await,
                 Err(_) => inner.closed.store(true, Ordering::SeqCst),
             }
             inner.listener_closed();
@@ -438,8 +438,8 @@ const fn libc_eafnosupport() -> i32 {
     97
 }
 
-async fn accept_loop(inner: Arc<ServerInner>, listener: tokio::net::TcpListener) {
-    let local = listener.local_addr().ok();
+async fn accept_loop(inner: Arc<ServerInner>, listener: stream::Listener) {
+    let local = listener.local_addr();
     loop {
         if inner.closed.load(Ordering::SeqCst) {
             return;
@@ -449,9 +449,7 @@ async fn accept_loop(inner: Arc<ServerInner>, listener: tokio::net::TcpListener)
             _ = inner.stop_accepting.notified() => return,
         };
         match accepted {
-            Ok((stream, peer)) => {
-                start_connection(&inner, stream::ConnStream::Tcp(stream), Some(peer), local)
-            }
+            Ok((stream, peer)) => start_connection(&inner, stream, peer, local),
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning; the listener stays up.
                 if !is_transient_accept_error(&e) {
@@ -503,29 +501,6 @@ fn start_connection(
             .remove(&id);
         inner.connections.fetch_sub(1, Ordering::SeqCst);
     });
-}
-
-#[cfg(unix)]
-async fn accept_unix_loop(inner: Arc<ServerInner>, listener: tokio::net::UnixListener) {
-    loop {
-        if inner.closed.load(Ordering::SeqCst) {
-            return;
-        }
-        let accepted = tokio::select! {
-            r = listener.accept() => r,
-            _ = inner.stop_accepting.notified() => return,
-        };
-        match accepted {
-            Ok((stream, _)) => {
-                start_connection(&inner, stream::ConnStream::Unix(stream), None, None)
-            }
-            Err(e) => {
-                if !is_transient_accept_error(&e) {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
 }
 
 fn is_transient_accept_error(e: &io::Error) -> bool {

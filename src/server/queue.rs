@@ -107,12 +107,6 @@ impl EventBatch {
         put(&self.body);
     }
 
-    pub fn to_wire(&self) -> Vec<u8> {
-        let mut out = vec![0; self.wire_len()];
-        self.write_wire(&mut out);
-        out
-    }
-
     fn clear(&mut self) {
         self.meta.clear();
         self.text.clear();
@@ -339,7 +333,8 @@ mod tests {
             text: b"ab".to_vec(),
             body: b"xyz".to_vec(),
         };
-        let w = b.to_wire();
+        let mut w = vec![0; b.wire_len()];
+        b.write_wire(&mut w);
         assert_eq!(&w[0..4], &2u32.to_le_bytes());
         assert_eq!(&w[4..8], &2u32.to_le_bytes());
         assert_eq!(&w[8..12], &3u32.to_le_bytes());

@@ -5,10 +5,42 @@ use std::io;
 #[cfg(unix)]
 use std::os::fd::{AsFd, BorrowedFd};
 
+use std::net::SocketAddr;
+
 use tokio::io::Interest;
-use tokio::net::TcpStream;
+use tokio::net::{TcpListener, TcpStream};
 #[cfg(unix)]
-use tokio::net::UnixStream;
+use tokio::net::{UnixListener, UnixStream};
+
+/// A listening socket of either kind.
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(UnixListener),
+}
+
+impl Listener {
+    /// The bound address of a TCP listener (connections inherit it unless it is a wildcard).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        match self {
+            Self::Tcp(l) => l.local_addr().ok(),
+            #[cfg(unix)]
+            Self::Unix(_) => None,
+        }
+    }
+
+    /// The next connection and its peer address (none for a Unix socket, as in Node).
+    pub async fn accept(&self) -> io::Result<(ConnStream, Option<SocketAddr>)> {
+        match self {
+            Self::Tcp(l) => l
+                .accept()
+                .await
+                .map(|(s, peer)| (ConnStream::Tcp(s), Some(peer))),
+            #[cfg(unix)]
+            Self::Unix(l) => l.accept().await.map(|(s, _)| (ConnStream::Unix(s), None)),
+        }
+    }
+}
 
 pub(crate) enum ConnStream {
     Tcp(TcpStream),
