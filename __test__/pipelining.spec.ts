@@ -221,3 +221,31 @@ test('sequential requests on one connection after pipelined ones', async (t) => 
     await close(server)
   }
 })
+
+test('pipelines on many connections at once, small and large responses: each in request order', async (t) => {
+  // One turn answers all connections' pipelines; their output is coalesced per connection and
+  // must keep each connection's order, whatever the sizes (arena bytes and large Buffers).
+  const big = (i: number) => String(i % 10).repeat(20_000 + i)
+  // Below the by-reference size: 24 × 16 of these overflow the arena's cap within one turn.
+  const pad = 'x'.repeat(8_000)
+  const { server, port } = await startServer((req, res) => {
+    const i = Number(new URL(req.url ?? '/', 'http://h').searchParams.get('i'))
+    res.end(i % 5 === 3 ? big(i) : i % 7 === 2 ? Buffer.from(`buf${req.url}`) : `str${req.url}${pad}`)
+  })
+  try {
+    const conns = 24
+    const depth = 16
+    const results = await Promise.all(
+      Array.from({ length: conns }, (_, c) => {
+        const paths = Array.from({ length: depth }, (_, k) => `/c${c}?i=${k}`)
+        return rawExchange(port, paths.map((p) => get(p)).join(''), { responses: depth }).then((r) => ({ r, paths }))
+      }),
+    )
+    for (const { r, paths } of results) {
+      const expected = paths.map((p, k) => (k % 5 === 3 ? ok(big(k)) : k % 7 === 2 ? ok(`buf${p}`) : ok(`str${p}${pad}`)))
+      t.is(normalize(r.data), expected.join(''))
+    }
+  } finally {
+    await close(server)
+  }
+})

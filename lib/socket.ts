@@ -18,6 +18,12 @@ import {
 import { systemError } from './common';
 
 const ARENA_SIZE = 64 * 1024;
+/**
+ * The arena grows up to this before a turn's output is flushed early: a turn answering 64
+ * pipelines of 16 needs ~100 KiB, and an early flush splits each connection's bytes into two
+ * writes.
+ */
+const ARENA_MAX = 1024 * 1024;
 /** Strings and Buffers at least this big travel by reference instead of through the arena. */
 const LARGE = 16 * 1024;
 
@@ -68,7 +74,7 @@ export class Outbox {
         this.writeLarge(id, buf);
         return buf.length;
       }
-      if (this.arenaLen + worst > this.arena.length) this.flush();
+      if (this.arenaLen + worst > this.arena.length) this.makeRoom(worst);
       const n = this.arena.write(chunk, this.arenaLen, encoding);
       this.op(OP_WRITE, id, this.arenaLen, n);
       this.arenaLen += n;
@@ -79,11 +85,25 @@ export class Outbox {
       this.writeLarge(id, chunk);
       return len;
     }
-    if (this.arenaLen + len > this.arena.length) this.flush();
+    if (this.arenaLen + len > this.arena.length) this.makeRoom(len);
     this.arena.set(chunk, this.arenaLen);
     this.op(OP_WRITE, id, this.arenaLen, len);
     this.arenaLen += len;
     return len;
+  }
+
+  /** Grows the arena for `n` more bytes, or flushes the turn so far once it is at its cap. */
+  private makeRoom(n: number): void {
+    if (this.arena.length >= ARENA_MAX) {
+      this.flush();
+      return;
+    }
+    let size = this.arena.length * 2;
+    while (size < this.arenaLen + n) size *= 2;
+    const bigger = Buffer.allocUnsafe(Math.min(size, ARENA_MAX));
+    this.arena.copy(bigger, 0, 0, this.arenaLen);
+    this.arena = bigger;
+    if (this.arenaLen + n > bigger.length) this.flush();
   }
 
   private writeLarge(id: number, chunk: Uint8Array): void {

@@ -92,9 +92,12 @@ pub(crate) struct Outbox {
     pub keep_alive: Option<(bool, u32)>,
     pub close_if_idle: bool,
     pub upgrade: Option<u32>,
+    /// Already in the list of connections the current `submit` writes after its ops.
+    pub in_submit: bool,
 }
 
 pub(crate) struct ConnShared {
+    pub id: u32,
     pub stream: stream::ConnStream,
     pub out: Mutex<Outbox>,
     pub notify: Notify,
@@ -320,6 +323,11 @@ impl Server {
         let mut over = Vec::new();
         let conns = self.inner.conns.lock().unwrap_or_else(|e| e.into_inner());
         let hwm = self.inner.config.high_water_mark;
+        // Ops first, writes after: the responses of pipelined requests finish one after another
+        // ('finish' assigns the socket to the next), so one connection's ops interleave with
+        // other connections'. Writing once per connection per turn keeps a pipeline to one
+        // `write`.
+        let mut touched: Vec<(&Arc<ConnShared>, bool)> = Vec::new();
         let mut i = 0;
         while i + 4 <= ops.len() {
             let id = ops[i + 1];
@@ -367,6 +375,18 @@ impl Server {
                     || (op == OP_RESPONSE_DONE && out.waiting_for_responses);
                 i += 4;
             }
+            if !out.in_submit {
+                out.in_submit = true;
+                touched.push((conn, wake));
+            } else if wake {
+                if let Some(t) = touched.iter_mut().find(|t| Arc::ptr_eq(t.0, conn)) {
+                    t.1 = true;
+                }
+            }
+        }
+        for (conn, mut wake) in touched {
+            let mut out = conn.lock();
+            out.in_submit = false;
             if !out.buf.is_empty() && !out.io_busy && !out.destroy {
                 match conn.stream.try_write(&out.buf) {
                     Ok(n) if n == out.buf.len() => out.buf.clear(),
@@ -384,7 +404,7 @@ impl Server {
             if !out.buf.is_empty() && out.buf.len() + conn.unwritten.load(Ordering::Relaxed) >= hwm
             {
                 out.want_drain = true;
-                over.push(id);
+                over.push(conn.id);
             }
             drop(out);
             if wake {
@@ -479,6 +499,7 @@ fn start_connection(
     }
     let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
     let shared = Arc::new(ConnShared {
+        id,
         stream,
         out: Mutex::new(Outbox::default()),
         notify: Notify::new(),
