@@ -2,6 +2,8 @@
 //! event batches into one Buffer per threadsafe-function call and takes a JS turn's output in one
 //! `submit` call.
 
+mod uv;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -69,7 +71,11 @@ fn ms(v: Option<u32>, default: u64) -> Option<Duration> {
 #[napi]
 impl BindingServer {
     #[napi(constructor)]
-    pub fn new(on_batch: Function<'_, Buffer, ()>, options: BindingServerOptions) -> Result<Self> {
+    pub fn new(
+        env: Env,
+        on_batch: Function<'_, Buffer, ()>,
+        options: BindingServerOptions,
+    ) -> Result<Self> {
         let defaults = ServerConfig::default();
         let config = ServerConfig {
             head_limits: HeadLimits {
@@ -95,7 +101,7 @@ impl BindingServer {
         };
         let tsfn: Arc<Mutex<Option<BatchFn>>> = Arc::new(Mutex::new(None));
         let waker_tsfn = tsfn.clone();
-        let server = Arc::new(Server::new(
+        let server = Arc::new(Server::with_runtime(
             config,
             Box::new(move || {
                 if let Some(f) = waker_tsfn
@@ -106,6 +112,7 @@ impl BindingServer {
                     f.call((), ThreadsafeFunctionCallMode::NonBlocking);
                 }
             }),
+            uv::use_local_runtime(&env),
         ));
         // The callback holds the server weakly: the server owns the waker that owns this
         // function, and a strong edge back would keep both alive forever.
@@ -135,18 +142,16 @@ impl BindingServer {
         backlog: i32,
         ipv6_only: bool,
     ) -> BindingListenResult {
-        listen_result(
-            self.server
-                .listen(&host, port as u16, backlog, ipv6_only)
-                .map(|addr| {
-                    let family = if addr.ip.is_ipv4() { "IPv4" } else { "IPv6" };
-                    (
-                        addr.ip.to_string(),
-                        Some(family),
-                        Some(u32::from(addr.port)),
-                    )
-                }),
-        )
+        let bound = self.server.listen(&host, port as u16, backlog, ipv6_only);
+        uv::after_run();
+        listen_result(bound.map(|addr| {
+            let family = if addr.ip.is_ipv4() { "IPv4" } else { "IPv6" };
+            (
+                addr.ip.to_string(),
+                Some(family),
+                Some(u32::from(addr.port)),
+            )
+        }))
     }
 
     /// A JS turn's output: `count` words of `ops` (four per op), string data in `arena`, large
@@ -173,6 +178,7 @@ impl BindingServer {
     pub fn listen_path(&self, path: String, backlog: i32) -> BindingListenResult {
         #[cfg(unix)]
         let result = self.server.listen_unix(&path, backlog);
+        uv::after_run();
         #[cfg(not(unix))]
         let result: std::io::Result<()> =
             Err(std::io::Error::from(std::io::ErrorKind::Unsupported));
@@ -193,6 +199,7 @@ impl BindingServer {
     #[napi]
     pub fn stop_accepting(&self) {
         self.server.stop_accepting();
+        uv::after_run();
     }
 
     #[napi]
@@ -226,6 +233,7 @@ impl BindingServer {
     #[napi]
     pub fn release(&self) {
         self.server.stop_accepting();
+        uv::after_run();
         self.tsfn.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }

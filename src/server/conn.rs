@@ -262,6 +262,7 @@ impl Conn {
             // really due. Deadlines move with every request, the timer need not.
             if let Some(at) = self.next_deadline() {
                 if timer_at.is_none_or(|t| at < t) {
+                    super::local::note_deadline(at);
                     timer.as_mut().reset(at);
                     timer_at = Some(at);
                 }

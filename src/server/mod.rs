@@ -2,6 +2,7 @@
 //! through which the JS thread hands a turn's worth of output to the connections.
 
 mod conn;
+pub mod local;
 pub mod queue;
 mod stream;
 
@@ -132,6 +133,8 @@ pub(crate) struct ServerInner {
 
 pub struct Server {
     inner: Arc<ServerInner>,
+    /// This server's IO runs on the JS thread that created it (see `local`), not the IO thread.
+    local: bool,
 }
 
 impl ServerInner {
@@ -198,8 +201,21 @@ pub fn default_io_threads() -> usize {
 }
 
 impl Server {
+    /// A server whose IO runs on the shared IO thread(s).
     pub fn new(config: ServerConfig, waker: Box<dyn Fn() + Send + Sync>) -> Self {
+        Self::with_runtime(config, waker, false)
+    }
+
+    /// A server whose IO runs in this thread's local runtime (stepped by the caller's event
+    /// loop) when `local` is set and the thread has one; else on the IO thread(s).
+    pub fn with_runtime(
+        config: ServerConfig,
+        waker: Box<dyn Fn() + Send + Sync>,
+        local: bool,
+    ) -> Self {
+        let local = local && local::on_local_thread();
         Self {
+            local,
             inner: Arc::new(ServerInner {
                 config,
                 queue: EventQueue::new(waker),
@@ -228,8 +244,7 @@ impl Server {
         let local = listener.local_addr()?;
         self.listener_opened();
         let inner = self.inner.clone();
-        let rt = runtime(default_io_threads());
-        rt.spawn(async move {
+        self.spawn_accept(async move {
             // The std listener is turned into a tokio one inside the runtime it belongs to.
             match tokio::net::TcpListener::from_std(listener) {
                 Ok(l) => accept_loop(inner.clone(), stream::Listener::Tcp(l)).await,
@@ -241,6 +256,23 @@ impl Server {
             ip: local.ip(),
             port: local.port(),
         })
+    }
+
+    /// Starts an accept loop on this server's runtime; a local one is stepped at once, so the
+    /// listener is registered before the caller returns to its event loop.
+    fn spawn_accept<F>(&self, fut: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        match self.local.then(local::LocalRuntime::existing).flatten() {
+            Some(l) => {
+                local::spawn(fut);
+                l.step();
+            }
+            None => {
+                runtime(default_io_threads()).spawn(fut);
+            }
+        }
     }
 
     fn listener_opened(&self) {
@@ -262,7 +294,7 @@ impl Server {
         let listener: std::os::unix::net::UnixListener = socket.into();
         self.listener_opened();
         let inner = self.inner.clone();
-        runtime(default_io_threads()).spawn(async move {
+        self.spawn_accept(async move {
             match tokio::net::UnixListener::from_std(listener) {
                 Ok(l) => accept_loop(inner.clone(), stream::Listener::Unix(l)).await,
                 Err(_) => inner.closed.store(true, Ordering::SeqCst),
@@ -277,6 +309,18 @@ impl Server {
         self.inner.closed.store(true, Ordering::SeqCst);
         self.inner.stop_accepting.notify_waiters();
         self.inner.stop_accepting.notify_one();
+        if let Some(local) = self.local.then(local::LocalRuntime::existing).flatten() {
+            // The accept loops run on this thread: run them until they let go.
+            let inner = &self.inner;
+            local.run_until(|| {
+                *inner
+                    .listeners_open
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    == 0
+            });
+            return;
+        }
         // The IO thread drops the listeners within microseconds; the bound only guards against
         // a runtime that cannot run (never expected).
         let open = self
@@ -473,7 +517,9 @@ async fn accept_loop(inner: Arc<ServerInner>, listener: stream::Listener) {
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning; the listener stays up.
                 if !is_transient_accept_error(&e) {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let until = Instant::now() + Duration::from_millis(50);
+                    local::note_deadline(until);
+                    tokio::time::sleep_until(until).await;
                 }
             }
         }
@@ -513,7 +559,7 @@ fn start_connection(
         .insert(id, shared.clone());
     inner.connections.fetch_add(1, Ordering::SeqCst);
     let inner = inner.clone();
-    tokio::spawn(async move {
+    local::spawn(async move {
         conn::run(inner.clone(), id, shared, peer, listen_addr).await;
         inner
             .conns

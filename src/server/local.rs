@@ -1,0 +1,299 @@
+//! The IO runtime run on the JS thread itself (`FERROHTTP_IO=inline`, and the default when the
+//! process may use one CPU only). With one core, an IO thread beside the JS thread costs a
+//! context switch and a cross-thread wake per batch and shares caches badly; here the JS
+//! thread's event loop (libuv, in the binding) watches the runtime's epoll descriptor and steps
+//! the runtime when it is readable or a deadline is due.
+//!
+//! The runtime is a tokio current-thread runtime, one per JS thread (worker threads have their
+//! own), and its tasks live in a `LocalSet`. `step` runs it without ever blocking: ready tasks,
+//! then a zero-timeout poll of the IO driver, repeated until a pass leaves no task queued. The
+//! LocalSet wakes its waker whenever a task is queued outside its own run (by the driver's
+//! poll, or by JS between steps); that waker is ours (`SetWaker`), so a step knows when its last
+//! poll queued work, and a wake between steps unparks the driver through its eventfd, which
+//! makes the epoll descriptor readable and the event loop steps again.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Wake, Waker};
+use std::time::Duration;
+
+use tokio::runtime::{Handle, Runtime};
+use tokio::task::LocalSet;
+use tokio::time::Instant;
+
+pub struct LocalRuntime {
+    rt: Runtime,
+    tasks: LocalSet,
+    epoll_fd: i32,
+    set_waker: Arc<SetWaker>,
+}
+
+/// The waker the LocalSet is polled with: counts its wakes, then wakes the runtime's own.
+#[derive(Default)]
+struct SetWaker {
+    wakes: AtomicU64,
+    inner: Mutex<Option<Waker>>,
+}
+
+impl SetWaker {
+    fn count(&self) -> u64 {
+        self.wakes.load(Ordering::Acquire)
+    }
+
+    fn forward_to(&self, waker: &Waker) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if !inner.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *inner = Some(waker.clone());
+        }
+    }
+}
+
+impl Wake for SetWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::AcqRel);
+        if let Some(w) = self
+            .inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            w.wake_by_ref();
+        }
+    }
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<&'static LocalRuntime>> = const { RefCell::new(None) };
+    /// Deadlines of sleeps in the local runtime (connection timers, accept back-off). Entries
+    /// are never removed early: a stale one only costs a step that finds nothing due.
+    static DEADLINES: RefCell<BinaryHeap<Reverse<Instant>>> = const { RefCell::new(BinaryHeap::new()) };
+    static IN_STEP: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Passes of one step before it returns to the event loop, so a flood cannot starve JS.
+const MAX_PASSES: usize = 64;
+
+/// Records that a sleep in the local runtime ends at `at`, so the event loop wakes then.
+/// Ignored on threads without a local runtime.
+pub fn note_deadline(at: Instant) {
+    if LOCAL.with(|l| l.borrow().is_some()) {
+        DEADLINES.with(|d| d.borrow_mut().push(Reverse(at)));
+    }
+}
+
+/// The CPUs this process may run on (its affinity mask), where the OS says.
+pub fn allowed_cpus() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: a zeroed cpu_set_t is a valid empty set; sched_getaffinity fills it for the
+        // calling thread (pid 0).
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0 {
+                return Some(libc::CPU_COUNT(&set) as usize);
+            }
+        }
+    }
+    None
+}
+
+/// Whether servers on this thread run their IO inline: `FERROHTTP_IO=inline|thread`, else inline
+/// when the process may use a single CPU.
+pub fn inline_wanted() -> bool {
+    match std::env::var("FERROHTTP_IO").as_deref() {
+        Ok("inline") => true,
+        Ok("thread") => false,
+        _ => allowed_cpus() == Some(1),
+    }
+}
+
+/// Whether this thread has a local runtime (its servers' tasks must be spawned into it).
+pub fn on_local_thread() -> bool {
+    LOCAL.with(|l| l.borrow().is_some())
+}
+
+/// Spawns a server task: into the local runtime on a thread that has one (the caller is inside
+/// a step, or will be stepped soon), else onto the current tokio runtime.
+pub fn spawn<F>(fut: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    match LOCAL.with(|l| *l.borrow()) {
+        Some(local) => {
+            local.tasks.spawn_local(fut);
+        }
+        None => {
+            tokio::spawn(fut);
+        }
+    }
+}
+
+impl LocalRuntime {
+    /// This thread's local runtime if it has one.
+    pub fn existing() -> Option<&'static LocalRuntime> {
+        LOCAL.with(|l| *l.borrow())
+    }
+
+    /// This thread's local runtime, created on first use. `None` where the runtime's epoll
+    /// descriptor cannot be found (not Linux, or an ambiguous descriptor table): the caller
+    /// falls back to the IO thread.
+    pub fn current() -> Option<&'static LocalRuntime> {
+        if let Some(l) = LOCAL.with(|l| *l.borrow()) {
+            return Some(l);
+        }
+        let local = Self::build()?;
+        // One per JS thread for the life of the process: the event loop's watcher refers to it.
+        let local: &'static LocalRuntime = Box::leak(Box::new(local));
+        LOCAL.with(|l| *l.borrow_mut() = Some(local));
+        super::queue::defer_wakes_on_this_thread();
+        Some(local)
+    }
+
+    #[cfg(target_os = "linux")]
+    fn build() -> Option<LocalRuntime> {
+        // tokio does not expose its driver's descriptor: it is the epoll instance that appears
+        // while the runtime is built (on this thread, synchronously). The driver holds it twice
+        // (its registry is a dup), so the new descriptors must all watch the same set.
+        let before = epoll_fds();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        let new: Vec<i32> = epoll_fds()
+            .into_iter()
+            .filter(|fd| !before.contains(fd))
+            .collect();
+        let first = *new.first()?;
+        let watched = epoll_watch_list(first)?;
+        if new.len() > 2
+            || new
+                .iter()
+                .any(|&fd| epoll_watch_list(fd).as_ref() != Some(&watched))
+        {
+            return None;
+        }
+        Some(LocalRuntime {
+            rt,
+            tasks: LocalSet::new(),
+            epoll_fd: first,
+            set_waker: Arc::default(),
+        })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn build() -> Option<LocalRuntime> {
+        None
+    }
+
+    /// The descriptor that is readable when the runtime has IO (or a remote wake) to handle.
+    pub fn fd(&self) -> i32 {
+        self.epoll_fd
+    }
+
+    /// Runs what is ready without blocking. Re-entrant calls (from inside the runtime) do
+    /// nothing.
+    pub fn step(&self) {
+        self.run_until(|| true);
+    }
+
+    /// Runs passes until one leaves no task queued and `done` holds (at most `MAX_PASSES`; what
+    /// is left then has woken the driver, so the event loop steps again).
+    /// Used by `stop_accepting`, which must see the listeners dropped before it returns.
+    pub fn run_until(&self, done: impl Fn() -> bool) {
+        if IN_STEP.with(|s| s.replace(true)) || Handle::try_current().is_ok() {
+            return;
+        }
+        let set_waker = &self.set_waker;
+        let passes = async {
+            for _ in 0..MAX_PASSES {
+                let before = set_waker.count();
+                // One pass: the LocalSet runs its queued tasks, then the scheduler polls the
+                // driver with a zero timeout (a yielded task is pending, so it does not park).
+                tokio::task::yield_now().await;
+                // The yield itself wakes once; any other wake means a task is queued.
+                if set_waker.count() - before <= 1 && done() {
+                    break;
+                }
+            }
+        };
+        let mut run = pin!(self.tasks.run_until(passes));
+        let waker = Waker::from(set_waker.clone());
+        self.rt.block_on(std::future::poll_fn(|cx| {
+            set_waker.forward_to(cx.waker());
+            run.as_mut().poll(&mut Context::from_waker(&waker))
+        }));
+        IN_STEP.with(|s| s.set(false));
+    }
+
+    /// The earliest pending sleep's end, dropping the ones long past; `None` when nothing is
+    /// pending.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let now = Instant::now();
+        DEADLINES.with(|d| {
+            let mut d = d.borrow_mut();
+            // Kept a little past due: the driver fires a sleep on its next 1 ms tick.
+            while d
+                .peek()
+                .is_some_and(|Reverse(at)| *at + Duration::from_millis(2) <= now)
+            {
+                d.pop();
+            }
+            d.peek().map(|Reverse(at)| *at)
+        })
+    }
+}
+
+/// Milliseconds from now until `at`, rounded up, plus the driver's 1 ms tick.
+pub fn timeout_ms(at: Instant) -> u64 {
+    let left = at.saturating_duration_since(Instant::now());
+    left.as_millis() as u64 + 1
+}
+
+#[cfg(target_os = "linux")]
+fn epoll_fds() -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| {
+        let e = e.ok()?;
+        let fd: i32 = e.file_name().to_str()?.parse().ok()?;
+        let target = std::fs::read_link(e.path()).ok()?;
+        (target.to_str()? == "anon_inode:[eventpoll]").then_some(fd)
+    })
+    .collect()
+}
+
+/// The descriptors an epoll instance watches (`tfd:` lines of its fdinfo), to tell one instance
+/// held twice from two instances.
+#[cfg(target_os = "linux")]
+fn epoll_watch_list(fd: i32) -> Option<Vec<String>> {
+    let info = std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}")).ok()?;
+    Some(
+        info.lines()
+            .filter(|l| l.starts_with("tfd:"))
+            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .collect(),
+    )
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_runtime_epoll_descriptor() {
+        let local = LocalRuntime::build().expect("the driver's epoll descriptor");
+        assert!(epoll_fds().contains(&local.fd()));
+        // Its watch list is the driver's (at least the waker's eventfd).
+        assert!(!epoll_watch_list(local.fd()).unwrap_or_default().is_empty());
+    }
+}
