@@ -752,7 +752,7 @@ export class Server extends net.Server {
     } else {
       res.assignSocket(socket as unknown as net.Socket);
     }
-    res.on('finish', onResponseFinish);
+    addFinishListener(res);
 
     let handled = false;
     if (req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
@@ -868,6 +868,21 @@ function updateOutgoingData(this: Res, delta: number): void {
   if (!socket || !parser) return;
   parser.outgoingData += delta;
   socketOnDrain(socket, parser);
+}
+
+/**
+ * `res.on('finish', onResponseFinish)` for a fresh response, written into EventEmitter's own
+ * listener table: what `on` would store, without its per-call checks. A response whose class
+ * already listens to 'finish' or 'newListener' goes through `on`.
+ */
+function addFinishListener(res: Res): void {
+  const events = (res as unknown as { _events?: Record<string, unknown>; _eventsCount: number })._events;
+  if (events && events.finish === undefined && events.newListener === undefined) {
+    events.finish = onResponseFinish;
+    (res as unknown as { _eventsCount: number })._eventsCount++;
+  } else {
+    res.on('finish', onResponseFinish);
+  }
 }
 
 /** The 'finish' listener of every response (Node binds one per response). */

@@ -75,9 +75,8 @@ export class Outbox {
         return buf.length;
       }
       if (this.arenaLen + worst > this.arena.length) this.makeRoom(worst);
-      const n = this.arena.write(chunk, this.arenaLen, encoding);
-      this.op(OP_WRITE, id, this.arenaLen, n);
-      this.arenaLen += n;
+      const n = writeString(this.arena, chunk, this.arenaLen, encoding);
+      this.arenaWrite(id, n);
       return n;
     }
     const len = chunk.byteLength;
@@ -87,9 +86,23 @@ export class Outbox {
     }
     if (this.arenaLen + len > this.arena.length) this.makeRoom(len);
     this.arena.set(chunk, this.arenaLen);
-    this.op(OP_WRITE, id, this.arenaLen, len);
-    this.arenaLen += len;
+    this.arenaWrite(id, len);
     return len;
+  }
+
+  /**
+   * Records `n` bytes just put at the end of the arena for `id`. A response is several writes
+   * (head, chunk size, data, CRLF…): the ones that follow each other become one op.
+   */
+  private arenaWrite(id: number, n: number): void {
+    const c = this.count;
+    const o = this.ops;
+    if (c >= 4 && o[c - 4] === OP_WRITE && o[c - 3] === id && o[c - 2] + o[c - 1] === this.arenaLen) {
+      o[c - 1] += n;
+    } else {
+      this.op(OP_WRITE, id, this.arenaLen, n);
+    }
+    this.arenaLen += n;
   }
 
   /** Grows the arena for `n` more bytes, or flushes the turn so far once it is at its cap. */
@@ -139,6 +152,29 @@ export class Outbox {
       for (const s of touched) s._afterFlush();
     }
   };
+}
+
+/** Buffer's per-encoding writers (Node internals, as used by Buffer#write itself). */
+type EncodingWriters = Buffer & {
+  utf8Write(s: string, offset: number, length: number): number;
+  latin1Write(s: string, offset: number, length: number): number;
+};
+
+/**
+ * `buf.write(s, offset, encoding)` for a turn's strings: the common encodings go straight to
+ * Buffer's own writer, skipping Buffer#write's argument handling on every response.
+ */
+function writeString(buf: Buffer, s: string, offset: number, encoding: BufferEncoding): number {
+  switch (encoding) {
+    case 'utf8':
+    case 'utf-8':
+      return (buf as EncodingWriters).utf8Write(s, offset, buf.length - offset);
+    case 'latin1':
+    case 'binary':
+      return (buf as EncodingWriters).latin1Write(s, offset, buf.length - offset);
+    default:
+      return buf.write(s, offset, encoding);
+  }
 }
 
 type WriteCallback = (error?: Error | null) => void;
@@ -245,11 +281,14 @@ export class Socket extends net.Socket {
       return super.write(chunk as string, encoding as BufferEncoding, cb as WriteCallback);
     }
     const enc = (encoding || 'utf8') as BufferEncoding;
-    if (ws.corked > 0) {
+    if ((chunk as string | Uint8Array).length === 0) {
+      // end()'s final empty write: nothing to send, only the callback to run.
+    } else if (ws.corked > 0) {
       // Held until the last uncork(), as Writable would, even across turns (within a turn the
       // Outbox coalesces anyway). Counted now, for the return value.
+      // Counted as Writable counts a net.Socket's chunks: strings by length, not bytes.
       (this.corkedChunks ??= []).push(chunk as string | Uint8Array, enc);
-      this.account(typeof chunk === 'string' ? Buffer.byteLength(chunk, enc) : (chunk as Uint8Array).byteLength);
+      this.account(typeof chunk === 'string' ? chunk.length : (chunk as Uint8Array).byteLength);
     } else {
       this.account(this.queue(chunk as string | Buffer, enc));
     }
