@@ -36,9 +36,14 @@ enum Reading {
     Discard,
 }
 
-/// Smallest free space a read is given; the buffer grows by this much when short. Node reads
-/// 64 KiB at a time too: a 64 KiB body in one read, not four.
+/// Smallest free space a read is given once a connection has filled a read (a body, a burst
+/// of pipelined requests); the buffer grows by this much when short. Node reads 64 KiB at a
+/// time too: a 64 KiB body in one read, not four.
 const READ_CHUNK: usize = 64 * 1024;
+/// Free space for reads until then: most connections only ever send small requests, and a
+/// 64 KiB buffer per connection costs an allocation outside malloc's fast bins on every
+/// connect and the memory of every idle keep-alive connection.
+const SMALL_READ_CHUNK: usize = 4 * 1024;
 /// A drained read buffer larger than this is given back, so idle keep-alive sockets stay small.
 const READ_BUF_KEEP: usize = 2 * READ_CHUNK;
 /// Raw packet bytes attached to a client error (Node's `err.rawPacket`).
@@ -50,6 +55,8 @@ struct Conn {
     shared: Arc<ConnShared>,
     rbuf: Vec<u8>,
     rpos: usize,
+    /// A read filled the buffer: reads get `READ_CHUNK` from now on.
+    big_reads: bool,
     /// Where the latest read's bytes start in `rbuf` (Node's `err.rawPacket` is that packet).
     packet_start: usize,
     wbuf: Vec<u8>,
@@ -109,6 +116,7 @@ pub(super) async fn run(
         shared: shared.clone(),
         rbuf: Vec::new(),
         rpos: 0,
+        big_reads: false,
         packet_start: 0,
         wbuf: Vec::new(),
         wpos: 0,
@@ -381,15 +389,25 @@ impl Conn {
                 self.rbuf = Vec::new();
             }
         }
-        if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
+        let chunk = if self.big_reads {
+            READ_CHUNK
+        } else {
+            SMALL_READ_CHUNK
+        };
+        if self.rbuf.capacity() - self.rbuf.len() < chunk / 4 {
             if self.rpos > 0 {
                 self.rbuf.drain(..self.rpos);
                 self.rpos = 0;
             }
-            self.rbuf.reserve(READ_CHUNK);
+            self.rbuf.reserve(chunk);
         }
         let before = self.rbuf.len();
-        match read_some(stream, &mut self.rbuf) {
+        let room = self.rbuf.capacity() - before;
+        let result = read_some(stream, &mut self.rbuf);
+        if self.rbuf.len() - before == room {
+            self.big_reads = true;
+        }
+        match result {
             Ok(0) => {
                 self.eof = true;
                 self.on_eof();
