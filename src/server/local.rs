@@ -12,7 +12,7 @@
 //! poll queued work, and a wake between steps unparks the driver through its eventfd, which
 //! makes the epoll descriptor readable and the event loop steps again.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::Future;
@@ -76,7 +76,6 @@ thread_local! {
     /// Deadlines of sleeps in the local runtime (connection timers, accept back-off). Entries
     /// are never removed early: a stale one only costs a step that finds nothing due.
     static DEADLINES: RefCell<BinaryHeap<Reverse<Instant>>> = const { RefCell::new(BinaryHeap::new()) };
-    static IN_STEP: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Passes of one step before it returns to the event loop, so a flood cannot starve JS.
@@ -116,18 +115,13 @@ pub fn inline_wanted() -> bool {
     }
 }
 
-/// Whether this thread has a local runtime (its servers' tasks must be spawned into it).
-pub fn on_local_thread() -> bool {
-    LOCAL.with(|l| l.borrow().is_some())
-}
-
 /// Spawns a server task: into the local runtime on a thread that has one (the caller is inside
 /// a step, or will be stepped soon), else onto the current tokio runtime.
 pub fn spawn<F>(fut: F)
 where
     F: std::future::Future<Output = ()> + Send + 'static,
 {
-    match LOCAL.with(|l| *l.borrow()) {
+    match LocalRuntime::existing() {
         Some(local) => {
             local.tasks.spawn_local(fut);
         }
@@ -147,7 +141,7 @@ impl LocalRuntime {
     /// descriptor cannot be found (not Linux, or an ambiguous descriptor table): the caller
     /// falls back to the IO thread.
     pub fn current() -> Option<&'static LocalRuntime> {
-        if let Some(l) = LOCAL.with(|l| *l.borrow()) {
+        if let Some(l) = Self::existing() {
             return Some(l);
         }
         let local = Self::build()?;
@@ -199,8 +193,7 @@ impl LocalRuntime {
         self.epoll_fd
     }
 
-    /// Runs what is ready without blocking. Re-entrant calls (from inside the runtime) do
-    /// nothing.
+    /// Runs what is ready without blocking.
     pub fn step(&self) {
         self.run_until(|| true);
     }
@@ -208,8 +201,9 @@ impl LocalRuntime {
     /// Runs passes until one leaves no task queued and `done` holds (at most `MAX_PASSES`; what
     /// is left then has woken the driver, so the event loop steps again).
     /// Used by `stop_accepting`, which must see the listeners dropped before it returns.
+    /// Called from inside the runtime (re-entered), it does nothing.
     pub fn run_until(&self, done: impl Fn() -> bool) {
-        if IN_STEP.with(|s| s.replace(true)) || Handle::try_current().is_ok() {
+        if Handle::try_current().is_ok() {
             return;
         }
         let set_waker = &self.set_waker;
@@ -231,7 +225,6 @@ impl LocalRuntime {
             set_waker.forward_to(cx.waker());
             run.as_mut().poll(&mut Context::from_waker(&waker))
         }));
-        IN_STEP.with(|s| s.set(false));
     }
 
     /// The earliest pending sleep's end, dropping the ones long past; `None` when nothing is

@@ -95,6 +95,8 @@ pub(crate) struct Outbox {
     pub upgrade: Option<u32>,
     /// Already in the list of connections the current `submit` writes after its ops.
     pub in_submit: bool,
+    /// The current `submit` changed what the task waits for: wake it after the writes.
+    pub wake_after_submit: bool,
 }
 
 pub(crate) struct ConnShared {
@@ -213,7 +215,7 @@ impl Server {
         waker: Box<dyn Fn() + Send + Sync>,
         local: bool,
     ) -> Self {
-        let local = local && local::on_local_thread();
+        let local = local && local::LocalRuntime::existing().is_some();
         Self {
             local,
             inner: Arc::new(ServerInner {
@@ -258,13 +260,18 @@ impl Server {
         })
     }
 
+    /// The local runtime this server's IO runs in, if it is local (on the thread that made it).
+    fn local_runtime(&self) -> Option<&'static local::LocalRuntime> {
+        self.local.then(local::LocalRuntime::existing).flatten()
+    }
+
     /// Starts an accept loop on this server's runtime; a local one is stepped at once, so the
     /// listener is registered before the caller returns to its event loop.
     fn spawn_accept<F>(&self, fut: F)
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        match self.local.then(local::LocalRuntime::existing).flatten() {
+        match self.local_runtime() {
             Some(l) => {
                 local::spawn(fut);
                 l.step();
@@ -309,7 +316,7 @@ impl Server {
         self.inner.closed.store(true, Ordering::SeqCst);
         self.inner.stop_accepting.notify_waiters();
         self.inner.stop_accepting.notify_one();
-        if let Some(local) = self.local.then(local::LocalRuntime::existing).flatten() {
+        if let Some(local) = self.local_runtime() {
             // The accept loops run on this thread: run them until they let go.
             let inner = &self.inner;
             local.run_until(|| {
@@ -371,7 +378,7 @@ impl Server {
         // ('finish' assigns the socket to the next), so one connection's ops interleave with
         // other connections'. Writing once per connection per turn keeps a pipeline to one
         // `write`.
-        let mut touched: Vec<(&Arc<ConnShared>, bool)> = Vec::new();
+        let mut touched: Vec<&Arc<ConnShared>> = Vec::new();
         let mut i = 0;
         while i + 4 <= ops.len() {
             let id = ops[i + 1];
@@ -419,18 +426,16 @@ impl Server {
                     || (op == OP_RESPONSE_DONE && out.waiting_for_responses);
                 i += 4;
             }
+            out.wake_after_submit |= wake;
             if !out.in_submit {
                 out.in_submit = true;
-                touched.push((conn, wake));
-            } else if wake {
-                if let Some(t) = touched.iter_mut().find(|t| Arc::ptr_eq(t.0, conn)) {
-                    t.1 = true;
-                }
+                touched.push(conn);
             }
         }
-        for (conn, mut wake) in touched {
+        for conn in touched {
             let mut out = conn.lock();
             out.in_submit = false;
+            let mut wake = std::mem::take(&mut out.wake_after_submit);
             if !out.buf.is_empty() && !out.io_busy && !out.destroy {
                 match conn.stream.try_write(&out.buf) {
                     Ok(n) if n == out.buf.len() => out.buf.clear(),
