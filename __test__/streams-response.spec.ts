@@ -672,3 +672,65 @@ test("client disconnects before anything was written: res 'close'; later write/e
     ['write cb', { name: 'Error', code: 'ERR_STREAM_DESTROYED', message: 'Cannot call write after a stream was destroyed' }],
   ])
 })
+
+// ---------------------------------------------------------------------------------------------
+// Many writes of mixed kinds from many responses in one turn
+// ---------------------------------------------------------------------------------------------
+
+test('writes of every kind and encoding from 12 responses answered in one turn arrive byte-exact', async (t) => {
+  const n = 12
+  /** The pieces response `k` writes: strings in several encodings, tiny/medium/large Buffers. */
+  const pieces = (k: number): Array<[string | Buffer, BufferEncoding | undefined]> => [
+    [`ascii-${k}|`, undefined],
+    [Buffer.from([13, 10]), undefined],
+    ['héllo wörld ✓ 𝄞|', 'utf8'],
+    [Buffer.from([0, 255, k]), undefined],
+    ['latin1 ÿé|', 'latin1'],
+    [Buffer.alloc(40 + k, 0x61 + k), undefined],
+    ['x'.repeat(5000 + k), undefined],
+    ['utf16 ✓|', 'utf16le'],
+    ['ascii as ascii|', 'ascii'],
+    [Buffer.alloc(20 * KiB + k, 0x30 + (k % 10)), undefined],
+    ['y'.repeat(20 * KiB), 'latin1'],
+    ['hex', undefined],
+    [Buffer.from('cafe', 'hex'), undefined],
+    ['end|', undefined],
+  ]
+  const expected = (k: number): Buffer => Buffer.concat(pieces(k).map(([p, enc]) => (typeof p === 'string' ? Buffer.from(p, enc) : p)))
+  const waiting: Array<{ k: number; res: import('node:http').ServerResponse }> = []
+  const { server, port } = await startServer((req, res) => {
+    waiting.push({ k: Number(req.url?.slice(1)), res })
+    if (waiting.length < n) return
+    // All answered from one turn, so their writes interleave in the same batch.
+    for (const { k, res: r } of waiting) r.writeHead(200, { 'content-type': 'application/octet-stream' })
+    for (let step = 0; step < pieces(0).length; step++) {
+      for (const { k, res: r } of waiting) {
+        const [p, enc] = pieces(k)[step]
+        if (enc) r.write(p, enc)
+        else r.write(p)
+      }
+    }
+    for (const { res: r } of waiting) r.end()
+  })
+  const agent = new nodeHttp.Agent({ keepAlive: false, maxSockets: n })
+  const bodies = await Promise.all(
+    Array.from({ length: n }, (_, k) =>
+      within(
+        new Promise<Buffer>((resolve, reject) => {
+          nodeHttp
+            .get({ port, host: '127.0.0.1', path: `/${k}`, agent }, (res) => {
+              const chunks: Buffer[] = []
+              res.on('data', (c: Buffer) => chunks.push(c))
+              res.on('end', () => resolve(Buffer.concat(chunks)))
+            })
+            .on('error', reject)
+        }),
+        10_000,
+        `response ${k}`,
+      ),
+    ),
+  )
+  bodies.forEach((b, k) => t.true(b.equals(expected(k)), `response ${k}`))
+  agent.destroy()
+  await close(server)
+})

@@ -26,6 +26,29 @@ const ARENA_SIZE = 64 * 1024;
 const ARENA_MAX = 1024 * 1024;
 /** Strings and Buffers at least this big travel by reference instead of through the arena. */
 const LARGE = 16 * 1024;
+/** Longest string that joins a turn's rope (the ASCII test scans it). */
+const ROPE_MAX = 4096;
+/** Longest Buffer appended to the rope as text rather than copied into the arena. */
+const SMALL_BYTES = 8;
+const ASCII_ONLY = /^[\x00-\x7f]*$/;
+
+function isLatin1(encoding: BufferEncoding): boolean {
+  return encoding === 'latin1' || encoding === 'binary' || encoding === 'ascii';
+}
+
+function isUtf8(encoding: BufferEncoding): boolean {
+  return encoding === 'utf8' || encoding === 'utf-8';
+}
+
+/** The CRLF Buffer Node's chunked framing writes, as text. */
+const CRLF = '\r\n';
+
+function bytesAsLatin1(b: Uint8Array, len: number): string {
+  if (len === 2 && b[0] === 13 && b[1] === 10) return CRLF;
+  let s = '';
+  for (let k = 0; k < len; k++) s += String.fromCharCode(b[k]);
+  return s;
+}
 
 /**
  * A turn's output for one native server: ops (four u32 words each), small payloads copied into
@@ -37,6 +60,12 @@ export class Outbox {
   private count = 0;
   private arena = Buffer.allocUnsafe(ARENA_SIZE);
   private arenaLen = 0;
+  /**
+   * Strings of one byte per unit (latin1, or ASCII in utf8) queued this turn, in order; they
+   * belong at `ropeStart` in the arena and end at `arenaLen`.
+   */
+  private rope = '';
+  private ropeStart = 0;
   private bufs: Buffer[] = [];
   private scheduled = false;
   /** Sockets written this turn; their per-turn byte counts reset at flush. */
@@ -67,17 +96,28 @@ export class Outbox {
   /** Queues bytes for connection `id`; returns how many. */
   write(id: number, chunk: string | Uint8Array, encoding: BufferEncoding): number {
     if (typeof chunk === 'string') {
+      const n = chunk.length;
+      if (n < ROPE_MAX && (isLatin1(encoding) || (isUtf8(encoding) && ASCII_ONLY.test(chunk)))) {
+        // One byte per UTF-16 unit: the string joins the turn's rope, copied at flush.
+        if (this.arenaLen + n > this.arena.length) this.makeRoom(n);
+        if (this.rope === '') this.ropeStart = this.arenaLen;
+        this.rope += chunk;
+        this.arenaWrite(id, n);
+        return n;
+      }
       // Worst case bytes per UTF-16 unit: utf8 3, utf16le 2, the rest 1 or less.
-      const worst = chunk.length * (encoding === 'utf16le' || encoding === 'ucs2' || encoding === 'utf-16le' ? 2 : 3);
+      const worst = n * (encoding === 'utf16le' || encoding === 'ucs2' || encoding === 'utf-16le' ? 2 : 3);
       if (worst >= LARGE) {
         const buf = Buffer.from(chunk, encoding);
         this.writeLarge(id, buf);
         return buf.length;
       }
       if (this.arenaLen + worst > this.arena.length) this.makeRoom(worst);
-      const n = writeString(this.arena, chunk, this.arenaLen, encoding);
-      this.arenaWrite(id, n);
-      return n;
+      // Bytes put in the arena directly end the rope: it must stay one contiguous run.
+      this.settleRope();
+      const written = writeString(this.arena, chunk, this.arenaLen, encoding);
+      this.arenaWrite(id, written);
+      return written;
     }
     const len = chunk.byteLength;
     if (len >= LARGE) {
@@ -85,9 +125,27 @@ export class Outbox {
       return len;
     }
     if (this.arenaLen + len > this.arena.length) this.makeRoom(len);
-    this.arena.set(chunk, this.arenaLen);
+    if (this.rope !== '' && len <= SMALL_BYTES) {
+      // Node's framing writes CRLFs and the like as tiny Buffers between its strings: as latin1
+      // text they keep the rope whole.
+      this.rope += bytesAsLatin1(chunk, len);
+    } else {
+      // Bytes put in the arena directly end the rope: it must stay one contiguous run.
+      this.settleRope();
+      this.arena.set(chunk, this.arenaLen);
+    }
     this.arenaWrite(id, len);
     return len;
+  }
+
+  /**
+   * Copies the rope into the arena at the offset its ops recorded: one native string write
+   * per turn instead of one per string (each costs a call into C++).
+   */
+  private settleRope(): void {
+    if (this.rope === '') return;
+    (this.arena as EncodingWriters).latin1Write(this.rope, this.ropeStart, this.rope.length);
+    this.rope = '';
   }
 
   /**
@@ -114,6 +172,7 @@ export class Outbox {
     let size = this.arena.length * 2;
     while (size < this.arenaLen + n) size *= 2;
     const bigger = Buffer.allocUnsafe(Math.min(size, ARENA_MAX));
+    this.settleRope();
     this.arena.copy(bigger, 0, 0, this.arenaLen);
     this.arena = bigger;
     if (this.arenaLen + n > bigger.length) this.flush();
@@ -136,6 +195,7 @@ export class Outbox {
   readonly flush = (): void => {
     this.scheduled = false;
     if (this.count === 0) return;
+    this.settleRope();
     const over = this.native.submit(this.ops, this.count, this.arena, this.bufs.length > 0 ? this.bufs : undefined);
     this.count = 0;
     this.arenaLen = 0;
