@@ -702,7 +702,7 @@ test('writes of every kind and encoding from 12 responses answered in one turn a
     waiting.push({ k: Number(req.url?.slice(1)), res })
     if (waiting.length < n) return
     // All answered from one turn, so their writes interleave in the same batch.
-    for (const { k, res: r } of waiting) r.writeHead(200, { 'content-type': 'application/octet-stream' })
+    for (const { res: r } of waiting) r.writeHead(200, { 'content-type': 'application/octet-stream' })
     for (let step = 0; step < pieces(0).length; step++) {
       for (const { k, res: r } of waiting) {
         const [p, enc] = pieces(k)[step]

@@ -12,12 +12,12 @@ export const METHODS: string[] = http.METHODS.slice().sort();
  * kHeadersCount on IncomingMessage...). Node's prototype methods read them, so our objects must
  * carry the same keys: find each symbol on a throwaway instance by its description.
  */
-function findSymbol(obj: object, description: string): symbol {
+export function findSymbol(obj: object, description: string): symbol {
   const found = Object.getOwnPropertySymbols(obj).find((s) => s.description === description);
   return found ?? Symbol(description);
 }
 const probeReq = new http.IncomingMessage(null as never);
-const probeRes = new http.ServerResponse(probeReq);
+export const probeRes = new http.ServerResponse(probeReq);
 export const kNeedDrain = findSymbol(probeRes, 'kNeedDrain');
 export const kUniqueHeaders = findSymbol(new http.Server({ uniqueHeaders: ['x'] }), 'kUniqueHeaders');
 

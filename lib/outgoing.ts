@@ -3,5 +3,121 @@
 // Keep-Alive, Content-Length or chunked) and writes through `res.socket`, which is our
 // connection: its writes are batched per JS turn into one native call.
 import * as http from 'node:http';
+import { findSymbol, probeRes } from './common';
+import { Socket } from './socket';
 
-export class ServerResponse<Request extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Request> {}
+const kCorked = findSymbol(probeRes, 'corked');
+
+type WriteCallback = (error?: Error | null) => void;
+
+/** The OutgoingMessage fields end() reads and sets (not in @types/node). */
+interface OutgoingFields {
+  _header: string | null;
+  _headerSent: boolean;
+  _hasBody: boolean;
+  _contentLength: number | null;
+  _trailer: string;
+  chunkedEncoding: boolean;
+  strictContentLength: boolean;
+  outputData: unknown[];
+  finished: boolean;
+  destroyed: boolean;
+  _implicitHeader(): void;
+  _finish(): void;
+}
+
+function isOneBytePerUnit(encoding: BufferEncoding | null | undefined): boolean {
+  return encoding === 'latin1' || encoding === 'binary';
+}
+
+function isUtf8(encoding: BufferEncoding | null | undefined): boolean {
+  return encoding == null || encoding === 'utf8' || encoding === 'utf-8';
+}
+
+export class ServerResponse<Request extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Request> {
+  /**
+   * Node's OutgoingMessage#end, for the common case on one of our connections: the head, the
+   * body with its framing and the last chunk go to the socket as one write (one string when
+   * they are all one byte per unit) instead of Node's five. Bytes, events and their order are
+   * Node's; everything else (cork held, strict Content-Length, no-body statuses, a queued
+   * response, other encodings) is Node's own end().
+   */
+  override end(chunk?: unknown, encoding?: BufferEncoding | WriteCallback | null, callback?: WriteCallback): this {
+    if (typeof chunk === 'function') {
+      callback = chunk as WriteCallback;
+      chunk = null;
+      encoding = null;
+    } else if (typeof encoding === 'function') {
+      callback = encoding;
+      encoding = null;
+    }
+    const enc = encoding as BufferEncoding | null | undefined;
+    const self = this as unknown as OutgoingFields & Record<symbol, number>;
+    const socket = this.socket;
+    const isString = typeof chunk === 'string';
+    if (
+      self.finished ||
+      self.destroyed ||
+      self.strictContentLength ||
+      self.outputData.length !== 0 ||
+      !(socket instanceof Socket) ||
+      !socket._acceptsFastWrite(this) ||
+      !(chunk == null || (isString && (isUtf8(enc) || isOneBytePerUnit(enc))) || chunk instanceof Uint8Array)
+    ) {
+      return super.end(chunk as string, enc as BufferEncoding, callback);
+    }
+    const body = chunk as string | Uint8Array | null | undefined;
+    // Node's end() tests `if (chunk)`: an empty string counts as no chunk.
+    const hasChunk = isString ? (body as string).length > 0 : body != null;
+    let len = 0;
+    if (hasChunk) {
+      len = isString ? (isOneBytePerUnit(enc) ? (body as string).length : Buffer.byteLength(body as string, 'utf8')) : (body as Uint8Array).byteLength;
+      if (!self._header) {
+        self._contentLength = len;
+        self._implicitHeader();
+      }
+    } else if (!self._header) {
+      self._contentLength = 0;
+      self._implicitHeader();
+    }
+    // No body allowed (HEAD, 204, 304), or a head sent already with nothing left to frame:
+    // Node's own paths for those (warnings, errors, the deferred finish).
+    if (!self._hasBody || (self._headerSent && !self.chunkedEncoding && !hasChunk) || self._header === null) {
+      return super.end(chunk as string, enc as BufferEncoding, callback);
+    }
+    if (typeof callback === 'function') this.once('finish', callback);
+    const head = self._headerSent ? '' : self._header;
+    self._headerSent = true;
+    const finish = (): void => onFinish(this);
+    if (self.chunkedEncoding) {
+      const last = '0\r\n' + self._trailer + '\r\n';
+      if (!hasChunk) {
+        socket.write(head + last, 'latin1', finish);
+      } else if (isString && (isOneBytePerUnit(enc) || len === (body as string).length)) {
+        // A utf8 string whose byte length equals its length is ASCII: latin1 bytes are the same.
+        socket.write(head + len.toString(16) + '\r\n' + (body as string) + '\r\n' + last, 'latin1', finish);
+      } else {
+        socket.write(head + len.toString(16) + '\r\n', 'latin1');
+        socket.write(body as string, (enc ?? 'utf8') as BufferEncoding);
+        socket.write('\r\n' + last, 'latin1', finish);
+      }
+    } else if (!hasChunk) {
+      socket.write(head, 'latin1', finish);
+    } else if (isString && (isOneBytePerUnit(enc) || len === (body as string).length)) {
+      socket.write(head + (body as string), 'latin1', finish);
+    } else {
+      if (head !== '') socket.write(head, 'latin1');
+      socket.write(body as string, (enc ?? 'utf8') as BufferEncoding, finish);
+    }
+    self[kCorked] = 0;
+    self.finished = true;
+    if (socket._httpMessage === this) self._finish();
+    return this;
+  }
+}
+
+/** Node's onFinish: 'finish' once the last write completed, unless the socket failed. */
+function onFinish(res: http.ServerResponse): void {
+  if (res.socket && (res.socket as Socket)._hadError) return;
+  res.emit('finish');
+}

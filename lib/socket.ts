@@ -30,6 +30,8 @@ const LARGE = 16 * 1024;
 const ROPE_MAX = 4096;
 /** Longest Buffer appended to the rope as text rather than copied into the arena. */
 const SMALL_BYTES = 8;
+// The control characters are the point: any byte below 0x80.
+// oxlint-disable-next-line no-control-regex
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
 
 function isLatin1(encoding: BufferEncoding): boolean {
@@ -362,6 +364,14 @@ export class Socket extends net.Socket {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Whether `res` may write here now the way Node's _writeRaw would write directly: it is this
+   * connection's current response, and nothing (cork, end, destroy) holds writes back.
+   */
+  _acceptsFastWrite(res: unknown): boolean {
+    return this._httpMessage === res && !this._nativeClosed && this.ws().corked === 0 && this.writable;
   }
 
   /** Writable's internal state (not in @types/node). */
