@@ -410,3 +410,33 @@ test('http.Server from the module under test: createServer() and new Server() bo
     await close(server)
   }
 })
+
+test('the connection socket has the stream settings of a node:http server socket', async (t) => {
+  const seen = deferred<Record<string, unknown>>()
+  const { server, port } = await startServer((req, res) => {
+    const s = req.socket
+    seen.resolve({
+      allowHalfOpen: s.allowHalfOpen,
+      readableHighWaterMark: s.readableHighWaterMark,
+      writableHighWaterMark: s.writableHighWaterMark,
+      readableObjectMode: s.readableObjectMode,
+      writableObjectMode: s.writableObjectMode,
+      decodeStrings: (s as unknown as { _writableState: { decodeStrings: boolean } })._writableState.decodeStrings,
+      emitClose: (s as unknown as { _readableState: { emitClose: boolean } })._readableState.emitClose,
+      autoDestroy: (s as unknown as { _readableState: { autoDestroy: boolean } })._readableState.autoDestroy,
+    })
+    res.end()
+  })
+  await request(port)
+  t.deepEqual(await within(seen.promise, 'request'), {
+    allowHalfOpen: true,
+    readableHighWaterMark: 16384,
+    writableHighWaterMark: 16384,
+    readableObjectMode: false,
+    writableObjectMode: false,
+    decodeStrings: false,
+    emitClose: false,
+    autoDestroy: true,
+  })
+  await close(server)
+})
