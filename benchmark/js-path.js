@@ -3,7 +3,10 @@
 // event batches (64 connections, one GET each per batch) are fed to the Server's batch handler,
 // the Outbox submits to a stub, and the CPU time per request is reported. It isolates what the
 // TS layer and node:http's own objects cost, which the load benchmark cannot separate from the
-// kernel. Usage: node benchmark/js-path.js [rounds] [url]   (url /json for the json handler)
+// kernel. Usage: node benchmark/js-path.js [rounds] [url] [close]
+//   url /json for the json handler; `close`: every request on a new connection (Connection:
+//   close), each batch carrying the CONNECTION and HEAD events of 64 new connections and the
+//   CLOSE events of the previous batch's.
 // Reaches into internals (Server#onBatch, lib/socket's Outbox): a development tool only.
 const path = require('node:path');
 
@@ -17,6 +20,7 @@ const CONNS = 64;
 const ROUNDS = Number(process.argv[2]) || 4000;
 const WARMUP = 1000;
 const url = process.argv[3] || '/';
+const closeMode = process.argv[4] === 'close';
 
 let submits = 0;
 const stub = {
@@ -42,28 +46,57 @@ function wire(meta, text) {
   return b;
 }
 
+const { EV_CONNECTION, EV_HEAD, EV_CLOSE, HEAD_KEEP_ALIVE, HEAD_HAS_HOST } = require(path.join(root, 'dist/lib/native.js'));
 const addrs = '127.0.0.1 127.0.0.1';
-const connMeta = [];
-for (let c = 1; c <= CONNS; c++) connMeta.push(1, c, 0, addrs.length, 40000 + c, 18090, 4);
-server.onBatch(wire(connMeta, addrs));
 
-// HEAD events: flags keep-alive|has-host, method, minor 1, url, one header (Host).
-const head = `GET ${url} HTTP/1.1\r\nHost: localhost:18090\r\n\r\n`;
-const hostAt = head.indexOf('Host');
-const meta = [];
-let text = '';
-for (let c = 1; c <= CONNS; c++) {
-  const base = text.length;
-  text += head;
-  meta.push(2, c, 1 | 16, METHODS.indexOf('GET'), 1, base + 4, url.length, 1, base + hostAt, 4, base + hostAt + 6, 15);
+/**
+ * One batch: for connection ids `first`..`first + CONNS - 1`, optionally their CONNECTION
+ * events, a GET each, and optionally CLOSE events for the ids before them.
+ */
+function makeBatch(first, { connect, closePrevious }) {
+  const head = `GET ${url} HTTP/1.1\r\nHost: localhost:18090\r\n${closeMode ? 'Connection: close\r\n' : ''}\r\n`;
+  const hostAt = head.indexOf('Host');
+  const meta = [];
+  let text = '';
+  if (closePrevious) for (let c = first - CONNS; c < first; c++) meta.push(EV_CLOSE, c, 0, head.length, 0);
+  for (let c = first; c < first + CONNS; c++) {
+    if (connect) {
+      meta.push(EV_CONNECTION, c, text.length, addrs.length, 40000 + (c % 20000), 18090, 4);
+      text += addrs;
+    }
+    const base = text.length;
+    text += head;
+    const flags = (closeMode ? 0 : HEAD_KEEP_ALIVE) | HEAD_HAS_HOST;
+    const extra = closeMode ? 1 : 0;
+    meta.push(EV_HEAD, c, flags, METHODS.indexOf('GET'), 1, base + 4, url.length, 1 + extra, base + hostAt, 4, base + hostAt + 6, 15);
+    if (closeMode) {
+      const connAt = head.indexOf('Connection');
+      meta.push(base + connAt, 10, base + connAt + 12, 5);
+    }
+  }
+  return wire(meta, text);
 }
-const batch = wire(meta, text);
+
+/** Keep-alive: the same 64 connections every round. Close: new ones each round. */
+let nextId = 1;
+let keepAliveBatch = null;
+if (!closeMode) {
+  server.onBatch(wire(Array.from({ length: CONNS }, (_, k) => [EV_CONNECTION, k + 1, 0, addrs.length, 40001 + k, 18090, 4]).flat(), addrs));
+  keepAliveBatch = makeBatch(1, { connect: false, closePrevious: false });
+}
+
+function nextBatch() {
+  if (keepAliveBatch) return Buffer.from(keepAliveBatch);
+  const b = makeBatch(nextId, { connect: true, closePrevious: nextId > 1 });
+  nextId += CONNS;
+  return b;
+}
 
 let round = 0;
 let t0;
 let cpu0;
 function step() {
-  server.onBatch(Buffer.from(batch));
+  server.onBatch(nextBatch());
   round++;
   if (round === WARMUP) {
     t0 = process.hrtime.bigint();
@@ -75,8 +108,9 @@ function step() {
     const cpu = process.cpuUsage(cpu0);
     const n = ROUNDS * CONNS;
     console.log(
-      `${url}: ${(((cpu.user + cpu.system) * 1000) / n).toFixed(0)} ns CPU per request ` +
-        `(${(wall / n).toFixed(0)} ns wall), ${(submits / ROUNDS).toFixed(2)} submits per batch, ${n} requests`,
+      `${url}${closeMode ? ' (close)' : ''}: ${(((cpu.user + cpu.system) * 1000) / n).toFixed(0)} ns CPU per request ` +
+        `(${(wall / n).toFixed(0)} ns wall), ${(submits / ROUNDS).toFixed(2)} submits per batch, ${n} requests, ` +
+        `${server.outbox.sockets.size} connections open`,
     );
     process.exit(0);
   }
