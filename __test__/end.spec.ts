@@ -119,6 +119,45 @@ const cases: Case[] = [
       else res.end('second', () => log.push(tag + 'cb'))
     },
   },
+  {
+    name: 'pipelined, queued responses of every shape, finished in reverse order',
+    request: Array.from({ length: 6 }, (_, k) => `GET /${k} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''),
+    responses: 6,
+    handler: (req, res, log) => {
+      const k = Number(req.url?.slice(1))
+      watch(res, log, `${k}:`)
+      // Responses 1..5 end while response 0 still holds the connection; 0 ends last.
+      const finish = (): void => {
+        switch (k) {
+          case 0:
+            res.end('zero')
+            break
+          case 1:
+            res.writeHead(200, { 'content-type': 'text/plain' })
+            res.end('ünïcödé ✓', () => log.push('1:cb'))
+            break
+          case 2:
+            res.write('partial ')
+            res.end(Buffer.from([1, 2, 3]))
+            break
+          case 3:
+            res.writeHead(200, { Trailer: 'x-t' })
+            res.addTrailers({ 'x-t': 'v' })
+            res.end('with trailers')
+            break
+          case 4:
+            res.end()
+            break
+          case 5:
+            res.writeHead(204)
+            res.end('dropped')
+            break
+        }
+      }
+      if (k === 0) setTimeout(finish, 30)
+      else finish()
+    },
+  },
 ]
 
 async function run(module: typeof import('node:http'), c: Case): Promise<{ wire: string; log: string[] }> {

@@ -55,13 +55,14 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
     const self = this as unknown as OutgoingFields & Record<symbol, number>;
     const socket = this.socket;
     const isString = typeof chunk === 'string';
+    // Written now to our connection, or (a pipelined response waiting for its turn, no socket
+    // yet) queued in outputData as Node's _writeRaw would, for assignSocket to flush.
+    const direct = socket instanceof Socket && socket._acceptsFastWrite(this) && self.outputData.length === 0;
     if (
       self.finished ||
       self.destroyed ||
       self.strictContentLength ||
-      self.outputData.length !== 0 ||
-      !(socket instanceof Socket) ||
-      !socket._acceptsFastWrite(this) ||
+      !(direct || socket == null) ||
       !(chunk == null || (isString && (isUtf8(enc) || isOneBytePerUnit(enc))) || chunk instanceof Uint8Array)
     ) {
       return super.end(chunk as string, enc as BufferEncoding, callback);
@@ -86,34 +87,47 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
       return super.end(chunk as string, enc as BufferEncoding, callback);
     }
     if (typeof callback === 'function') this.once('finish', callback);
+    const out = direct ? (socket as Socket) : null;
     const head = self._headerSent ? '' : self._header;
     self._headerSent = true;
     const finish = (): void => onFinish(this);
     if (self.chunkedEncoding) {
       const last = '0\r\n' + self._trailer + '\r\n';
       if (!hasChunk) {
-        socket.write(head + last, 'latin1', finish);
+        sendRaw(this, out, head + last, 'latin1', finish);
       } else if (isString && (isOneBytePerUnit(enc) || len === (body as string).length)) {
         // A utf8 string whose byte length equals its length is ASCII: latin1 bytes are the same.
-        socket.write(head + len.toString(16) + '\r\n' + (body as string) + '\r\n' + last, 'latin1', finish);
+        sendRaw(this, out, head + len.toString(16) + '\r\n' + (body as string) + '\r\n' + last, 'latin1', finish);
       } else {
-        socket.write(head + len.toString(16) + '\r\n', 'latin1');
-        socket.write(body as string, (enc ?? 'utf8') as BufferEncoding);
-        socket.write('\r\n' + last, 'latin1', finish);
+        sendRaw(this, out, head + len.toString(16) + '\r\n', 'latin1', null);
+        sendRaw(this, out, body as string, (enc ?? 'utf8') as BufferEncoding, null);
+        sendRaw(this, out, '\r\n' + last, 'latin1', finish);
       }
     } else if (!hasChunk) {
-      socket.write(head, 'latin1', finish);
+      sendRaw(this, out, head, 'latin1', finish);
     } else if (isString && (isOneBytePerUnit(enc) || len === (body as string).length)) {
-      socket.write(head + (body as string), 'latin1', finish);
+      sendRaw(this, out, head + (body as string), 'latin1', finish);
     } else {
-      if (head !== '') socket.write(head, 'latin1');
-      socket.write(body as string, (enc ?? 'utf8') as BufferEncoding, finish);
+      if (head !== '') sendRaw(this, out, head, 'latin1', null);
+      sendRaw(this, out, body as string, (enc ?? 'utf8') as BufferEncoding, finish);
     }
     self[kCorked] = 0;
     self.finished = true;
-    if (socket._httpMessage === this) self._finish();
+    if (direct && (socket as Socket)._httpMessage === this) self._finish();
     return this;
   }
+}
+
+/** Node's _writeRaw for end()'s two cases: a write to the connection, or outputData. */
+function sendRaw(res: http.ServerResponse, socket: Socket | null, data: string | Uint8Array, encoding: BufferEncoding, cb: WriteCallback | null): void {
+  if (socket) {
+    socket.write(data, encoding, cb ?? undefined);
+    return;
+  }
+  const r = res as unknown as OutgoingFields & { outputSize: number; _onPendingData(delta: number): void };
+  r.outputData.push({ data, encoding, callback: cb });
+  r.outputSize += data.length;
+  r._onPendingData(data.length);
 }
 
 /** Node's onFinish: 'finish' once the last write completed, unless the socket failed. */

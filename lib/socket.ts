@@ -28,6 +28,11 @@ const ARENA_MAX = 1024 * 1024;
 const LARGE = 16 * 1024;
 /** Longest string that joins a turn's rope (the ASCII test scans it). */
 const ROPE_MAX = 4096;
+/**
+ * A rope this long is copied at once: flattening a rope of thousands of pieces (a turn of
+ * pipelined responses) costs more per byte than a few shorter ones.
+ */
+const ROPE_SETTLE = 16 * 1024;
 /** Longest Buffer appended to the rope as text rather than copied into the arena. */
 const SMALL_BYTES = 8;
 // The control characters are the point: any byte below 0x80.
@@ -105,6 +110,7 @@ export class Outbox {
         if (this.rope === '') this.ropeStart = this.arenaLen;
         this.rope += chunk;
         this.arenaWrite(id, n);
+        if (this.rope.length >= ROPE_SETTLE) this.settleRope();
         return n;
       }
       // Worst case bytes per UTF-16 unit: utf8 3, utf16le 2, the rest 1 or less.
