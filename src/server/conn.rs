@@ -557,6 +557,8 @@ impl Conn {
         let inner = self.inner.clone();
         let mut q = inner.queue.lock();
         let batch = q.batch();
+        // One clock read for all the requests this pass parses (a pipeline arrives at once).
+        let mut now = None;
         loop {
             match &mut self.reading {
                 Reading::Stopped | Reading::AwaitUpgrade => return,
@@ -586,14 +588,14 @@ impl Conn {
                             if !self.message_active
                                 && input.iter().any(|b| !b.is_ascii_whitespace())
                             {
-                                self.start_message(true);
+                                self.start_message(true, *now.get_or_insert_with(Instant::now));
                             }
                             return;
                         }
                         Ok(true) => {
                             push_head(batch, self.id, input, &self.head);
                             if !self.message_active {
-                                self.start_message(false);
+                                self.start_message(false, *now.get_or_insert_with(Instant::now));
                             }
                             self.head_deadline = None;
                             self.dispatched = self.dispatched.wrapping_add(1);
@@ -677,8 +679,7 @@ impl Conn {
     }
 
     /// A request began arriving: its headersTimeout / requestTimeout run from now.
-    fn start_message(&mut self, head_pending: bool) {
-        let now = Instant::now();
+    fn start_message(&mut self, head_pending: bool, now: Instant) {
         let config = &self.inner.config;
         self.message_active = true;
         self.head_deadline = if head_pending {

@@ -1,6 +1,7 @@
 //! The server without Node: a thread stands in for JS, answering each request with its URL and
 //! body, so the accept loop, the connection task and the batch format are tested by `cargo test`.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
