@@ -6,6 +6,7 @@
  */
 import test from 'ava'
 import * as net from 'node:net'
+import { getDefaultHighWaterMark } from 'node:stream'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { http, startServer, close, rawExchange, RawConnection, normalize, sleep } from './helpers/target'
 import { request, deferred, within } from './helpers/lifecycle'
@@ -430,8 +431,8 @@ test('the connection socket has the stream settings of a node:http server socket
   await request(port)
   t.deepEqual(await within(seen.promise, 'request'), {
     allowHalfOpen: true,
-    readableHighWaterMark: 16384,
-    writableHighWaterMark: 16384,
+    readableHighWaterMark: getDefaultHighWaterMark(false),
+    writableHighWaterMark: getDefaultHighWaterMark(false),
     readableObjectMode: false,
     writableObjectMode: false,
     decodeStrings: false,

@@ -6,6 +6,7 @@ import * as dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as http from 'node:http';
+import { getDefaultHighWaterMark } from 'node:stream';
 import { binding, type BindingServer } from './native';
 import {
   EV_BODY,
@@ -184,7 +185,8 @@ export class Server extends net.Server {
     this.requireHostHeader = o.requireHostHeader ?? true;
     this.joinDuplicateHeaders = o.joinDuplicateHeaders;
     this.rejectNonStandardBodyWrites = o.rejectNonStandardBodyWrites ?? false;
-    this.highWaterMark = o.highWaterMark ?? 16 * 1024;
+    // Node's default for byte streams: 16 KiB on Node 20, 64 KiB from Node 22.
+    this.highWaterMark = o.highWaterMark ?? getDefaultHighWaterMark(false);
     this.noDelay = o.noDelay ?? true;
     this.keepAlive = o.keepAlive ?? false;
     // net.Server keeps it in whole seconds.
