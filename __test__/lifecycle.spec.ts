@@ -434,3 +434,34 @@ test("'connection' fires for a connection that never sends a request", async (t)
     await close(server)
   }
 })
+
+test('a handler that throws: the error reaches uncaughtException and the server keeps serving', async (t) => {
+  const child = runFixture('handler-context.js', ['uncaught'])
+  try {
+    const port = Number((await within(child.line(/^listening /), 'listening')).split(' ')[1])
+    const hung = new RawConnection(port)
+    await hung.write('GET /throw HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.is(await within(child.line(/^uncaught /), 'uncaught'), 'uncaught boom from handler')
+    t.is((await request(port, { path: '/ok' })).body, 'ok')
+    hung.destroy()
+  } finally {
+    child.kill()
+  }
+})
+
+test('handlers run in the async context the server listened in; a store entered there reaches its ticks', async (t) => {
+  const child = runFixture('handler-context.js', ['als'])
+  try {
+    const port = Number((await within(child.line(/^listening /), 'listening')).split(' ')[1])
+    t.is((await request(port, { path: '/a' })).body, 'ok')
+    t.is((await request(port, { path: '/b' })).body, 'ok')
+    t.is(await within(child.line(/^tick store in-handler \/b/), 'tick'), 'tick store in-handler /b')
+    const { stdout } = await (child.kill(), child.exited)
+    t.deepEqual(
+      stdout.split('\n').filter((l) => l.startsWith('store ') || l.startsWith('tick ')),
+      ['store listen', 'tick store in-handler /a', 'store listen', 'tick store in-handler /b'],
+    )
+  } finally {
+    child.kill()
+  }
+})

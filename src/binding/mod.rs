@@ -101,6 +101,7 @@ impl BindingServer {
         };
         let tsfn: Arc<Mutex<Option<BatchFn>>> = Arc::new(Mutex::new(None));
         let waker_tsfn = tsfn.clone();
+        let local = uv::use_local_runtime(&env);
         let server = Arc::new(Server::with_runtime(
             config,
             Box::new(move || {
@@ -112,8 +113,11 @@ impl BindingServer {
                     f.call((), ThreadsafeFunctionCallMode::NonBlocking);
                 }
             }),
-            uv::use_local_runtime(&env),
+            local,
         ));
+        if local {
+            uv::register(&env, &server, on_batch.value().value);
+        }
         // The callback holds the server weakly: the server owns the waker that owns this
         // function, and a strong edge back would keep both alive forever.
         let weak = Arc::downgrade(&server);
@@ -234,7 +238,15 @@ impl BindingServer {
     pub fn release(&self) {
         self.server.stop_accepting();
         uv::after_run();
+        uv::unregister(self.server.queue_key());
         self.tsfn.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
+impl Drop for BindingServer {
+    /// A handle collected without `release` (the finalizer runs on the JS thread).
+    fn drop(&mut self) {
+        uv::unregister(self.server.queue_key());
     }
 }
 

@@ -1,8 +1,10 @@
 //! Drives the JS thread's local IO runtime (`server::local`) from Node's own event loop: a libuv
 //! poll watcher on the runtime's epoll descriptor and a timer for its sleeps. Both are unref'd:
 //! what keeps the process alive is each server's threadsafe function, exactly as with the IO
-//! thread. Events still reach JS through that function (called here, on the JS thread), so
-//! handle scopes, async context and uncaught exceptions work the same in both modes.
+//! thread. After a step, the events it queued are handed to each server's JS callback right
+//! here with `napi_make_callback` (handle scope, async context, ticks and microtasks after it,
+//! uncaught exceptions as Node reports them), not through the threadsafe function, whose
+//! wake would cost an eventfd write, a loop iteration and a read per batch.
 //!
 //! libuv's symbols are exported by the node binary, which is how addons use them; only the
 //! handle sizes are asked of libuv, never assumed.
@@ -10,12 +12,15 @@
 use std::cell::RefCell;
 use std::ffi::c_void;
 use std::os::raw::c_int;
+use std::sync::{Arc, Weak};
 
+use napi::sys;
 use napi::Env;
 use tokio::time::Instant;
 
 use crate::server::local::{self, LocalRuntime};
-use crate::server::queue;
+use crate::server::queue::{self, EventQueue};
+use crate::server::Server;
 
 type UvHandle = *mut c_void;
 
@@ -45,6 +50,7 @@ extern "C" {
 }
 
 struct Driver {
+    env: sys::napi_env,
     local: &'static LocalRuntime,
     poll: UvHandle,
     timer: UvHandle,
@@ -52,8 +58,18 @@ struct Driver {
     armed: Option<Instant>,
 }
 
+/// A server served on this thread: where its batches go.
+struct Target {
+    queue_key: usize,
+    server: Weak<Server>,
+    /// The JS batch callback (a strong reference while the server is registered).
+    on_batch: sys::napi_ref,
+    async_context: sys::napi_async_context,
+}
+
 thread_local! {
     static DRIVER: RefCell<Option<Driver>> = const { RefCell::new(None) };
+    static TARGETS: RefCell<Vec<Target>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Zeroed, 8-byte aligned memory for a libuv handle of `kind`, owned by libuv from here on
@@ -109,6 +125,7 @@ fn start_driver(env: &Env) -> Option<()> {
         }
         DRIVER.with(|d| {
             *d.borrow_mut() = Some(Driver {
+                env: env.raw(),
                 local,
                 poll,
                 timer,
@@ -135,6 +152,8 @@ unsafe extern "C" fn on_timer(_handle: UvHandle) {
 
 /// Closes the watchers before the environment's loop is torn down (a worker thread ending).
 unsafe extern "C" fn on_env_cleanup(_arg: *mut c_void) {
+    // The environment frees its references and async contexts itself.
+    TARGETS.with(|t| t.borrow_mut().clear());
     if let Some(d) = DRIVER.with(|d| d.borrow_mut().take()) {
         // SAFETY: both handles were initialised on this loop and are closed once.
         unsafe {
@@ -146,11 +165,131 @@ unsafe extern "C" fn on_env_cleanup(_arg: *mut c_void) {
 
 /// Runs the local runtime, then delivers what it queued and re-arms the timer.
 fn step() {
-    let Some(local) = DRIVER.with(|d| d.borrow().as_ref().map(|d| d.local)) else {
+    let Some((env, local)) = DRIVER.with(|d| d.borrow().as_ref().map(|d| (d.env, d.local))) else {
         return;
     };
     local.step();
+    // Called from libuv with no JS on the stack: JS may be entered here.
+    queue::wake_deferred_with(|q| deliver(env, q));
     after_run();
+}
+
+/// Registers a server whose IO runs on this thread, so its batches can be delivered by `step`.
+/// Without it (or if anything here fails) the threadsafe function delivers them.
+pub fn register(env: &Env, server: &Arc<Server>, on_batch: sys::napi_value) {
+    let env = env.raw();
+    let mut on_batch_ref = std::ptr::null_mut();
+    let mut name = std::ptr::null_mut();
+    let mut async_context = std::ptr::null_mut();
+    let label = "ferrohttp:batch";
+    // SAFETY: `env` is this thread's live environment and `on_batch` a value of the current
+    // call; the out-pointers are valid.
+    let ok = unsafe {
+        sys::napi_create_reference(env, on_batch, 1, &mut on_batch_ref) == sys::Status::napi_ok
+            && sys::napi_create_string_utf8(
+                env,
+                label.as_ptr().cast(),
+                label.len() as isize,
+                &mut name,
+            ) == sys::Status::napi_ok
+            && sys::napi_async_init(env, std::ptr::null_mut(), name, &mut async_context)
+                == sys::Status::napi_ok
+    };
+    if !ok {
+        // SAFETY: as above; a reference made before the failure is released.
+        unsafe {
+            if !on_batch_ref.is_null() {
+                sys::napi_delete_reference(env, on_batch_ref);
+            }
+        }
+        return;
+    }
+    TARGETS.with(|t| {
+        t.borrow_mut().push(Target {
+            queue_key: server.queue_key(),
+            server: Arc::downgrade(server),
+            on_batch: on_batch_ref,
+            async_context,
+        })
+    });
+}
+
+/// Forgets a server (closed, or its handle collected) and frees what `register` made.
+pub fn unregister(queue_key: usize) {
+    let Some(target) = TARGETS.with(|t| {
+        let mut t = t.borrow_mut();
+        let at = t.iter().position(|x| x.queue_key == queue_key)?;
+        Some(t.swap_remove(at))
+    }) else {
+        return;
+    };
+    let Some(env) = DRIVER.with(|d| d.borrow().as_ref().map(|d| d.env)) else {
+        return;
+    };
+    // SAFETY: both were created on this environment by `register` and are freed once.
+    unsafe {
+        sys::napi_delete_reference(env, target.on_batch);
+        sys::napi_async_destroy(env, target.async_context);
+    }
+}
+
+/// Hands `queue`'s batch to its server's JS callback. False when this thread does not serve
+/// that queue (or the callback cannot be reached): the queue's waker is used instead.
+fn deliver(env: sys::napi_env, queue: &EventQueue) -> bool {
+    let key = queue.key();
+    let Some((server, on_batch, async_context)) = TARGETS.with(|t| {
+        t.borrow()
+            .iter()
+            .find(|x| x.queue_key == key)
+            .map(|x| (x.server.clone(), x.on_batch, x.async_context))
+    }) else {
+        return false;
+    };
+    let Some(server) = server.upgrade() else {
+        return false;
+    };
+    // SAFETY: called from a libuv callback on the environment's own thread with no JS running;
+    // every value lives in the handle scope opened here.
+    unsafe {
+        let mut scope = std::ptr::null_mut();
+        if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+            return false;
+        }
+        let mut func = std::ptr::null_mut();
+        let mut recv = std::ptr::null_mut();
+        if sys::napi_get_reference_value(env, on_batch, &mut func) != sys::Status::napi_ok
+            || func.is_null()
+            // napi_make_callback wants an object as `this` (the callback is an arrow function).
+            || sys::napi_get_global(env, &mut recv) != sys::Status::napi_ok
+        {
+            sys::napi_close_handle_scope(env, scope);
+            return false;
+        }
+        let wrapped = Env::from_raw(env);
+        // Taking the batch clears the queue's wake flag, whatever happens next.
+        if let Ok(buf) = server.with_events(|batch| super::new_wire_buffer(&wrapped, batch)) {
+            let mut result = std::ptr::null_mut();
+            let argv = [buf];
+            let status = sys::napi_make_callback(
+                env,
+                async_context,
+                recv,
+                func,
+                1,
+                argv.as_ptr(),
+                &mut result,
+            );
+            if status == sys::Status::napi_pending_exception {
+                // Node's answer to an exception escaping a callback: 'uncaughtException'.
+                let mut err = std::ptr::null_mut();
+                if sys::napi_get_and_clear_last_exception(env, &mut err) == sys::Status::napi_ok {
+                    sys::napi_fatal_exception(env, err);
+                }
+            }
+        }
+        sys::napi_close_handle_scope(env, scope);
+    }
+    true
 }
 
 /// After anything ran the local runtime on this thread: wakes JS for the events it queued

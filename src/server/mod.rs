@@ -346,6 +346,11 @@ impl Server {
         self.inner.queue.take()
     }
 
+    /// The key of this server's event queue (`EventQueue::key`).
+    pub fn queue_key(&self) -> usize {
+        self.inner.queue.key()
+    }
+
     /// Takes the queued events and lets `f` read them in place.
     pub fn with_events<R>(&self, f: impl FnOnce(&EventBatch) -> R) -> R {
         self.inner.queue.take_with(f)

@@ -170,6 +170,13 @@ pub fn defer_wakes_on_this_thread() {
 
 /// Wakes JS for every queue this thread appended to since it last ran out of work.
 pub fn wake_deferred() {
+    wake_deferred_with(|_| false);
+}
+
+/// `wake_deferred`, offering each queue that needs a wake to `deliver` first: on the JS thread
+/// itself the binding hands the batch to JS directly and returns true; false falls back to the
+/// queue's waker.
+pub fn wake_deferred_with(mut deliver: impl FnMut(&EventQueue) -> bool) {
     ROUNDS_SINCE_DEFER.with(|r| r.set(0));
     let queues = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
     for q in queues {
@@ -180,7 +187,7 @@ pub fn wake_deferred() {
             g.scheduled |= wake;
             wake
         };
-        if wake {
+        if wake && !deliver(&q) {
             (q.waker)();
         }
     }
@@ -232,6 +239,11 @@ impl EventQueue {
             this: this.clone(),
             taken: Notify::new(),
         })
+    }
+
+    /// Identifies this queue (its address) for the binding's direct delivery.
+    pub fn key(&self) -> usize {
+        std::ptr::from_ref(self) as usize
     }
 
     /// Locks the queue for appending; JS is woken when the guard drops, if it needs to be.
