@@ -6,7 +6,8 @@
 //!
 //! The runtime is a tokio current-thread runtime, one per JS thread (worker threads have their
 //! own), and its tasks live in a `LocalSet`. `step` runs it without ever blocking: ready tasks,
-//! then a zero-timeout poll of the IO driver, repeated until a pass leaves no task queued. The
+//! then a zero-timeout poll of the IO driver, then the tasks it woke, repeated until running
+//! them queues nothing new (one driver poll in a quiet step). The
 //! LocalSet wakes its waker whenever a task is queued outside its own run (by the driver's
 //! poll, or by JS between steps); that waker is ours (`SetWaker`), so a step knows when its last
 //! poll queued work, and a wake between steps unparks the driver through its eventfd, which
@@ -16,10 +17,10 @@ use std::cell::RefCell;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Wake, Waker};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use tokio::runtime::{Handle, Runtime};
@@ -202,28 +203,45 @@ impl LocalRuntime {
     /// is left then has woken the driver, so the event loop steps again).
     /// Used by `stop_accepting`, which must see the listeners dropped before it returns.
     /// Called from inside the runtime (re-entered), it does nothing.
+    ///
+    /// A pass is one poll of the LocalSet (its queued tasks run) followed by one zero-timeout
+    /// poll of the IO driver (a yield makes the scheduler poll it instead of parking). The step
+    /// ends after a LocalSet poll that queued nothing new, once the driver has been polled: the
+    /// tasks woken by that driver poll have run, and the epoll descriptor tells the event loop
+    /// about anything that became ready since. One driver poll per quiet step, not two.
     pub fn run_until(&self, done: impl Fn() -> bool) {
         if Handle::try_current().is_ok() {
             return;
         }
         let set_waker = &self.set_waker;
-        let passes = async {
-            for _ in 0..MAX_PASSES {
-                let before = set_waker.count();
-                // One pass: the LocalSet runs its queued tasks, then the scheduler polls the
-                // driver with a zero timeout (a yielded task is pending, so it does not park).
-                tokio::task::yield_now().await;
-                // The yield itself wakes once; any other wake means a task is queued.
-                if set_waker.count() - before <= 1 && done() {
-                    break;
-                }
-            }
-        };
-        let mut run = pin!(self.tasks.run_until(passes));
+        let mut run = pin!(self.tasks.run_until(std::future::pending::<()>()));
         let waker = Waker::from(set_waker.clone());
+        let mut yielding: Option<Pin<Box<dyn Future<Output = ()>>>> = None;
+        let mut driver_polled = false;
+        let mut passes = 0;
         self.rt.block_on(std::future::poll_fn(|cx| {
             set_waker.forward_to(cx.waker());
-            run.as_mut().poll(&mut Context::from_waker(&waker))
+            if let Some(y) = yielding.as_mut() {
+                if y.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                yielding = None;
+            }
+            let before = set_waker.count();
+            // The inner future never completes: this poll runs the LocalSet's queued tasks.
+            let _ = run.as_mut().poll(&mut Context::from_waker(&waker));
+            let quiet = driver_polled && set_waker.count() == before;
+            passes += 1;
+            if (quiet && done()) || passes >= MAX_PASSES {
+                return Poll::Ready(());
+            }
+            // Another pass: yield, so the scheduler polls the driver (zero timeout) first.
+            driver_polled = true;
+            let mut y: Pin<Box<dyn Future<Output = ()>>> = Box::pin(tokio::task::yield_now());
+            if y.as_mut().poll(cx).is_pending() {
+                yielding = Some(y);
+            }
+            Poll::Pending
         }));
     }
 
