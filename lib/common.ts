@@ -21,6 +21,18 @@ export const probeRes = new http.ServerResponse(probeReq);
 export const kNeedDrain = findSymbol(probeRes, 'kNeedDrain');
 export const kUniqueHeaders = findSymbol(new http.Server({ uniqueHeaders: ['x'] }), 'kUniqueHeaders');
 
+/**
+ * Encodings that write one byte per UTF-16 unit (the low byte: Node's 'ascii' writes as
+ * 'latin1' does), so a string's byte length is its length.
+ */
+export function isOneBytePerUnit(encoding: BufferEncoding | null | undefined): boolean {
+  return encoding === 'latin1' || encoding === 'binary' || encoding === 'ascii';
+}
+
+export function isUtf8(encoding: BufferEncoding | null | undefined): boolean {
+  return encoding === 'utf8' || encoding === 'utf-8';
+}
+
 /** Node's parseUniqueHeadersOption, by way of a (never listening) node:http Server. */
 export function parseUniqueHeaders(option: unknown): Set<string> | null {
   if (option == null) return null;

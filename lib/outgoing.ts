@@ -1,9 +1,10 @@
 // ServerResponse (Node's _http_outgoing.js / _http_server.js). Node's own class stores headers,
 // builds the head exactly as node:http does (_storeHeader: status line, Date, Connection,
 // Keep-Alive, Content-Length or chunked) and writes through `res.socket`, which is our
-// connection: its writes are batched per JS turn into one native call.
+// connection: its writes are batched per JS turn into one native call. Only end() has a fast
+// path of its own (below); Express-style prototype swaps get Node's end(), equally correct.
 import * as http from 'node:http';
-import { findSymbol, probeRes } from './common';
+import { findSymbol, isOneBytePerUnit, isUtf8, probeRes } from './common';
 import { Socket } from './socket';
 
 const kCorked = findSymbol(probeRes, 'corked');
@@ -26,21 +27,14 @@ interface OutgoingFields {
   _finish(): void;
 }
 
-function isOneBytePerUnit(encoding: BufferEncoding | null | undefined): boolean {
-  return encoding === 'latin1' || encoding === 'binary';
-}
-
-function isUtf8(encoding: BufferEncoding | null | undefined): boolean {
-  return encoding == null || encoding === 'utf8' || encoding === 'utf-8';
-}
-
 export class ServerResponse<Request extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Request> {
   /**
    * Node's OutgoingMessage#end, for the common case on one of our connections: the head, the
    * body with its framing and the last chunk go to the socket as one write (one string when
-   * they are all one byte per unit) instead of Node's five. Bytes, events and their order are
-   * Node's; everything else (cork held, strict Content-Length, no-body statuses, a queued
-   * response, other encodings) is Node's own end().
+   * they are all one byte per unit) instead of Node's five, or into outputData as one entry
+   * for a pipelined response still waiting for the socket. Bytes, events and their order are
+   * Node's; everything else (cork held, strict Content-Length, no-body statuses, other
+   * encodings, a foreign socket) is Node's own end().
    */
   override end(chunk?: unknown, encoding?: BufferEncoding | WriteCallback | null, callback?: WriteCallback): this {
     if (typeof chunk === 'function') {
@@ -63,7 +57,7 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
       self.destroyed ||
       self.strictContentLength ||
       !(direct || socket == null) ||
-      !(chunk == null || (isString && (isUtf8(enc) || isOneBytePerUnit(enc))) || chunk instanceof Uint8Array)
+      !(chunk == null || (isString && (enc == null || isUtf8(enc) || isOneBytePerUnit(enc))) || chunk instanceof Uint8Array)
     ) {
       return super.end(chunk as string, enc as BufferEncoding, callback);
     }

@@ -15,7 +15,7 @@ import {
   OP_WRITE,
   OP_WRITE_BUF,
 } from './native';
-import { systemError } from './common';
+import { isOneBytePerUnit, isUtf8, systemError } from './common';
 
 const ARENA_SIZE = 64 * 1024;
 /**
@@ -38,14 +38,6 @@ const SMALL_BYTES = 8;
 // The control characters are the point: any byte below 0x80.
 // oxlint-disable-next-line no-control-regex
 const ASCII_ONLY = /^[\x00-\x7f]*$/;
-
-function isLatin1(encoding: BufferEncoding): boolean {
-  return encoding === 'latin1' || encoding === 'binary' || encoding === 'ascii';
-}
-
-function isUtf8(encoding: BufferEncoding): boolean {
-  return encoding === 'utf8' || encoding === 'utf-8';
-}
 
 /** The CRLF Buffer Node's chunked framing writes, as text. */
 const CRLF = '\r\n';
@@ -104,7 +96,7 @@ export class Outbox {
   write(id: number, chunk: string | Uint8Array, encoding: BufferEncoding): number {
     if (typeof chunk === 'string') {
       const n = chunk.length;
-      if (n < ROPE_MAX && (isLatin1(encoding) || (isUtf8(encoding) && ASCII_ONLY.test(chunk)))) {
+      if (n < ROPE_MAX && (isOneBytePerUnit(encoding) || (isUtf8(encoding) && ASCII_ONLY.test(chunk)))) {
         // One byte per UTF-16 unit: the string joins the turn's rope, copied at flush.
         if (this.arenaLen + n > this.arena.length) this.makeRoom(n);
         if (this.rope === '') this.ropeStart = this.arenaLen;
