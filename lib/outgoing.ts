@@ -85,12 +85,14 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
     const head = self._headerSent ? '' : self._header;
     self._headerSent = true;
     const finish = (): void => onFinish(this);
+    // A utf8 string whose byte length equals its length is ASCII: latin1 bytes are the same,
+    // so head, framing and body can be one latin1 string.
+    const oneString = isString && (isOneBytePerUnit(enc) || len === (body as string).length);
     if (self.chunkedEncoding) {
       const last = '0\r\n' + self._trailer + '\r\n';
       if (!hasChunk) {
         sendRaw(this, out, head + last, 'latin1', finish);
-      } else if (isString && (isOneBytePerUnit(enc) || len === (body as string).length)) {
-        // A utf8 string whose byte length equals its length is ASCII: latin1 bytes are the same.
+      } else if (oneString) {
         sendRaw(this, out, head + len.toString(16) + '\r\n' + (body as string) + '\r\n' + last, 'latin1', finish);
       } else {
         sendRaw(this, out, head + len.toString(16) + '\r\n', 'latin1', null);
@@ -99,7 +101,7 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
       }
     } else if (!hasChunk) {
       sendRaw(this, out, head, 'latin1', finish);
-    } else if (isString && (isOneBytePerUnit(enc) || len === (body as string).length)) {
+    } else if (oneString) {
       sendRaw(this, out, head + (body as string), 'latin1', finish);
     } else {
       if (head !== '') sendRaw(this, out, head, 'latin1', null);
