@@ -149,7 +149,7 @@ impl LocalRuntime {
         // One per JS thread for the life of the process: the event loop's watcher refers to it.
         let local: &'static LocalRuntime = Box::leak(Box::new(local));
         LOCAL.with(|l| *l.borrow_mut() = Some(local));
-        super::queue::defer_wakes_on_this_thread();
+        super::queue::deliver_after_steps_on_this_thread();
         Some(local)
     }
 

@@ -137,6 +137,10 @@ const EAGER_BODY_BYTES: usize = 128 * 1024;
 thread_local! {
     /// Set on the runtime's IO threads: their appends defer the wake to the park hook.
     static DEFERS_WAKES: Cell<bool> = const { Cell::new(false) };
+    /// Set on a JS thread that runs its IO itself (`server::local`): JS cannot run before the
+    /// step ends, so waking it early (a big batch, a long round) would only send the batch
+    /// through the threadsafe function, a loop iteration later, instead of the direct delivery.
+    static DELIVERS_AFTER_STEP: Cell<bool> = const { Cell::new(false) };
     static DEFERRED: RefCell<Vec<Arc<EventQueue>>> = const { RefCell::new(Vec::new()) };
     /// Connection-task rounds since a wake was deferred on this thread.
     static ROUNDS_SINCE_DEFER: Cell<u32> = const { Cell::new(0) };
@@ -149,6 +153,9 @@ const ROUNDS_BEFORE_FORCED_WAKE: u32 = 64;
 /// Called by a connection task before it waits: wakes JS if wakes have been deferred for many
 /// rounds without the thread parking.
 pub fn end_of_round() {
+    if DELIVERS_AFTER_STEP.with(|d| d.get()) {
+        return;
+    }
     let pending = DEFERRED.with(|d| !d.borrow().is_empty());
     if !pending {
         return;
@@ -166,6 +173,13 @@ pub fn end_of_round() {
 /// Marks the current thread as an IO thread whose appends wake JS only in `wake_deferred`.
 pub fn defer_wakes_on_this_thread() {
     DEFERS_WAKES.with(|d| d.set(true));
+}
+
+/// Marks the current thread as a JS thread that steps its own IO and takes the events after
+/// each step (`wake_deferred_with`), whatever their size.
+pub fn deliver_after_steps_on_this_thread() {
+    defer_wakes_on_this_thread();
+    DELIVERS_AFTER_STEP.with(|d| d.set(true));
 }
 
 /// Wakes JS for every queue this thread appended to since it last ran out of work.
@@ -215,7 +229,8 @@ impl Drop for QueueGuard<'_> {
             return;
         }
         let big = g.batch.meta.len() >= EAGER_META_WORDS || g.batch.body.len() >= EAGER_BODY_BYTES;
-        if big || !DEFERS_WAKES.with(|d| d.get()) {
+        let eager = big && !DELIVERS_AFTER_STEP.with(|d| d.get());
+        if eager || !DEFERS_WAKES.with(|d| d.get()) {
             g.scheduled = true;
             (self.queue.waker)();
         } else if !g.deferred {
