@@ -163,14 +163,27 @@ unsafe extern "C" fn on_env_cleanup(_arg: *mut c_void) {
     }
 }
 
-/// Runs the local runtime, then delivers what it queued and re-arms the timer.
+/// Steps and deliveries made by one libuv callback at most, so a handler that keeps waking
+/// its connections (pause/resume) still lets the event loop run its other work.
+const MAX_ROUNDS: usize = 4;
+
+/// Runs the local runtime, then delivers what it queued and re-arms the timer. What JS woke
+/// while it ran (ended responses, freed body budget) is run by another step right here.
 fn step() {
     let Some((env, local)) = DRIVER.with(|d| d.borrow().as_ref().map(|d| (d.env, d.local))) else {
         return;
     };
-    local.step();
-    // Called from libuv with no JS on the stack: JS may be entered here.
-    queue::wake_deferred_with(|q| deliver(env, q));
+    for round in 1..=MAX_ROUNDS {
+        local.step();
+        // Called from libuv with no JS on the stack: JS may be entered here.
+        let woke = local.holding_wakes(|| queue::wake_deferred_with(|q| deliver(env, q)));
+        if !woke {
+            break;
+        }
+        if round == MAX_ROUNDS {
+            local.wake_driver();
+        }
+    }
     after_run();
 }
 

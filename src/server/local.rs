@@ -18,7 +18,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
@@ -34,11 +34,15 @@ pub struct LocalRuntime {
     set_waker: Arc<SetWaker>,
 }
 
-/// The waker the LocalSet is polled with: counts its wakes, then wakes the runtime's own.
+/// The waker the LocalSet is polled with: counts its wakes, then wakes the runtime's own, unless
+/// wakes are being held (`holding_wakes`: JS is running inside a step's callback, which steps
+/// again after it).
 #[derive(Default)]
 struct SetWaker {
     wakes: AtomicU64,
     inner: Mutex<Option<Waker>>,
+    hold: AtomicBool,
+    held: AtomicBool,
 }
 
 impl SetWaker {
@@ -61,6 +65,16 @@ impl Wake for SetWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         self.wakes.fetch_add(1, Ordering::AcqRel);
+        if self.hold.load(Ordering::Acquire) {
+            self.held.store(true, Ordering::Release);
+            return;
+        }
+        self.wake_runtime();
+    }
+}
+
+impl SetWaker {
+    fn wake_runtime(&self) {
         if let Some(w) = self
             .inner
             .lock()
@@ -197,6 +211,26 @@ impl LocalRuntime {
     /// Runs what is ready without blocking.
     pub fn step(&self) {
         self.run_until(|| true);
+    }
+
+    /// Runs `f` (JS, called from the event loop right after a step) with the LocalSet's wakes
+    /// held instead of unparking the driver, and says whether any came: the caller steps again
+    /// at once, which saves the eventfd write and the event-loop iteration a wake costs (a
+    /// finished response's `end`, a body's budget freed by JS taking a batch). A caller that
+    /// will not step again calls `wake_driver`.
+    pub fn holding_wakes(&self, f: impl FnOnce()) -> bool {
+        let was_holding = self.set_waker.hold.swap(true, Ordering::AcqRel);
+        f();
+        if !was_holding {
+            self.set_waker.hold.store(false, Ordering::Release);
+        }
+        self.set_waker.held.swap(false, Ordering::AcqRel)
+    }
+
+    /// Unparks the driver, so the event loop steps the runtime again (for wakes held by
+    /// `holding_wakes` that the caller leaves for later).
+    pub fn wake_driver(&self) {
+        self.set_waker.wake_runtime();
     }
 
     /// Runs passes until one leaves no task queued and `done` holds (at most `MAX_PASSES`; what
