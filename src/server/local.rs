@@ -56,6 +56,17 @@ impl SetWaker {
             *inner = Some(waker.clone());
         }
     }
+
+    fn wake_runtime(&self) {
+        if let Some(w) = self
+            .inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            w.wake_by_ref();
+        }
+    }
 }
 
 impl Wake for SetWaker {
@@ -70,19 +81,6 @@ impl Wake for SetWaker {
             return;
         }
         self.wake_runtime();
-    }
-}
-
-impl SetWaker {
-    fn wake_runtime(&self) {
-        if let Some(w) = self
-            .inner
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
-            w.wake_by_ref();
-        }
     }
 }
 
@@ -219,11 +217,9 @@ impl LocalRuntime {
     /// finished response's `end`, a body's budget freed by JS taking a batch). A caller that
     /// will not step again calls `wake_driver`.
     pub fn holding_wakes(&self, f: impl FnOnce()) -> bool {
-        let was_holding = self.set_waker.hold.swap(true, Ordering::AcqRel);
+        self.set_waker.hold.store(true, Ordering::Release);
         f();
-        if !was_holding {
-            self.set_waker.hold.store(false, Ordering::Release);
-        }
+        self.set_waker.hold.store(false, Ordering::Release);
         self.set_waker.held.swap(false, Ordering::AcqRel)
     }
 
