@@ -63,6 +63,9 @@ export interface BindingServerOptions {
   keepAliveTimeout?: number
 }
 
+/** llhttp's method names, indexed as the HEAD event sends them (`h1::parse::METHODS`). */
+export declare function methods(): Array<string>
+
 /**
  * `[code, reason]` of every parse error, indexed as the ERROR event sends them: the table
  * lives in Rust only (`h1::error::ALL`).

@@ -836,4 +836,5 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.BindingServer = nativeBinding.BindingServer
+module.exports.methods = nativeBinding.methods
 module.exports.parseErrors = nativeBinding.parseErrors

@@ -56,6 +56,41 @@ for (const [name, bytes] of malformed) {
   })
 }
 
+// What llhttp takes although a stricter parser would not: each is dispatched as Node does,
+// with Node's version and keep-alive decision (the 1.0 rules for 0.9 and 2.0).
+const accepted: Array<[string, string, string, boolean]> = [
+  ['several spaces around the target', 'GET  /a  HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /a 1.1', true],
+  ['HTTP/2.0 in the request line', 'GET /a HTTP/2.0\r\nHost: x\r\n\r\n', 'GET /a 2.0', false],
+  ['HTTP/0.9 in the request line', 'GET /a HTTP/0.9\r\nHost: x\r\n\r\n', 'GET /a 0.9', false],
+  ['no version (HTTP/0.9)', 'GET /a\r\nHost: x\r\n\r\n', 'GET /a 0.9', false],
+  ['RTSP/1.0 with an RTSP method', 'DESCRIBE /a RTSP/1.0\r\n\r\n', 'DESCRIBE /a 1.0', false],
+  ['ICE/1.0 with SOURCE', 'SOURCE /a ICE/1.0\r\n\r\n', 'SOURCE /a 1.0', false],
+  ['Proxy-Connection: close', 'GET /a HTTP/1.1\r\nHost: x\r\nProxy-Connection: close\r\n\r\n', 'GET /a 1.1', false],
+  ['absolute-form target', 'GET http://[::1]:80/a?b#c HTTP/1.1\r\nHost: x\r\n\r\n', 'GET http://[::1]:80/a?b#c 1.1', true],
+]
+
+for (const [name, bytes, seenAs, keepAlive] of accepted) {
+  test(`accepted as llhttp does (${name}): dispatched, answered, ${keepAlive ? 'kept open' : 'closed'}`, async (t) => {
+    const seen: string[] = []
+    const { server, port } = await startServer((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.httpVersion}`)
+      res.end('ok')
+    })
+    try {
+      const r = await rawExchange(port, bytes, keepAlive ? { responses: 1 } : {})
+      // Below HTTP/1.1 (no chunked by default) and closing, Node frames the body by the close,
+      // with no Content-Length.
+      const length = seenAs.endsWith(' 1.1') ? 'Content-Length: 2\r\n' : ''
+      const head = keepAlive ? `${KA}${length}` : `Date: <DATE>\r\nConnection: close\r\n${length}`
+      t.is(normalize(r.data), `HTTP/1.1 200 OK\r\n${head}\r\nok`)
+      t.is(r.closedByServer, !keepAlive)
+      t.deepEqual(seen, [seenAs])
+    } finally {
+      await close(server)
+    }
+  })
+}
+
 test('a second, already-open keep-alive connection is served before and after a malformed request', async (t) => {
   await withServer(async (port) => {
     const good = new RawConnection(port)

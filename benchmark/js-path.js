@@ -13,7 +13,7 @@ const path = require('node:path');
 const root = path.resolve(__dirname, '..');
 const http = require(root);
 const { Outbox } = require(path.join(root, 'dist/lib/socket.js'));
-const { METHODS } = require(path.join(root, 'dist/lib/common.js'));
+const { NATIVE_METHODS: METHODS } = require(path.join(root, 'dist/lib/native.js'));
 const { handler } = require('./servers/handler.js');
 
 const CONNS = 64;
@@ -68,7 +68,7 @@ function makeBatch(first, { connect, closePrevious }) {
     text += head;
     const flags = (closeMode ? 0 : HEAD_KEEP_ALIVE) | HEAD_HAS_HOST;
     const extra = closeMode ? 1 : 0;
-    meta.push(EV_HEAD, c, flags, METHODS.indexOf('GET'), 1, base + 4, url.length, 1 + extra, base + hostAt, 4, base + hostAt + 6, 15);
+    meta.push(EV_HEAD, c, flags, METHODS.indexOf('GET'), 0x101, base + 4, url.length, 1 + extra, base + hostAt, 4, base + hostAt + 6, 15);
     if (closeMode) {
       const connAt = head.indexOf('Connection');
       meta.push(base + connAt, 10, base + connAt + 12, 5);

@@ -4,7 +4,7 @@ import * as http from 'node:http';
 import * as util from 'node:util';
 import { PARSE_ERRORS, CODE_REQUEST_TIMEOUT } from './native';
 
-/** llhttp's method list; the native parser sends an index into it. */
+/** node:http's `METHODS`. */
 export const METHODS: string[] = http.METHODS.slice().sort();
 
 /**

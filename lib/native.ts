@@ -42,3 +42,5 @@ export const OP_UPGRADE = 12;
 
 // `[code, reason]` by the index an ERROR event carries (src/h1/error.rs owns the table).
 export const PARSE_ERRORS: ReadonlyArray<readonly string[]> = binding.parseErrors();
+// llhttp's method names (HTTP, PRI and RTSP ones) by the index a HEAD event carries.
+export const NATIVE_METHODS: readonly string[] = binding.methods();

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as http from 'node:http';
 import { getDefaultHighWaterMark } from 'node:stream';
-import { binding, type BindingServer } from './native';
+import { binding, NATIVE_METHODS, type BindingServer } from './native';
 import {
   EV_BODY,
   EV_CLOSE,
@@ -28,7 +28,7 @@ import {
   OP_RESPONSE_DONE,
   OP_UPGRADE,
 } from './native';
-import { METHODS, kNeedDrain, kUniqueHeaders, parseError, parseUniqueHeaders, systemError, type ParseErrorShape } from './common';
+import { kNeedDrain, kUniqueHeaders, parseError, parseUniqueHeaders, systemError, type ParseErrorShape } from './common';
 import { Outbox, Socket } from './socket';
 import { IncomingMessage } from './incoming';
 import { ServerResponse } from './outgoing';
@@ -46,6 +46,8 @@ const requestChunkExtensionsTooLargeResponse = Buffer.from(
 );
 
 const HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER = 1000;
+/** The HEAD event's version word (major << 8 | minor) for HTTP/1.1. */
+const HTTP_1_1 = 0x101;
 const continueExpression = /(?:^|\W)100-continue(?:$|\W)/i;
 
 type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -687,13 +689,20 @@ export class Server extends net.Server {
   /** parserOnHeadersComplete + parserOnIncoming. */
   private onHead(socket: Socket, meta: Uint32Array, i: number, text: string): void {
     const flags = meta[i + 2];
-    const minor = meta[i + 4];
+    const version = meta[i + 4];
     const urlOff = meta[i + 5];
     const n = meta[i + 7];
     const req = new this.IncomingMessageClass(socket as unknown as net.Socket) as Req;
-    req.httpVersionMajor = 1;
-    req.httpVersionMinor = minor;
-    req.httpVersion = minor === 1 ? '1.1' : '1.0';
+    if (version === HTTP_1_1) {
+      req.httpVersionMajor = 1;
+      req.httpVersionMinor = 1;
+      req.httpVersion = '1.1';
+    } else {
+      // HTTP/1.0, or what else llhttp takes: 0.9 (no version in the request line) and 2.0.
+      req.httpVersionMajor = version >> 8;
+      req.httpVersionMinor = version & 0xff;
+      req.httpVersion = `${req.httpVersionMajor}.${req.httpVersionMinor}`;
+    }
     req.joinDuplicateHeaders = this.joinDuplicateHeaders ?? false;
     req.url = text.slice(urlOff, urlOff + meta[i + 6]);
     req.upgrade = (flags & HEAD_UPGRADE) !== 0;
@@ -704,7 +713,7 @@ export class Server extends net.Server {
     // Node: maxHeadersCount (default 1000 headers, i.e. 2000 entries); 0 means no limit.
     const maxPairs = typeof this.maxHeadersCount === 'number' ? this.maxHeadersCount * 2 : 2000;
     req._addHeaderLines(raw, maxPairs > 0 ? Math.min(raw.length, maxPairs) : raw.length);
-    req.method = METHODS[meta[i + 3]];
+    req.method = NATIVE_METHODS[meta[i + 3]];
     const parser = socket.parser as ConnParser;
     parser.incoming = req;
     const upgraded = this.parserOnIncoming(socket, parser, req, flags);

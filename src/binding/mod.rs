@@ -30,6 +30,16 @@ pub fn parse_errors() -> Vec<Vec<String>> {
         .collect()
 }
 
+/// llhttp's method names, indexed as the HEAD event sends them (`h1::parse::METHODS`).
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn methods() -> Vec<String> {
+    crate::h1::parse::METHODS
+        .iter()
+        .map(|m| m.to_string())
+        .collect()
+}
+
 #[napi(object)]
 pub struct BindingServerOptions {
     pub max_header_size: Option<u32>,

@@ -2,8 +2,9 @@
 
 pub mod decode;
 pub mod error;
+pub mod llhttp;
 pub mod parse;
 
 pub use decode::{BodyDecoder, Decoded};
 pub use error::ParseError;
-pub use parse::{error_offset, parse_request_head, BodyKind, HeadLimits, RequestHead};
+pub use parse::{parse_request_head, BodyKind, HeadLimits, RequestHead};

@@ -1,58 +1,21 @@
-//! Request heads: httparse does the tokenising; this module adds what llhttp (Node's parser)
-//! enforces on top of it — known methods only, CRLF line endings, Content-Length and
-//! Transfer-Encoding rules — and records offsets into the read buffer instead of copying.
+//! Request heads: httparse does the tokenising on the fast path; llhttp's own grammar
+//! (`llhttp.rs`) decides every head httparse refuses or that llhttp might judge differently,
+//! so the heads taken and refused, the errors and their offsets are Node's. Ranges are offsets
+//! into the read buffer, not copies.
 
 use std::mem::MaybeUninit;
 
+use super::llhttp::{self, HeadState, Scan, Special, Stop};
 use super::ParseError;
 
-/// Node's `http.METHODS` (llhttp's list, sorted); a request's method crosses as an index into it.
-pub const METHODS: [&str; 35] = [
-    "ACL",
-    "BIND",
-    "CHECKOUT",
-    "CONNECT",
-    "COPY",
-    "DELETE",
-    "GET",
-    "HEAD",
-    "LINK",
-    "LOCK",
-    "M-SEARCH",
-    "MERGE",
-    "MKACTIVITY",
-    "MKCALENDAR",
-    "MKCOL",
-    "MOVE",
-    "NOTIFY",
-    "OPTIONS",
-    "PATCH",
-    "POST",
-    "PROPFIND",
-    "PROPPATCH",
-    "PURGE",
-    "PUT",
-    "QUERY",
-    "REBIND",
-    "REPORT",
-    "SEARCH",
-    "SOURCE",
-    "SUBSCRIBE",
-    "TRACE",
-    "UNBIND",
-    "UNLINK",
-    "UNLOCK",
-    "UNSUBSCRIBE",
-];
-pub const METHOD_CONNECT: u8 = 3;
-pub const METHOD_GET: u8 = 6;
-pub const METHOD_HEAD: u8 = 7;
+pub use super::llhttp::{METHODS, METHOD_CONNECT, METHOD_GET, METHOD_HEAD};
 
 #[derive(Debug, Clone, Copy)]
 pub struct HeadLimits {
     /// Node's `maxHeaderSize`: bytes of request line plus header lines.
     pub max_head_bytes: usize,
-    /// `insecureHTTPParser`: tolerate bare LF and a Transfer-Encoding beside Content-Length.
+    /// `insecureHTTPParser`: llhttp's lenient flags (bare LF, control characters in values,
+    /// Transfer-Encoding beside Content-Length, any version).
     pub lenient: bool,
 }
 
@@ -80,8 +43,10 @@ pub struct RequestHead {
     pub start: usize,
     /// Bytes up to and including the blank line that ends the head.
     pub end: usize,
+    /// Index into `METHODS`.
     pub method: u8,
     pub url: (u32, u32),
+    pub version_major: u8,
     pub version_minor: u8,
     /// `[name_off, name_len, value_off, value_len]` per header, in wire order.
     pub headers: Vec<[u32; 4]>,
@@ -115,38 +80,72 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// The fast path's answer.
+enum Fast {
+    /// A complete head, taken exactly as llhttp would.
+    Complete,
+    /// Too large for `maxHeaderSize`.
+    Overflow,
+    /// Anything else: llhttp's grammar decides.
+    Ask,
+}
+
 /// Parses the head at the start of `buf` into `out`. `Ok(false)`: incomplete, read more.
+/// An error comes with the offset in `buf` where llhttp stops (Node's `bytesParsed`).
 pub fn parse_request_head(
     buf: &[u8],
     limits: &HeadLimits,
     out: &mut RequestHead,
-) -> Result<bool, ParseError> {
-    match parse_exact(buf, limits, out) {
-        Err(ParseError::InvalidHeaderValueChar) if limits.lenient => {
-            // llhttp's lenient mode takes control characters in header values; httparse never
-            // does. Parse a copy with them masked: same layout, so the offsets index the
-            // original bytes, which is what JS reads.
-            let is_ctl = |b: u8| (b < b' ' && !matches!(b, b'\r' | b'\n' | b'\t')) || b == 0x7f;
-            let masked: Vec<u8> = buf
-                .iter()
-                .map(|&b| if is_ctl(b) { b'!' } else { b })
-                .collect();
-            parse_exact(&masked, limits, out)
-        }
-        r => r,
-    }
-}
-
-fn parse_exact(buf: &[u8], limits: &HeadLimits, out: &mut RequestHead) -> Result<bool, ParseError> {
+) -> Result<bool, Stop> {
     // llhttp ignores empty lines before a request line (RFC 9112 §2.2).
     let mut start = 0;
     while start < buf.len() && (buf[start] == b'\r' || buf[start] == b'\n') {
         start += 1;
     }
-    let input = &buf[start..];
-    if input.is_empty() {
+    if start == buf.len() {
         return Ok(false);
     }
+    match fast_path(buf, start, limits, out) {
+        Fast::Complete => Ok(true),
+        Fast::Overflow => Err((ParseError::HeaderOverflow, 0)),
+        Fast::Ask => match llhttp::scan_head(buf, limits.lenient) {
+            Scan::Partial => Ok(false),
+            Scan::Error(e, at) => Err((e, at)),
+            Scan::Complete(head) => {
+                let counted = head.url.1
+                    + head
+                        .headers
+                        .iter()
+                        .map(|h| (h[1] + h[3]) as usize)
+                        .sum::<usize>();
+                if counted >= limits.max_head_bytes {
+                    return Err((ParseError::HeaderOverflow, 0));
+                }
+                out.start = head.start;
+                out.end = head.end;
+                out.method = head.method;
+                out.url = (head.url.0 as u32, head.url.1 as u32);
+                out.version_major = head.major;
+                out.version_minor = head.minor;
+                out.has_host = false;
+                out.has_expect = false;
+                for h in &head.headers {
+                    note_header(out, &buf[h[0] as usize..(h[0] + h[1]) as usize]);
+                }
+                out.headers = head.headers;
+                let st = HeadState {
+                    flags: head.flags,
+                    content_length: head.content_length,
+                };
+                finish_head(out, &st);
+                Ok(true)
+            }
+        },
+    }
+}
+
+fn fast_path(buf: &[u8], start: usize, limits: &HeadLimits, out: &mut RequestHead) -> Fast {
+    let input = &buf[start..];
     // Each header line is at least "a:\r\n", so this many slots can never overflow first.
     let slots_needed = limits.max_head_bytes / 4 + 2;
     HEADER_SLOTS.with(|cell| {
@@ -160,119 +159,34 @@ fn parse_exact(buf: &[u8], limits: &HeadLimits, out: &mut RequestHead) -> Result
         let slots: &mut [MaybeUninit<httparse::Header<'_>>] =
             unsafe { std::mem::transmute(&mut slots[..slots_needed]) };
         let mut req = httparse::Request::new(&mut []);
-        let status = req.parse_with_uninit_headers(input, slots);
-        match status {
+        match req.parse_with_uninit_headers(input, slots) {
             Ok(httparse::Status::Partial) => {
                 if counted_so_far(input) >= limits.max_head_bytes {
-                    return Err(ParseError::HeaderOverflow);
+                    Fast::Overflow
+                } else {
+                    // llhttp refuses a bad byte as soon as it arrives; ask it about the prefix.
+                    Fast::Ask
                 }
-                // Reject what can never become valid before waiting for more bytes.
-                check_line_endings(input, limits)?;
-                Ok(false)
             }
             Ok(httparse::Status::Complete(len)) => {
                 if counted_head_bytes(&req) >= limits.max_head_bytes {
-                    return Err(ParseError::HeaderOverflow);
+                    return Fast::Overflow;
                 }
-                check_line_endings(&input[..len], limits)?;
+                if !limits.lenient && has_bare_lf(&input[..len]) {
+                    return Fast::Ask;
+                }
                 out.start = start;
                 out.end = start + len;
-                fill_head(buf, &req, limits, out)?;
-                Ok(true)
+                if fill_head(buf, &req, limits, out) {
+                    Fast::Complete
+                } else {
+                    Fast::Ask
+                }
             }
-            Err(e) => Err(map_httparse_error(e, input, limits)),
+            Err(httparse::Error::TooManyHeaders) => Fast::Overflow,
+            Err(_) => Fast::Ask,
         }
     })
-}
-
-fn map_httparse_error(e: httparse::Error, input: &[u8], limits: &HeadLimits) -> ParseError {
-    match e {
-        // httparse reports a bad method and a bad target alike; llhttp tells them apart.
-        httparse::Error::Token => match memchr::memchr(b' ', input) {
-            Some(sp) if std::str::from_utf8(&input[..sp]).is_ok_and(|m| METHODS.contains(&m)) => {
-                ParseError::InvalidUrlChar
-            }
-            _ => ParseError::InvalidMethod,
-        },
-        httparse::Error::Version => {
-            if input.len() > limits.max_head_bytes {
-                ParseError::HeaderOverflow
-            } else if version_token(input).is_some_and(|v| !v.starts_with(b"HTTP/")) {
-                // "GET /a b HTTP/1.1": what follows the target is not a version at all.
-                ParseError::InvalidConstant
-            } else {
-                ParseError::InvalidVersion
-            }
-        }
-        httparse::Error::HeaderName if has_folded_line(input) => ParseError::UnexpectedWhitespace,
-        httparse::Error::HeaderName => ParseError::InvalidHeaderToken,
-        httparse::Error::HeaderValue => ParseError::InvalidHeaderValueChar,
-        httparse::Error::NewLine => ParseError::LfExpected,
-        httparse::Error::TooManyHeaders => ParseError::HeaderOverflow,
-        httparse::Error::Status => ParseError::InvalidConstant,
-    }
-}
-
-/// Where in `input` (a head as received, from its first byte) llhttp would have stopped with
-/// `err`: Node reports it as `err.bytesParsed`. httparse does not say, so the offending byte is
-/// found again here; errors not tied to one byte give 0.
-pub fn error_offset(input: &[u8], err: ParseError) -> usize {
-    let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    let line_end =
-        |from: usize| memchr::memchr(b'\n', &input[from..]).map_or(input.len(), |i| from + i);
-    let first_header_line = memchr::memchr(b'\n', input).map_or(input.len(), |i| i + 1);
-    let headers = || {
-        let mut pos = first_header_line;
-        std::iter::from_fn(move || {
-            if pos >= input.len() {
-                return None;
-            }
-            let start = pos;
-            let end = line_end(start);
-            pos = end + 1;
-            Some((start, end))
-        })
-    };
-    let found = match err {
-        ParseError::InvalidMethod => input.iter().position(|&b| !is_tchar(b)),
-        ParseError::InvalidUrlChar => {
-            let sp = memchr::memchr(b' ', input).unwrap_or(0);
-            input[sp + 1..]
-                .iter()
-                .position(|&b| b <= b' ' || b == 0x7f)
-                .map(|i| sp + 1 + i)
-        }
-        ParseError::InvalidHeaderToken => headers().find_map(|(start, end)| {
-            let line = &input[start..end];
-            let colon = memchr::memchr(b':', line).unwrap_or(line.len());
-            line[..colon]
-                .iter()
-                .position(|&b| !is_tchar(b))
-                .map(|i| start + i)
-        }),
-        ParseError::InvalidHeaderValueChar => headers().find_map(|(start, end)| {
-            let line = &input[start..end];
-            let colon = memchr::memchr(b':', line)?;
-            line[colon + 1..]
-                .iter()
-                .position(|&b| (b < b' ' && b != b'\t' && b != b'\r') || b == 0x7f)
-                .map(|i| start + colon + 1 + i)
-        }),
-        ParseError::UnexpectedWhitespace => headers()
-            .find_map(|(start, _)| matches!(input.get(start), Some(b' ' | b'\t')).then_some(start)),
-        ParseError::CrExpected
-        | ParseError::CrlfAfterVersion
-        | ParseError::InvalidHeaderFieldChar => {
-            memchr::memchr_iter(b'\n', input).find(|&i| i == 0 || input[i - 1] != b'\r')
-        }
-        _ => None,
-    };
-    found.unwrap_or(0)
-}
-
-/// A header line that begins with whitespace (obs-fold), which llhttp names as such.
-fn has_folded_line(input: &[u8]) -> bool {
-    memchr::memchr_iter(b'\n', input).any(|i| matches!(input.get(i + 1), Some(b' ' | b'\t')))
 }
 
 /// What Node counts against maxHeaderSize: the target, header names and values (not the
@@ -293,167 +207,124 @@ fn counted_so_far(input: &[u8]) -> usize {
     input.len().saturating_sub(4 * lines + 12)
 }
 
-/// The third space-separated token of the request line, if the line has one.
-fn version_token(input: &[u8]) -> Option<&[u8]> {
-    let line_end = memchr::memchr2(b'\r', b'\n', input).unwrap_or(input.len());
-    let mut parts = input[..line_end].splitn(3, |&b| b == b' ');
-    parts.next()?;
-    parts.next()?;
-    parts.next()
-}
-
-/// llhttp (strict) wants CRLF after the request line and every header line; httparse also
-/// accepts a bare LF, which is a request-smuggling vector, so reject it here.
-fn check_line_endings(head: &[u8], limits: &HeadLimits) -> Result<(), ParseError> {
-    if limits.lenient {
-        return Ok(());
-    }
-    let request_line_end = memchr::memchr(b'\n', head).unwrap_or(head.len());
-    for i in memchr::memchr_iter(b'\n', head) {
-        if i > 0 && head[i - 1] == b'\r' {
-            continue;
-        }
-        // llhttp's wording depends on where the bare LF is.
-        return Err(if i == request_line_end {
-            ParseError::CrlfAfterVersion
-        } else if i > 0 && head[i - 1] == b'\n' {
-            ParseError::InvalidHeaderFieldChar
-        } else {
-            ParseError::CrExpected
-        });
-    }
-    Ok(())
+/// httparse takes a bare LF as a line end; strict llhttp does not (a request-smuggling vector).
+fn has_bare_lf(head: &[u8]) -> bool {
+    memchr::memchr_iter(b'\n', head).any(|i| i == 0 || head[i - 1] != b'\r')
 }
 
 fn offset_of(buf: &[u8], part: &[u8]) -> u32 {
     (part.as_ptr() as usize - buf.as_ptr() as usize) as u32
 }
 
+/// Fills `out` from httparse's view when llhttp would take the head the same way; false when
+/// llhttp's grammar must decide (an RTSP-only method or PRI, a target that is not origin-form,
+/// a special header's value it refuses or Content-Length beside Transfer-Encoding).
 fn fill_head(
     buf: &[u8],
     req: &httparse::Request<'_, '_>,
     limits: &HeadLimits,
     out: &mut RequestHead,
-) -> Result<(), ParseError> {
+) -> bool {
     let method = req.method.unwrap_or("");
-    out.method = METHODS
-        .binary_search(&method)
-        .map_err(|_| ParseError::InvalidMethod)? as u8;
-    let path = req.path.unwrap_or("");
-    if path.is_empty() {
-        return Err(ParseError::InvalidUrl);
+    let Ok(method) = METHODS.binary_search(&method) else {
+        return false;
+    };
+    let method = method as u8;
+    if !llhttp::is_http_method(method) || method == llhttp::METHOD_PRI {
+        return false;
     }
-    out.url = (offset_of(buf, path.as_bytes()), path.len() as u32);
+    out.method = method;
+    let path = req.path.unwrap_or("").as_bytes();
+    let origin_form = matches!(path.first(), Some(b'/' | b'*')) && method != METHOD_CONNECT;
+    if !origin_form && !llhttp::url_is_valid(path, method == METHOD_CONNECT) {
+        return false;
+    }
+    out.url = (offset_of(buf, path), path.len() as u32);
+    out.version_major = 1;
     out.version_minor = req.version.unwrap_or(1);
     out.headers.clear();
     out.late_error = None;
-
-    let mut content_length: Option<u64> = None;
-    let mut transfer_encoding = false;
-    let mut chunked_last = false;
-    let mut conn_close = false;
-    let mut conn_keep_alive = false;
-    let mut conn_upgrade = false;
-    let mut has_upgrade = false;
     out.has_host = false;
     out.has_expect = false;
 
+    let mut st = HeadState::default();
     for h in req.headers.iter() {
         let name = h.name.as_bytes();
         let value = h.value;
+        let value_at = offset_of(buf, value);
         out.headers.push([
             offset_of(buf, name),
             name.len() as u32,
-            offset_of(buf, value),
+            value_at,
             value.len() as u32,
         ]);
-        match name.len() {
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
-                if content_length.is_some() {
-                    // llhttp: "Duplicate Content-Length", whatever the values.
-                    return Err(ParseError::UnexpectedContentLength);
-                }
-                if transfer_encoding && !limits.lenient {
-                    return Err(ParseError::ContentLengthWithTransferEncoding);
-                }
-                content_length = Some(parse_content_length(value)?);
-            }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
-                if content_length.is_some() && !limits.lenient {
-                    return Err(ParseError::TransferEncodingWithContentLength);
-                }
-                transfer_encoding = true;
-                // chunked must be the final coding (RFC 9112 §6.1); llhttp rejects a coding
-                // after it at once, before the head is dispatched.
-                for token in tokens(value) {
-                    if chunked_last && !limits.lenient {
-                        return Err(ParseError::InvalidTransferEncodingValue);
-                    }
-                    chunked_last = token.eq_ignore_ascii_case(b"chunked");
-                }
-            }
-            10 if name.eq_ignore_ascii_case(b"connection") => {
-                for token in tokens(value) {
-                    if token.eq_ignore_ascii_case(b"close") {
-                        conn_close = true;
-                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                        conn_keep_alive = true;
-                    } else if token.eq_ignore_ascii_case(b"upgrade") {
-                        conn_upgrade = true;
+        match Special::of(name) {
+            Some(kind) => {
+                if !limits.lenient {
+                    let conflict = match kind {
+                        Special::TransferEncoding => st.flags & llhttp::F_CONTENT_LENGTH,
+                        Special::ContentLength => st.flags & llhttp::F_TRANSFER_ENCODING,
+                        _ => 0,
+                    };
+                    if conflict != 0 {
+                        return false;
                     }
                 }
+                if value.is_empty() {
+                    if llhttp::empty_value(Some(kind), 0).is_err() {
+                        return false;
+                    }
+                } else if llhttp::scan_special_value(
+                    buf,
+                    value_at as usize,
+                    kind,
+                    &mut st,
+                    limits.lenient,
+                )
+                .is_err()
+                {
+                    return false;
+                }
             }
-            7 if name.eq_ignore_ascii_case(b"upgrade") => has_upgrade = true,
-            4 if name.eq_ignore_ascii_case(b"host") => out.has_host = true,
-            6 if name.eq_ignore_ascii_case(b"expect") => out.has_expect = true,
-            _ => {}
+            None => note_header(out, name),
         }
     }
-
-    out.body.0 = if transfer_encoding {
-        if chunked_last {
-            BodyKind::Chunked
-        } else {
-            // A request body whose length cannot be known: llhttp errors after the head.
-            out.late_error = Some(ParseError::InvalidTransferEncoding);
-            BodyKind::None
-        }
-    } else {
-        match content_length {
-            Some(0) | None => BodyKind::None,
-            Some(n) => BodyKind::Length(n),
-        }
-    };
-
-    out.keep_alive = if out.version_minor >= 1 {
-        !conn_close
-    } else {
-        conn_keep_alive && !conn_close
-    };
-    out.upgrade = out.method == METHOD_CONNECT || (has_upgrade && conn_upgrade);
-    Ok(())
+    finish_head(out, &st);
+    true
 }
 
-fn parse_content_length(value: &[u8]) -> Result<u64, ParseError> {
-    if value.is_empty() {
-        return Err(ParseError::InvalidContentLength);
+/// The presence flags JS reads instead of building `req.headers`.
+fn note_header(out: &mut RequestHead, name: &[u8]) {
+    match name.len() {
+        4 if name.eq_ignore_ascii_case(b"host") => out.has_host = true,
+        6 if name.eq_ignore_ascii_case(b"expect") => out.has_expect = true,
+        _ => {}
     }
-    let mut n: u64 = 0;
-    for &b in value {
-        if !b.is_ascii_digit() {
-            return Err(ParseError::InvalidContentLength);
-        }
-        n = n
-            .checked_mul(10)
-            .and_then(|n| n.checked_add(u64::from(b - b'0')))
-            .ok_or(ParseError::InvalidContentLength)?;
-    }
-    Ok(n)
 }
 
-/// Comma-separated tokens with optional whitespace trimmed.
-fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value.split(|&b| b == b',').map(|t| t.trim_ascii())
+/// llhttp's after-headers decisions: body framing, keep-alive (`llhttp_should_keep_alive`)
+/// and upgrade.
+fn finish_head(out: &mut RequestHead, st: &HeadState) {
+    let flags = st.flags;
+    out.late_error = None;
+    out.body.0 = if flags & llhttp::F_CHUNKED != 0 {
+        BodyKind::Chunked
+    } else if flags & llhttp::F_TRANSFER_ENCODING != 0 {
+        // A request body whose length cannot be known: llhttp errors after the head.
+        out.late_error = Some(ParseError::InvalidTransferEncoding);
+        BodyKind::None
+    } else if st.content_length > 0 {
+        BodyKind::Length(st.content_length)
+    } else {
+        BodyKind::None
+    };
+    out.keep_alive = if out.version_major > 0 && out.version_minor > 0 {
+        flags & llhttp::F_CONNECTION_CLOSE == 0
+    } else {
+        flags & llhttp::F_CONNECTION_KEEP_ALIVE != 0
+    };
+    let both = llhttp::F_UPGRADE | llhttp::F_CONNECTION_UPGRADE;
+    out.upgrade = out.method == METHOD_CONNECT || flags & both == both;
 }
 
 #[cfg(test)]
@@ -464,6 +335,7 @@ mod tests {
         let mut head = RequestHead::default();
         parse_request_head(s.as_bytes(), &HeadLimits::default(), &mut head)
             .map(|done| done.then_some(head))
+            .map_err(|(e, _)| e)
     }
 
     fn text(buf: &str, r: (u32, u32)) -> &str {
@@ -597,7 +469,7 @@ mod tests {
             ),
             (
                 "POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-                InvalidContentLength,
+                ContentLengthOverflow,
             ),
             (
                 "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
@@ -607,7 +479,7 @@ mod tests {
                 "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
                 ContentLengthWithTransferEncoding,
             ),
-            ("GET / HTTP/2.0\r\n\r\n", InvalidVersion),
+            ("GET / HTTP/1.2\r\n\r\n", InvalidVersion),
             ("\x00\x01\x02 hello\r\n\r\n", InvalidMethod),
         ];
         for (input, want) in cases {
@@ -618,8 +490,10 @@ mod tests {
     #[test]
     fn error_offsets_point_at_the_offending_byte() {
         let at = |s: &str| {
-            let e = parse(s).unwrap_err();
-            error_offset(s.as_bytes(), e)
+            let mut head = RequestHead::default();
+            parse_request_head(s.as_bytes(), &HeadLimits::default(), &mut head)
+                .unwrap_err()
+                .1
         };
         assert_eq!(at("GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"), 28);
         assert_eq!(at("G\x01T / HTTP/1.1\r\n\r\n"), 1);
@@ -645,7 +519,7 @@ mod tests {
         let strict = HeadLimits::default();
         assert_eq!(
             parse_request_head(s, &strict, &mut h),
-            Err(ParseError::InvalidHeaderValueChar)
+            Err((ParseError::InvalidHeaderValueChar, 26))
         );
         let lenient = HeadLimits {
             lenient: true,

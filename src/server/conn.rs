@@ -14,9 +14,7 @@ use tokio::time::Instant;
 use super::queue::*;
 use super::stream::ConnStream;
 use super::{ConnShared, ServerInner};
-use crate::h1::{
-    error_offset, parse_request_head, BodyDecoder, BodyKind, Decoded, ParseError, RequestHead,
-};
+use crate::h1::{parse_request_head, BodyDecoder, BodyKind, Decoded, ParseError, RequestHead};
 
 /// Where the read side stands.
 enum Reading {
@@ -619,8 +617,8 @@ impl Conn {
                                 }
                             }
                         }
-                        Err(e) => {
-                            let at = self.rpos + error_offset(&self.rbuf[self.rpos..], e);
+                        Err((e, at)) => {
+                            let at = self.rpos + at;
                             self.reading = Reading::Stopped;
                             drop(q);
                             self.push_error_at(e.index(), at);
@@ -745,7 +743,7 @@ fn push_head(batch: &mut EventBatch, id: u32, input: &[u8], head: &RequestHead) 
         id,
         flags,
         u32::from(head.method),
-        u32::from(head.version_minor),
+        u32::from(head.version_major) << 8 | u32::from(head.version_minor),
         rebase(head.url.0),
         head.url.1,
         head.headers.len() as u32,

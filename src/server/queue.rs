@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 /// Event kinds, the first word of each record in `EventBatch::meta`. Layouts (after `kind, id`):
 /// - `CONNECTION`: text_off, text_len (`"<remote ip> <local ip>"`), remote_port, local_port,
 ///   family (4 or 6)
-/// - `HEAD`: flags, method, version_minor, url_off, url_len, n, then n × (name_off, name_len,
+/// - `HEAD`: flags, method (index into `h1::parse::METHODS`), version (major << 8 | minor), url_off, url_len, n, then n × (name_off, name_len,
 ///   value_off, value_len); offsets into `text`
 /// - `BODY`: off, len into `body`
 /// - `END`: n, then n trailer quads into `text`
