@@ -83,6 +83,9 @@ async function withRecordingServer(
   }
 }
 
+/** A chunked POST's head (56 bytes): the body cases below follow it. */
+const CHUNKED = 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
+
 // [name, bytes (sent in one write), code, reason, node's bytesParsed]
 const cases: Array<[string, string, string, string, number]> = [
   ['unknown method', 'FOO / HTTP/1.1\r\nHost: x\r\n\r\n', 'HPE_INVALID_METHOD', 'Invalid method encountered', 1],
@@ -137,6 +140,12 @@ const cases: Array<[string, string, string, string, number]> = [
   ['Content-Length beyond 64 bits', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n', 'HPE_INVALID_CONTENT_LENGTH', 'Content-Length overflow', 61],
   ['Content-Length then Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n', 'HPE_INVALID_TRANSFER_ENCODING', "Transfer-Encoding can't be present with Content-Length", 63],
   ['a second Transfer-Encoding after chunked', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n', 'HPE_INVALID_TRANSFER_ENCODING', 'Invalid `Transfer-Encoding` header value', 74],
+  ['space after the chunk size', `${CHUNKED}3 \r\nabc\r\n0\r\n\r\n`, 'HPE_INVALID_CHUNK_SIZE', 'Invalid character in chunk size', 58],
+  ['bare LF after the chunk size', `${CHUNKED}3\nabc\r\n0\r\n\r\n`, 'HPE_CR_EXPECTED', 'Missing expected CR after chunk size', 58],
+  ['chunk size beyond 64 bits', `${CHUNKED}fffffffffffffffff\r\n`, 'HPE_INVALID_CHUNK_SIZE', 'Chunk size overflow', 73],
+  ['bare LF after chunk data', `${CHUNKED}3\r\nabc\n0\r\n\r\n`, 'HPE_CR_EXPECTED', 'Missing expected CR after chunk data', 63],
+  ['space inside a chunk extension name', `${CHUNKED}3;a b\r\nabc\r\n0\r\n\r\n`, 'HPE_STRICT', 'Invalid character in chunk extensions name', 60],
+  ['trailer line without a colon', `${CHUNKED}3\r\nabc\r\n0\r\nX y\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN', 'Invalid header token', 68],
   ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'HPE_PAUSED_H2_UPGRADE', 'Pause on PRI/Upgrade', 24],
 ]
 

@@ -1,6 +1,7 @@
 //! Request body decoding: Content-Length and chunked, as a byte-level state machine (the shape of
 //! hyper's `ChunkedState`) with llhttp's strictness and Node's limits on extensions and trailers.
 
+use super::llhttp::{scan_trailers, TOKEN};
 use super::ParseError;
 
 /// Node caps chunk extensions at 16 KiB per chunk (HPE_CHUNK_EXTENSIONS_OVERFLOW → 413).
@@ -11,6 +12,9 @@ pub struct BodyDecoder {
     kind: Kind,
     trailers: Vec<u8>,
     max_trailer_bytes: usize,
+    /// `insecureHTTPParser`: llhttp's lenient flags (a bare LF ends a line, spaces may follow
+    /// the size).
+    lenient: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,9 +31,11 @@ enum Chunked {
         size: u64,
         digits: u8,
     },
+    /// Chunk extensions (`;name=value`, llhttp's grammar); `bytes` counts them for Node's cap.
     Extension {
         size: u64,
         bytes: usize,
+        at: Ext,
     },
     SizeLf {
         size: u64,
@@ -42,6 +48,23 @@ enum Chunked {
     TrailerLineStart,
     TrailerLine,
     EndLf,
+}
+
+/// Where in a chunk extension llhttp is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ext {
+    /// After `;`.
+    Start,
+    Name,
+    Value,
+    Quoted,
+    QuotedPair,
+    QuotedDone,
+}
+
+/// llhttp's QDTEXT: HTAB, SP, VCHAR except `"` and `\`, obs-text.
+fn is_qdtext(b: u8) -> bool {
+    b == b'\t' || (b >= b' ' && b != b'"' && b != b'\\' && b != 0x7f)
 }
 
 /// One step of decoding: what the bytes consumed so far amount to.
@@ -61,14 +84,16 @@ impl BodyDecoder {
             kind: if n == 0 { Kind::Done } else { Kind::Length(n) },
             trailers: Vec::new(),
             max_trailer_bytes: 0,
+            lenient: false,
         }
     }
 
-    pub fn chunked(max_trailer_bytes: usize) -> Self {
+    pub fn chunked(max_trailer_bytes: usize, lenient: bool) -> Self {
         Self {
             kind: Kind::Chunked(Chunked::Size { size: 0, digits: 0 }),
             trailers: Vec::new(),
             max_trailer_bytes,
+            lenient,
         }
     }
 
@@ -83,7 +108,8 @@ impl BodyDecoder {
 
     /// Decodes from `buf`; returns how many bytes were consumed and what they were. Data is
     /// returned as soon as it is seen, so call again with the rest until `NeedMore` or `Done`.
-    pub fn decode(&mut self, buf: &[u8]) -> Result<(usize, Decoded), ParseError> {
+    /// An error comes with the offset in `buf` where llhttp stops (Node's `bytesParsed`).
+    pub fn decode(&mut self, buf: &[u8]) -> Result<(usize, Decoded), (ParseError, usize)> {
         match self.kind {
             Kind::Done => Ok((0, Decoded::Done)),
             Kind::Length(remaining) => {
@@ -109,7 +135,9 @@ impl BodyDecoder {
         }
     }
 
-    fn decode_chunked(&mut self, buf: &[u8]) -> Result<(usize, Decoded), ParseError> {
+    fn decode_chunked(&mut self, buf: &[u8]) -> Result<(usize, Decoded), (ParseError, usize)> {
+        use ParseError as E;
+        let lenient = self.lenient;
         let mut i = 0;
         while i < buf.len() {
             let Kind::Chunked(state) = self.kind else {
@@ -131,66 +159,131 @@ impl BodyDecoder {
                     },
                 ));
             }
+            // llhttp reports an error at the byte (`at`) or, where its node consumed the byte
+            // first, just after it (`after`).
+            let at = i;
+            let after = i + 1;
             let b = buf[i];
             i += 1;
             let next = match state {
                 Chunked::Size { size, digits } => match b {
                     b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
-                        // 16 hex digits fill a u64; more is an overflow.
-                        if digits >= 16 {
-                            return Err(ParseError::InvalidChunkSize);
-                        }
-                        let v = (b as char).to_digit(16).unwrap_or(0) as u64;
+                        let v = u64::from((b as char).to_digit(16).unwrap_or(0));
+                        let size = size
+                            .checked_mul(16)
+                            .and_then(|s| s.checked_add(v))
+                            .ok_or((E::ChunkSizeOverflow, after))?;
                         Chunked::Size {
-                            size: (size << 4) | v,
-                            digits: digits + 1,
+                            size,
+                            digits: digits.saturating_add(1),
                         }
                     }
-                    b';' if digits > 0 => Chunked::Extension { size, bytes: 0 },
-                    b'\r' if digits > 0 => Chunked::SizeLf { size },
-                    _ => return Err(ParseError::InvalidChunkSize),
-                },
-                Chunked::Extension { size, bytes } => match b {
+                    _ if digits == 0 => return Err((E::InvalidChunkSize, at)),
+                    b' ' | b'\t' if lenient => Chunked::Size { size, digits },
+                    b' ' | b'\t' => return Err((E::InvalidChunkSize, after)),
+                    b';' => Chunked::Extension {
+                        size,
+                        bytes: 0,
+                        at: Ext::Start,
+                    },
                     b'\r' => Chunked::SizeLf { size },
-                    b'\n' => return Err(ParseError::Strict),
-                    _ => {
+                    b'\n' if lenient => Self::after_size(size),
+                    b'\n' => return Err((E::CrExpectedAfterChunkSize, after)),
+                    _ => return Err((E::InvalidChunkSize, at)),
+                },
+                Chunked::Extension {
+                    size,
+                    bytes,
+                    at: ext,
+                } => {
+                    // Node caps the extension bytes of a chunk line (line ends not counted).
+                    let go = |to: Ext| {
                         if bytes + 1 > MAX_CHUNK_EXTENSIONS {
-                            return Err(ParseError::ChunkExtensionsOverflow);
+                            return Err((E::ChunkExtensionsOverflow, at));
                         }
-                        Chunked::Extension {
+                        Ok(Chunked::Extension {
                             size,
                             bytes: bytes + 1,
+                            at: to,
+                        })
+                    };
+                    let line_end = |why: ParseError| {
+                        if lenient {
+                            Ok(Self::after_size(size))
+                        } else {
+                            Err((why, at))
                         }
+                    };
+                    match (ext, b) {
+                        (Ext::Start, b' ' | b'\r') => return Err((E::ExtensionChar, after)),
+                        (Ext::Start | Ext::Name, b'=') => go(Ext::Value)?,
+                        (Ext::Start | Ext::Name | Ext::Value | Ext::QuotedDone, b';') => {
+                            go(Ext::Start)?
+                        }
+                        (Ext::Name | Ext::Value | Ext::QuotedDone, b'\r') => {
+                            Chunked::SizeLf { size }
+                        }
+                        (Ext::Start | Ext::Name, b'\n') => line_end(E::CrExpectedAfterExtName)?,
+                        (Ext::Value | Ext::QuotedDone, b'\n') => {
+                            line_end(E::CrExpectedAfterExtValue)?
+                        }
+                        (Ext::Start | Ext::Name, _) if TOKEN[b as usize] => go(Ext::Name)?,
+                        (Ext::Start | Ext::Name, _) => return Err((E::ExtensionNameChar, after)),
+                        (Ext::Value, b'"') => go(Ext::Quoted)?,
+                        (Ext::Value, _) if TOKEN[b as usize] => go(Ext::Value)?,
+                        (Ext::Value, _) => return Err((E::ExtensionValueChar, after)),
+                        (Ext::Quoted, b'"') => go(Ext::QuotedDone)?,
+                        (Ext::Quoted, b'\\') => go(Ext::QuotedPair)?,
+                        (Ext::Quoted, _) if is_qdtext(b) => go(Ext::Quoted)?,
+                        (Ext::Quoted, _) => return Err((E::ExtensionQuotedChar, after)),
+                        (Ext::QuotedPair, _) if b == b'\t' || (b >= b' ' && b != 0x7f) => {
+                            go(Ext::Quoted)?
+                        }
+                        (Ext::QuotedPair, _) => return Err((E::ExtensionQuotedPair, after)),
+                        (Ext::QuotedDone, _) => return Err((E::ExtensionAfterQuote, at)),
                     }
-                },
+                }
                 Chunked::SizeLf { size } => match b {
-                    b'\n' if size == 0 => Chunked::TrailerLineStart,
-                    b'\n' => Chunked::Data { remaining: size },
-                    _ => return Err(ParseError::Strict),
+                    b'\n' => Self::after_size(size),
+                    _ if lenient => {
+                        i = at;
+                        Self::after_size(size)
+                    }
+                    _ => return Err((E::StrictLfAfterChunkSize, at)),
                 },
                 Chunked::Data { .. } => unreachable!("handled above"),
                 Chunked::DataCr => match b {
                     b'\r' => Chunked::DataLf,
-                    _ => return Err(ParseError::Strict),
+                    b'\n' if lenient => Chunked::Size { size: 0, digits: 0 },
+                    b'\n' => return Err((E::CrExpectedAfterChunkData, after)),
+                    _ if lenient => {
+                        i = at;
+                        Chunked::Size { size: 0, digits: 0 }
+                    }
+                    _ => return Err((E::Strict, at)),
                 },
                 Chunked::DataLf => match b {
                     b'\n' => Chunked::Size { size: 0, digits: 0 },
-                    _ => return Err(ParseError::Strict),
+                    _ if lenient => {
+                        i = at;
+                        Chunked::Size { size: 0, digits: 0 }
+                    }
+                    _ => return Err((E::Strict, at)),
                 },
                 Chunked::TrailerLineStart => match b {
                     b'\r' => Chunked::EndLf,
                     _ => {
-                        self.push_trailer(b)?;
+                        self.push_trailer(b).map_err(|e| (e, at))?;
                         Chunked::TrailerLine
                     }
                 },
                 Chunked::TrailerLine => {
-                    self.push_trailer(b)?;
+                    self.push_trailer(b).map_err(|e| (e, at))?;
                     if b == b'\n' {
                         if self.trailers.len() < 2
                             || self.trailers[self.trailers.len() - 2] != b'\r'
                         {
-                            return Err(ParseError::CrExpected);
+                            return Err((E::CrExpected, at));
                         }
                         Chunked::TrailerLineStart
                     } else {
@@ -202,12 +295,21 @@ impl BodyDecoder {
                         self.kind = Kind::Done;
                         return Ok((i, Decoded::Done));
                     }
-                    _ => return Err(ParseError::Strict),
+                    _ => return Err((E::StrictLfAfterHeaders, at)),
                 },
             };
             self.kind = Kind::Chunked(next);
         }
         Ok((i, Decoded::NeedMore))
+    }
+
+    /// The chunk's line ended: its data, or the trailers after the last chunk.
+    fn after_size(size: u64) -> Chunked {
+        if size == 0 {
+            Chunked::TrailerLineStart
+        } else {
+            Chunked::Data { remaining: size }
+        }
     }
 
     fn push_trailer(&mut self, b: u8) -> Result<(), ParseError> {
@@ -218,30 +320,17 @@ impl BodyDecoder {
         Ok(())
     }
 
-    /// Trailers as `[name_off, name_len, value_off, value_len]` into `trailer_bytes()`.
-    pub fn parse_trailers(&self, out: &mut Vec<[u32; 4]>) -> Result<(), ParseError> {
+    /// Trailers as `[name_off, name_len, value_off, value_len]` into `trailer_bytes()`, parsed
+    /// as llhttp does; an error comes with its offset in `trailer_bytes()`.
+    pub fn parse_trailers(&self, out: &mut Vec<[u32; 4]>) -> Result<(), (ParseError, usize)> {
         out.clear();
         if self.trailers.is_empty() {
             return Ok(());
         }
         let mut block = self.trailers.clone();
         block.extend_from_slice(b"\r\n");
-        let mut slots = vec![httparse::EMPTY_HEADER; block.len() / 4 + 1];
-        match httparse::parse_headers(&block, &mut slots) {
-            Ok(httparse::Status::Complete((_, headers))) => {
-                let base = block.as_ptr() as usize;
-                for h in headers {
-                    out.push([
-                        (h.name.as_ptr() as usize - base) as u32,
-                        h.name.len() as u32,
-                        (h.value.as_ptr() as usize - base) as u32,
-                        h.value.len() as u32,
-                    ]);
-                }
-                Ok(())
-            }
-            _ => Err(ParseError::InvalidHeaderToken),
-        }
+        *out = scan_trailers(&block, self.lenient)?;
+        Ok(())
     }
 }
 
@@ -259,7 +348,7 @@ mod tests {
         let mut pos = 0;
         let mut avail = step.min(input.len());
         loop {
-            let (n, what) = dec.decode(&input[pos..avail])?;
+            let (n, what) = dec.decode(&input[pos..avail]).map_err(|(e, _)| e)?;
             match what {
                 Decoded::Data { start, end } => {
                     body.extend_from_slice(&input[pos + start..pos + end])
@@ -288,7 +377,7 @@ mod tests {
     fn chunked_every_split() {
         let wire = b"5\r\nhello\r\n1;ext=1\r\n \r\na\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\nNEXT";
         for step in 1..wire.len() {
-            let (body, used) = run(BodyDecoder::chunked(1024), wire, step).unwrap();
+            let (body, used) = run(BodyDecoder::chunked(1024, false), wire, step).unwrap();
             assert_eq!(body, b"hello 0123456789", "step {step}");
             assert_eq!(&wire[used..], b"NEXT");
         }
@@ -296,7 +385,7 @@ mod tests {
 
     #[test]
     fn trailers_are_parsed() {
-        let mut dec = BodyDecoder::chunked(1024);
+        let mut dec = BodyDecoder::chunked(1024, false);
         let wire = b"0\r\nX-A: 1\r\nx-b: two\r\n\r\n";
         let (n, d) = dec.decode(wire).unwrap();
         assert_eq!((n, d), (wire.len(), Decoded::Done));
@@ -314,20 +403,78 @@ mod tests {
         let cases: &[(&[u8], ParseError)] = &[
             (b"zz\r\n", ParseError::InvalidChunkSize),
             (b"\r\n", ParseError::InvalidChunkSize),
-            (b"11111111111111111\r\n", ParseError::InvalidChunkSize),
+            (b"11111111111111111\r\n", ParseError::ChunkSizeOverflow),
             (b"1\r\nab\r\n", ParseError::Strict),
-            (b"1\nA\r\n", ParseError::InvalidChunkSize),
+            (b"1\nA\r\n", ParseError::CrExpectedAfterChunkSize),
             (b"0\r\nX: 1\n\r\n", ParseError::CrExpected),
         ];
         for (input, want) in cases {
-            let got = run(BodyDecoder::chunked(1024), input, input.len()).err();
+            let got = run(BodyDecoder::chunked(1024, false), input, input.len()).err();
             assert_eq!(got, Some(*want), "{:?}", String::from_utf8_lossy(input));
         }
         let ext = format!("2;{}=bar\r\nAA\r\n0\r\n\r\n", "A".repeat(20000));
-        let got = run(BodyDecoder::chunked(1024), ext.as_bytes(), 1000).err();
+        let got = run(BodyDecoder::chunked(1024, false), ext.as_bytes(), 1000).err();
         assert_eq!(got, Some(ParseError::ChunkExtensionsOverflow));
         let trailer = format!("0\r\nX: {}\r\n\r\n", "a".repeat(2000));
-        let got = run(BodyDecoder::chunked(1024), trailer.as_bytes(), 100).err();
+        let got = run(BodyDecoder::chunked(1024, false), trailer.as_bytes(), 100).err();
         assert_eq!(got, Some(ParseError::HeaderOverflow));
+    }
+
+    /// (body bytes, llhttp's reason, offset) as Node 20.20 reports them for a body that
+    /// starts the packet.
+    #[test]
+    fn chunked_errors_stop_where_llhttp_does() {
+        let cases: &[(&str, &str, usize)] = &[
+            ("zz\r\n", "Invalid character in chunk size", 0),
+            ("3 \r\nabc\r\n", "Invalid character in chunk size", 2),
+            ("3\nabc\r\n", "Missing expected CR after chunk size", 2),
+            ("3\rabc\r\n", "Expected LF after chunk size", 2),
+            ("fffffffffffffffff\r\n", "Chunk size overflow", 17),
+            ("0000000000000000003\r\nabc\r\n0\r\n\r\n", "", 0),
+            ("3\r\nabcX\r\n", "Expected LF after chunk data", 6),
+            (
+                "3\r\nabc\n0\r\n\r\n",
+                "Missing expected CR after chunk data",
+                7,
+            ),
+            ("3; a=b\r\n", "Invalid character in chunk extensions", 3),
+            ("3;a b\r\n", "Invalid character in chunk extensions name", 4),
+            (
+                "3;a=b c\r\n",
+                "Invalid character in chunk extensions value",
+                6,
+            ),
+            (
+                "3;a=\"b\u{1}\"\r\n",
+                "Invalid character in chunk extensions quoted value",
+                7,
+            ),
+            (
+                "3;a=\"b\"c\r\n",
+                "Invalid character in chunk extensions quote value",
+                7,
+            ),
+            ("3;a\n", "Missing expected CR after chunk extension name", 3),
+            (
+                "3;a=b\n",
+                "Missing expected CR after chunk extension value",
+                5,
+            ),
+            ("3;a=\"b;\\\"c\";d\r\nabc\r\n0\r\n\r\n", "", 0),
+        ];
+        for &(input, reason, at) in cases {
+            let mut dec = BodyDecoder::chunked(1024, false);
+            let mut pos = 0;
+            let got = loop {
+                match dec.decode(&input.as_bytes()[pos..]) {
+                    Err((e, off)) => break Some((e.reason(), pos + off)),
+                    Ok((_, Decoded::Done)) => break None,
+                    Ok((_, Decoded::NeedMore)) => panic!("{input:?}: incomplete"),
+                    Ok((n, Decoded::Data { .. })) => pos += n,
+                }
+            };
+            let want = (!reason.is_empty()).then_some((reason, at));
+            assert_eq!(got, want, "{input:?}");
+        }
     }
 }

@@ -58,6 +58,19 @@ pub enum ParseError {
     StrictLfAfterHeaders,
     EmptyContentLength,
     ContentLengthOverflow,
+    // llhttp's chunked-body errors.
+    ChunkSizeOverflow,
+    CrExpectedAfterChunkSize,
+    StrictLfAfterChunkSize,
+    CrExpectedAfterChunkData,
+    ExtensionChar,
+    ExtensionNameChar,
+    ExtensionValueChar,
+    ExtensionQuotedChar,
+    ExtensionQuotedPair,
+    ExtensionAfterQuote,
+    CrExpectedAfterExtName,
+    CrExpectedAfterExtValue,
 }
 
 impl ParseError {
@@ -110,6 +123,18 @@ impl ParseError {
             Self::StrictLfAfterHeaders => "HPE_STRICT",
             Self::EmptyContentLength => "HPE_INVALID_CONTENT_LENGTH",
             Self::ContentLengthOverflow => "HPE_INVALID_CONTENT_LENGTH",
+            Self::ChunkSizeOverflow => "HPE_INVALID_CHUNK_SIZE",
+            Self::CrExpectedAfterChunkSize => "HPE_CR_EXPECTED",
+            Self::StrictLfAfterChunkSize => "HPE_STRICT",
+            Self::CrExpectedAfterChunkData => "HPE_CR_EXPECTED",
+            Self::ExtensionChar => "HPE_STRICT",
+            Self::ExtensionNameChar => "HPE_STRICT",
+            Self::ExtensionValueChar => "HPE_STRICT",
+            Self::ExtensionQuotedChar => "HPE_STRICT",
+            Self::ExtensionQuotedPair => "HPE_STRICT",
+            Self::ExtensionAfterQuote => "HPE_STRICT",
+            Self::CrExpectedAfterExtName => "HPE_CR_EXPECTED",
+            Self::CrExpectedAfterExtValue => "HPE_CR_EXPECTED",
         }
     }
 
@@ -166,6 +191,18 @@ impl ParseError {
             Self::StrictLfAfterHeaders => "Expected LF after headers",
             Self::EmptyContentLength => "Empty Content-Length",
             Self::ContentLengthOverflow => "Content-Length overflow",
+            Self::ChunkSizeOverflow => "Chunk size overflow",
+            Self::CrExpectedAfterChunkSize => "Missing expected CR after chunk size",
+            Self::StrictLfAfterChunkSize => "Expected LF after chunk size",
+            Self::CrExpectedAfterChunkData => "Missing expected CR after chunk data",
+            Self::ExtensionChar => "Invalid character in chunk extensions",
+            Self::ExtensionNameChar => "Invalid character in chunk extensions name",
+            Self::ExtensionValueChar => "Invalid character in chunk extensions value",
+            Self::ExtensionQuotedChar => "Invalid character in chunk extensions quoted value",
+            Self::ExtensionQuotedPair => "Invalid quoted-pair in chunk extensions quoted value",
+            Self::ExtensionAfterQuote => "Invalid character in chunk extensions quote value",
+            Self::CrExpectedAfterExtName => "Missing expected CR after chunk extension name",
+            Self::CrExpectedAfterExtValue => "Missing expected CR after chunk extension value",
         }
     }
 
@@ -179,7 +216,7 @@ impl ParseError {
     }
 }
 
-pub const ALL: [ParseError; 46] = [
+pub const ALL: [ParseError; 58] = [
     ParseError::HeaderOverflow,
     ParseError::InvalidMethod,
     ParseError::InvalidUrl,
@@ -226,6 +263,18 @@ pub const ALL: [ParseError; 46] = [
     ParseError::StrictLfAfterHeaders,
     ParseError::EmptyContentLength,
     ParseError::ContentLengthOverflow,
+    ParseError::ChunkSizeOverflow,
+    ParseError::CrExpectedAfterChunkSize,
+    ParseError::StrictLfAfterChunkSize,
+    ParseError::CrExpectedAfterChunkData,
+    ParseError::ExtensionChar,
+    ParseError::ExtensionNameChar,
+    ParseError::ExtensionValueChar,
+    ParseError::ExtensionQuotedChar,
+    ParseError::ExtensionQuotedPair,
+    ParseError::ExtensionAfterQuote,
+    ParseError::CrExpectedAfterExtName,
+    ParseError::CrExpectedAfterExtValue,
 ];
 
 #[cfg(test)]

@@ -605,8 +605,21 @@ fn scan(input: &[u8], lenient: bool) -> Result<Scanned, Option<Stop>> {
             p = request_version(input, p, &mut out, lenient)?;
         }
     }
-    headers(input, p, &mut out, lenient)?;
+    headers(input, p, &mut out, lenient, true)?;
     Ok(out)
+}
+
+/// Trailer lines (each with its CRLF) followed by the blank line, as llhttp parses them after
+/// the last chunk: `[name_off, name_len, value_off, value_len]` into `block`, or where llhttp
+/// stops.
+pub fn scan_trailers(block: &[u8], lenient: bool) -> Result<Vec<[u32; 4]>, Stop> {
+    let mut out = Scanned::default();
+    match headers(block, 0, &mut out, lenient, false) {
+        Ok(()) => Ok(out.headers),
+        Err(Some(stop)) => Err(stop),
+        // The decoder hands over whole lines ending in the blank one.
+        Err(None) => Err((ParseError::InvalidEofState, block.len())),
+    }
 }
 
 /// From the protocol name to the end of the request line; the position of the first header.
@@ -692,16 +705,18 @@ fn request_version(
 }
 
 /// Header lines from `p` through the blank line; fills `out.headers`, flags and `end`.
+/// `after_start_line`: llhttp's headers_start (a space there has its own error), not trailers.
 fn headers(
     input: &[u8],
     mut p: usize,
     out: &mut Scanned,
     lenient: bool,
+    after_start_line: bool,
 ) -> Result<(), Option<Stop>> {
     use ParseError as E;
     let byte = |p: usize| input.get(p).copied().ok_or(None);
     let mut st = HeadState::default();
-    if byte(p)? == b' ' {
+    if after_start_line && byte(p)? == b' ' {
         if !lenient {
             return Err(Some((E::UnexpectedSpace, p + 1)));
         }

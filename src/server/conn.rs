@@ -613,6 +613,7 @@ impl Conn {
                                 BodyKind::Chunked => {
                                     self.reading = Reading::Body(BodyDecoder::chunked(
                                         inner.config.head_limits.max_head_bytes,
+                                        inner.config.head_limits.lenient,
                                     ));
                                 }
                             }
@@ -655,19 +656,22 @@ impl Conn {
                         Ok((n, Decoded::Done)) => {
                             self.rpos += n;
                             let mut trailers = Vec::new();
-                            if decoder.parse_trailers(&mut trailers).is_err() {
+                            if let Err((e, at)) = decoder.parse_trailers(&mut trailers) {
+                                // The trailer block ended with its blank line, just consumed.
+                                let block_start = self.rpos - 2 - decoder.trailer_bytes().len();
                                 self.reading = Reading::Stopped;
                                 drop(q);
-                                self.push_error(ParseError::InvalidHeaderToken.index());
+                                self.push_error_at(e.index(), block_start + at);
                                 return;
                             }
                             push_end(batch, self.id, decoder.trailer_bytes(), &trailers);
                             self.after_message();
                         }
-                        Err(e) => {
+                        Err((e, at)) => {
+                            let at = self.rpos + at;
                             self.reading = Reading::Stopped;
                             drop(q);
-                            self.push_error(e.index());
+                            self.push_error_at(e.index(), at);
                             return;
                         }
                     }
