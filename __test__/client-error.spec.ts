@@ -146,6 +146,8 @@ const cases: Array<[string, string, string, string, number]> = [
   ['bare LF after chunk data', `${CHUNKED}3\r\nabc\n0\r\n\r\n`, 'HPE_CR_EXPECTED', 'Missing expected CR after chunk data', 63],
   ['space inside a chunk extension name', `${CHUNKED}3;a b\r\nabc\r\n0\r\n\r\n`, 'HPE_STRICT', 'Invalid character in chunk extensions name', 60],
   ['trailer line without a colon', `${CHUNKED}3\r\nabc\r\n0\r\nX y\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN', 'Invalid header token', 68],
+  ['trailer name ended by a bare LF', `${CHUNKED}3\r\nabc\r\n0\r\nT: v\r\na\n`, 'HPE_INVALID_HEADER_TOKEN', 'Invalid header token', 74],
+  ['bare LF ending the trailers', `${CHUNKED}3\r\nabc\r\n0\r\n\n`, 'HPE_INVALID_HEADER_TOKEN', 'Invalid header field char', 68],
   ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'HPE_PAUSED_H2_UPGRADE', 'Pause on PRI/Upgrade', 24],
 ]
 

@@ -15,6 +15,8 @@ pub struct BodyDecoder {
     /// `insecureHTTPParser`: llhttp's lenient flags (a bare LF ends a line, spaces may follow
     /// the size).
     lenient: bool,
+    /// Where the trailer line being read starts in `trailers`.
+    trailer_line: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +87,7 @@ impl BodyDecoder {
             trailers: Vec::new(),
             max_trailer_bytes: 0,
             lenient: false,
+            trailer_line: 0,
         }
     }
 
@@ -94,6 +97,7 @@ impl BodyDecoder {
             trailers: Vec::new(),
             max_trailer_bytes,
             lenient,
+            trailer_line: 0,
         }
     }
 
@@ -272,7 +276,13 @@ impl BodyDecoder {
                 },
                 Chunked::TrailerLineStart => match b {
                     b'\r' => Chunked::EndLf,
+                    b'\n' if lenient => {
+                        self.kind = Kind::Done;
+                        return Ok((i, Decoded::Done));
+                    }
+                    b'\n' => return Err((E::InvalidHeaderFieldChar, after)),
                     _ => {
+                        self.trailer_line = self.trailers.len();
                         self.push_trailer(b).map_err(|e| (e, at))?;
                         Chunked::TrailerLine
                     }
@@ -280,10 +290,15 @@ impl BodyDecoder {
                 Chunked::TrailerLine => {
                     self.push_trailer(b).map_err(|e| (e, at))?;
                     if b == b'\n' {
-                        if self.trailers.len() < 2
-                            || self.trailers[self.trailers.len() - 2] != b'\r'
-                        {
-                            return Err((E::CrExpected, at));
+                        // Each line is checked as it completes, so an error stops where llhttp
+                        // stops (the error's byte is in this line, at or before `at`).
+                        let line = &self.trailers[self.trailer_line..];
+                        let mut probe = Vec::with_capacity(line.len() + 2);
+                        probe.extend_from_slice(line);
+                        probe.extend_from_slice(b"\r\n");
+                        if let Err((e, k)) = scan_trailers(&probe, lenient) {
+                            let back = (line.len() - 1).saturating_sub(k);
+                            return Err((e, at.saturating_sub(back)));
                         }
                         Chunked::TrailerLineStart
                     } else {

@@ -777,7 +777,10 @@ fn headers(
         }
         // header_value_discard_ws, and the empty value's line end
         let mut empty = false;
+        // An empty value's offset: its line end, where httparse puts it too.
+        let mut empty_at;
         loop {
+            empty_at = p;
             match byte(p)? {
                 b' ' | b'\t' => p += 1,
                 b'\r' => {
@@ -810,7 +813,7 @@ fn headers(
         if empty {
             empty_value(kind, p).map_err(Some)?;
             out.headers
-                .push([name_start as u32, name.len() as u32, p as u32, 0]);
+                .push([name_start as u32, name.len() as u32, empty_at as u32, 0]);
             continue;
         }
         let value_start = p;

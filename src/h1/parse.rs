@@ -538,4 +538,79 @@ mod tests {
         let [_, _, vo, vl] = h.headers[0];
         assert_eq!(&s[vo as usize..(vo + vl) as usize], b"caf\xe9");
     }
+
+    /// The fast path must agree with llhttp's grammar on every input: mutated heads (bytes
+    /// replaced, inserted, removed) are judged by both and compared.
+    #[test]
+    fn fast_path_agrees_with_llhttp_grammar() {
+        let seeds: &[&[u8]] = &[
+            b"GET /a?b=1#c HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nUpgrade: ws\r\n\r\n",
+            b"POST /p HTTP/1.0\r\nContent-Length: 12\r\nConnection: close\r\nX-A:  v \r\n\r\n",
+            b"PUT * HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\nProxy-Connection: close\r\n\r\n",
+            b"CONNECT h:1 HTTP/1.1\r\nHost: h:1\r\n\r\n",
+            b"GET http://u@h:8/x?y HTTP/1.1\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n",
+        ];
+        const BYTES: &[u8] = b" \t\r\n:,;/?#@*\"\x00\x01\x7f\x80\xffaAzZ09-_.HTPchunkedclose";
+        let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let limits = HeadLimits::default();
+        for round in 0..20_000 {
+            let seed = seeds[round % seeds.len()];
+            let mut input = seed.to_vec();
+            for _ in 0..1 + next() % 3 {
+                let at = (next() % input.len() as u64) as usize;
+                let b = BYTES[(next() % BYTES.len() as u64) as usize];
+                match next() % 3 {
+                    0 => input[at] = b,
+                    1 => input.insert(at, b),
+                    _ => {
+                        input.remove(at);
+                    }
+                }
+            }
+            let mut fast = RequestHead::default();
+            let got = parse_request_head(&input, &limits, &mut fast);
+            let want = llhttp::scan_head(&input, false);
+            let shown = String::from_utf8_lossy(&input).into_owned();
+            match (&got, &want) {
+                (Ok(false), Scan::Partial) => {}
+                (Err(e), Scan::Error(we, wat)) => assert_eq!(*e, (*we, *wat), "{shown:?}"),
+                (Ok(true), Scan::Complete(h)) => {
+                    assert_eq!(
+                        (fast.start, fast.end, fast.method, fast.url),
+                        (h.start, h.end, h.method, (h.url.0 as u32, h.url.1 as u32)),
+                        "{shown:?}"
+                    );
+                    assert_eq!(
+                        (fast.version_major, fast.version_minor),
+                        (h.major, h.minor),
+                        "{shown:?}"
+                    );
+                    assert_eq!(fast.headers, h.headers, "{shown:?}");
+                    let mut slow = RequestHead {
+                        method: h.method,
+                        version_major: h.major,
+                        version_minor: h.minor,
+                        ..Default::default()
+                    };
+                    let st = HeadState {
+                        flags: h.flags,
+                        content_length: h.content_length,
+                    };
+                    finish_head(&mut slow, &st);
+                    assert_eq!(
+                        (fast.keep_alive, fast.upgrade, fast.body.0, fast.late_error),
+                        (slow.keep_alive, slow.upgrade, slow.body.0, slow.late_error),
+                        "{shown:?}"
+                    );
+                }
+                _ => panic!("{shown:?}: fast {got:?}, llhttp {want:?}"),
+            }
+        }
+    }
 }
