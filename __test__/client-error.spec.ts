@@ -148,6 +148,7 @@ const cases: Array<[string, string, string, string, number]> = [
   ['trailer line without a colon', `${CHUNKED}3\r\nabc\r\n0\r\nX y\r\n\r\n`, 'HPE_INVALID_HEADER_TOKEN', 'Invalid header token', 68],
   ['trailer name ended by a bare LF', `${CHUNKED}3\r\nabc\r\n0\r\nT: v\r\na\n`, 'HPE_INVALID_HEADER_TOKEN', 'Invalid header token', 74],
   ['bare LF ending the trailers', `${CHUNKED}3\r\nabc\r\n0\r\n\n`, 'HPE_INVALID_HEADER_TOKEN', 'Invalid header field char', 68],
+  ['data after a Connection: close request', 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGARBAGE', 'HPE_CLOSED_CONNECTION', 'Data after `Connection: close`', 47],
   ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'HPE_PAUSED_H2_UPGRADE', 'Pause on PRI/Upgrade', 24],
 ]
 

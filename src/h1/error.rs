@@ -71,6 +71,8 @@ pub enum ParseError {
     ExtensionAfterQuote,
     CrExpectedAfterExtName,
     CrExpectedAfterExtValue,
+    /// Bytes after a request that does not keep the connection alive.
+    ClosedConnection,
 }
 
 impl ParseError {
@@ -135,6 +137,7 @@ impl ParseError {
             Self::ExtensionAfterQuote => "HPE_STRICT",
             Self::CrExpectedAfterExtName => "HPE_CR_EXPECTED",
             Self::CrExpectedAfterExtValue => "HPE_CR_EXPECTED",
+            Self::ClosedConnection => "HPE_CLOSED_CONNECTION",
         }
     }
 
@@ -203,6 +206,7 @@ impl ParseError {
             Self::ExtensionAfterQuote => "Invalid character in chunk extensions quote value",
             Self::CrExpectedAfterExtName => "Missing expected CR after chunk extension name",
             Self::CrExpectedAfterExtValue => "Missing expected CR after chunk extension value",
+            Self::ClosedConnection => "Data after `Connection: close`",
         }
     }
 
@@ -216,7 +220,7 @@ impl ParseError {
     }
 }
 
-pub const ALL: [ParseError; 58] = [
+pub const ALL: [ParseError; 59] = [
     ParseError::HeaderOverflow,
     ParseError::InvalidMethod,
     ParseError::InvalidUrl,
@@ -275,6 +279,7 @@ pub const ALL: [ParseError; 58] = [
     ParseError::ExtensionAfterQuote,
     ParseError::CrExpectedAfterExtName,
     ParseError::CrExpectedAfterExtValue,
+    ParseError::ClosedConnection,
 ];
 
 #[cfg(test)]

@@ -22,8 +22,12 @@ enum Reading {
     Head,
     /// Inside a request body.
     Body(BodyDecoder),
-    /// No more requests on this connection (error, `Connection: close`, EOF).
+    /// No more requests on this connection (error, EOF).
     Stopped,
+    /// After a request that does not keep the connection alive (llhttp's `closed` state):
+    /// nothing more is read; CR and LF already received are skipped, anything else is
+    /// HPE_CLOSED_CONNECTION.
+    Closed,
     /// After an Upgrade/CONNECT request: nothing is read until JS says whether it took the
     /// connection over (`OP_UPGRADE` 1: `Raw`) or declined it (0: HTTP goes on).
     AwaitUpgrade,
@@ -259,7 +263,10 @@ impl Conn {
             let want_read = !self.eof
                 && !self.js_paused
                 && !body_budget_full
-                && !matches!(self.reading, Reading::Stopped | Reading::AwaitUpgrade)
+                && !matches!(
+                    self.reading,
+                    Reading::Stopped | Reading::Closed | Reading::AwaitUpgrade
+                )
                 && self.in_flight() < self.inner.config.max_pipelined
                 && self.rbuf.len() - self.rpos <= self.inner.config.head_limits.max_head_bytes;
             let want_write = self.wpos < self.wbuf.len();
@@ -511,7 +518,11 @@ impl Conn {
                 .iter()
                 .any(|b| !b.is_ascii_whitespace()),
             Reading::Body(_) => true,
-            Reading::Stopped | Reading::AwaitUpgrade | Reading::Raw | Reading::Discard => false,
+            Reading::Stopped
+            | Reading::Closed
+            | Reading::AwaitUpgrade
+            | Reading::Raw
+            | Reading::Discard => false,
         };
         if unfinished {
             // Node's parser.finish() fails on a half-received message: 400, then close.
@@ -560,6 +571,23 @@ impl Conn {
         loop {
             match &mut self.reading {
                 Reading::Stopped | Reading::AwaitUpgrade => return,
+                Reading::Closed => {
+                    let rest = &self.rbuf[self.rpos..];
+                    let Some(at) = rest.iter().position(|&b| b != b'\r' && b != b'\n') else {
+                        self.rpos = self.rbuf.len();
+                        return;
+                    };
+                    self.reading = Reading::Stopped;
+                    if inner.config.head_limits.lenient {
+                        self.rpos = self.rbuf.len();
+                        return;
+                    }
+                    // llhttp consumes the byte before it reports the error.
+                    let at = self.rpos + at + 1;
+                    drop(q);
+                    self.push_error_at(ParseError::ClosedConnection.index(), at);
+                    return;
+                }
                 Reading::Discard => {
                     self.rpos = self.rbuf.len();
                     return;
@@ -702,7 +730,7 @@ impl Conn {
         } else if self.keep_alive {
             Reading::Head
         } else {
-            Reading::Stopped
+            Reading::Closed
         };
     }
 
