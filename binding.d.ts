@@ -50,6 +50,8 @@ export interface BindingListenResult {
 export interface BindingServerOptions {
   maxHeaderSize?: number
   insecureHttpParser?: boolean
+  /** The running Node's llhttp version (`process.versions.llhttp`), whose grammar heads follow. */
+  llhttpVersion?: string
   /** Milliseconds; 0 disables. */
   headersTimeout?: number
   /** Milliseconds; 0 disables. */

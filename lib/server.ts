@@ -273,6 +273,7 @@ export class Server extends net.Server {
     const native = new binding.BindingServer(this.onBatch, {
       maxHeaderSize: this.maxHeaderSize ?? http.maxHeaderSize,
       insecureHttpParser: this.insecureHTTPParser ?? false,
+      llhttpVersion: process.versions.llhttp,
       headersTimeout: this.headersTimeout,
       requestTimeout: this.requestTimeout,
       highWaterMark: this.highWaterMark,

@@ -40,10 +40,20 @@ pub fn methods() -> Vec<String> {
         .collect()
 }
 
+/// Whether an llhttp version string ("9.3.1") is 9.4 or later.
+fn llhttp_at_least_9_4(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let major = parts.next().unwrap_or(0);
+    let minor = parts.next().unwrap_or(0);
+    (major, minor) >= (9, 4)
+}
+
 #[napi(object)]
 pub struct BindingServerOptions {
     pub max_header_size: Option<u32>,
     pub insecure_http_parser: Option<bool>,
+    /// The running Node's llhttp version (`process.versions.llhttp`), whose grammar heads follow.
+    pub llhttp_version: Option<String>,
     /// Milliseconds; 0 disables.
     pub headers_timeout: Option<u32>,
     /// Milliseconds; 0 disables.
@@ -93,6 +103,10 @@ impl BindingServer {
                     .max_header_size
                     .map_or(defaults.head_limits.max_head_bytes, |v| v as usize),
                 lenient: options.insecure_http_parser.unwrap_or(false),
+                tab_is_ows: options
+                    .llhttp_version
+                    .as_deref()
+                    .is_some_and(llhttp_at_least_9_4),
             },
             max_pipelined: options
                 .max_pipelined

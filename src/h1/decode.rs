@@ -1,7 +1,7 @@
 //! Request body decoding: Content-Length and chunked, as a byte-level state machine (the shape of
 //! hyper's `ChunkedState`) with llhttp's strictness and Node's limits on extensions and trailers.
 
-use super::llhttp::{scan_trailers, TOKEN};
+use super::llhttp::{scan_trailers, Grammar, TOKEN};
 use super::ParseError;
 
 /// Node caps chunk extensions at 16 KiB per chunk (HPE_CHUNK_EXTENSIONS_OVERFLOW → 413).
@@ -12,9 +12,9 @@ pub struct BodyDecoder {
     kind: Kind,
     trailers: Vec<u8>,
     max_trailer_bytes: usize,
-    /// `insecureHTTPParser`: llhttp's lenient flags (a bare LF ends a line, spaces may follow
-    /// the size).
-    lenient: bool,
+    /// Which llhttp: `lenient` (insecureHTTPParser) lets a bare LF end a line and spaces follow
+    /// the size.
+    grammar: Grammar,
     /// Where the trailer line being read starts in `trailers`.
     trailer_line: usize,
 }
@@ -86,17 +86,17 @@ impl BodyDecoder {
             kind: if n == 0 { Kind::Done } else { Kind::Length(n) },
             trailers: Vec::new(),
             max_trailer_bytes: 0,
-            lenient: false,
+            grammar: Grammar::default(),
             trailer_line: 0,
         }
     }
 
-    pub fn chunked(max_trailer_bytes: usize, lenient: bool) -> Self {
+    pub fn chunked(max_trailer_bytes: usize, grammar: Grammar) -> Self {
         Self {
             kind: Kind::Chunked(Chunked::Size { size: 0, digits: 0 }),
             trailers: Vec::new(),
             max_trailer_bytes,
-            lenient,
+            grammar,
             trailer_line: 0,
         }
     }
@@ -141,7 +141,7 @@ impl BodyDecoder {
 
     fn decode_chunked(&mut self, buf: &[u8]) -> Result<(usize, Decoded), (ParseError, usize)> {
         use ParseError as E;
-        let lenient = self.lenient;
+        let lenient = self.grammar.lenient;
         let mut i = 0;
         while i < buf.len() {
             let Kind::Chunked(state) = self.kind else {
@@ -296,7 +296,7 @@ impl BodyDecoder {
                         let mut probe = Vec::with_capacity(line.len() + 2);
                         probe.extend_from_slice(line);
                         probe.extend_from_slice(b"\r\n");
-                        if let Err((e, k)) = scan_trailers(&probe, lenient) {
+                        if let Err((e, k)) = scan_trailers(&probe, self.grammar) {
                             let back = (line.len() - 1).saturating_sub(k);
                             return Err((e, at.saturating_sub(back)));
                         }
@@ -344,7 +344,7 @@ impl BodyDecoder {
         }
         let mut block = self.trailers.clone();
         block.extend_from_slice(b"\r\n");
-        *out = scan_trailers(&block, self.lenient)?;
+        *out = scan_trailers(&block, self.grammar)?;
         Ok(())
     }
 }
@@ -392,7 +392,8 @@ mod tests {
     fn chunked_every_split() {
         let wire = b"5\r\nhello\r\n1;ext=1\r\n \r\na\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\nNEXT";
         for step in 1..wire.len() {
-            let (body, used) = run(BodyDecoder::chunked(1024, false), wire, step).unwrap();
+            let (body, used) =
+                run(BodyDecoder::chunked(1024, Grammar::default()), wire, step).unwrap();
             assert_eq!(body, b"hello 0123456789", "step {step}");
             assert_eq!(&wire[used..], b"NEXT");
         }
@@ -400,7 +401,7 @@ mod tests {
 
     #[test]
     fn trailers_are_parsed() {
-        let mut dec = BodyDecoder::chunked(1024, false);
+        let mut dec = BodyDecoder::chunked(1024, Grammar::default());
         let wire = b"0\r\nX-A: 1\r\nx-b: two\r\n\r\n";
         let (n, d) = dec.decode(wire).unwrap();
         assert_eq!((n, d), (wire.len(), Decoded::Done));
@@ -424,14 +425,29 @@ mod tests {
             (b"0\r\nX: 1\n\r\n", ParseError::CrExpected),
         ];
         for (input, want) in cases {
-            let got = run(BodyDecoder::chunked(1024, false), input, input.len()).err();
+            let got = run(
+                BodyDecoder::chunked(1024, Grammar::default()),
+                input,
+                input.len(),
+            )
+            .err();
             assert_eq!(got, Some(*want), "{:?}", String::from_utf8_lossy(input));
         }
         let ext = format!("2;{}=bar\r\nAA\r\n0\r\n\r\n", "A".repeat(20000));
-        let got = run(BodyDecoder::chunked(1024, false), ext.as_bytes(), 1000).err();
+        let got = run(
+            BodyDecoder::chunked(1024, Grammar::default()),
+            ext.as_bytes(),
+            1000,
+        )
+        .err();
         assert_eq!(got, Some(ParseError::ChunkExtensionsOverflow));
         let trailer = format!("0\r\nX: {}\r\n\r\n", "a".repeat(2000));
-        let got = run(BodyDecoder::chunked(1024, false), trailer.as_bytes(), 100).err();
+        let got = run(
+            BodyDecoder::chunked(1024, Grammar::default()),
+            trailer.as_bytes(),
+            100,
+        )
+        .err();
         assert_eq!(got, Some(ParseError::HeaderOverflow));
     }
 
@@ -478,7 +494,7 @@ mod tests {
             ("3;a=\"b;\\\"c\";d\r\nabc\r\n0\r\n\r\n", "", 0),
         ];
         for &(input, reason, at) in cases {
-            let mut dec = BodyDecoder::chunked(1024, false);
+            let mut dec = BodyDecoder::chunked(1024, Grammar::default());
             let mut pos = 0;
             let got = loop {
                 match dec.decode(&input.as_bytes()[pos..]) {

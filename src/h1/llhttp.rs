@@ -132,6 +132,16 @@ pub struct HeadState {
 /// An error and the input offset llhttp reports it at.
 pub type Stop = (ParseError, usize);
 
+/// Which llhttp the grammar follows.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Grammar {
+    /// `insecureHTTPParser`: llhttp's lenient flags.
+    pub lenient: bool,
+    /// llhttp 9.4 and later (Node 22, 24): a tab after a Content-Length value or after a
+    /// Connection token is whitespace, as a space is; llhttp 9.3 (Node 20) refuses it there.
+    pub tab_is_ows: bool,
+}
+
 /// What llhttp does with a request head.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Scan {
@@ -357,9 +367,11 @@ pub fn scan_special_value(
     mut p: usize,
     kind: Special,
     st: &mut HeadState,
-    lenient: bool,
+    g: Grammar,
 ) -> Result<usize, Option<Stop>> {
     use ParseError as E;
+    let lenient = g.lenient;
+    let ows = |b: Option<&u8>| b == Some(&b' ') || (g.tab_is_ows && b == Some(&b'\t'));
     // Every value ends in header_value_otherwise: CR or LF, else an invalid character.
     let otherwise = |p: usize| -> Result<usize, Option<Stop>> { value_end(input, p, lenient) };
     match kind {
@@ -386,7 +398,7 @@ pub fn scan_special_value(
                 };
             }
             st.content_length = n;
-            while input.get(p) == Some(&b' ') {
+            while ows(input.get(p)) {
                 p += 1;
             }
             match input.get(p) {
@@ -469,7 +481,7 @@ pub fn scan_special_value(
                     p = q;
                     pending = flag;
                     // header_value_connection_ws
-                    while input.get(p) == Some(&b' ') {
+                    while ows(input.get(p)) {
                         p += 1;
                     }
                     match input.get(p) {
@@ -558,16 +570,17 @@ pub fn empty_value(kind: Option<Special>, at: usize) -> Result<(), Stop> {
 }
 
 /// Scans a request head from the start of `input` as llhttp (strict unless `lenient`) would.
-pub fn scan_head(input: &[u8], lenient: bool) -> Scan {
-    match scan(input, lenient) {
+pub fn scan_head(input: &[u8], g: Grammar) -> Scan {
+    match scan(input, g) {
         Ok(head) => Scan::Complete(head),
         Err(None) => Scan::Partial,
         Err(Some((e, at))) => Scan::Error(e, at),
     }
 }
 
-fn scan(input: &[u8], lenient: bool) -> Result<Scanned, Option<Stop>> {
+fn scan(input: &[u8], g: Grammar) -> Result<Scanned, Option<Stop>> {
     use ParseError as E;
+    let lenient = g.lenient;
     let mut out = Scanned::default();
     let mut p = 0;
     while matches!(input.get(p), Some(b'\r' | b'\n')) {
@@ -605,16 +618,16 @@ fn scan(input: &[u8], lenient: bool) -> Result<Scanned, Option<Stop>> {
             p = request_version(input, p, &mut out, lenient)?;
         }
     }
-    headers(input, p, &mut out, lenient, true)?;
+    headers(input, p, &mut out, g, true)?;
     Ok(out)
 }
 
 /// Trailer lines (each with its CRLF) followed by the blank line, as llhttp parses them after
 /// the last chunk: `[name_off, name_len, value_off, value_len]` into `block`, or where llhttp
 /// stops.
-pub fn scan_trailers(block: &[u8], lenient: bool) -> Result<Vec<[u32; 4]>, Stop> {
+pub fn scan_trailers(block: &[u8], g: Grammar) -> Result<Vec<[u32; 4]>, Stop> {
     let mut out = Scanned::default();
-    match headers(block, 0, &mut out, lenient, false) {
+    match headers(block, 0, &mut out, g, false) {
         Ok(()) => Ok(out.headers),
         Err(Some(stop)) => Err(stop),
         // The decoder hands over whole lines ending in the blank one.
@@ -710,10 +723,11 @@ fn headers(
     input: &[u8],
     mut p: usize,
     out: &mut Scanned,
-    lenient: bool,
+    g: Grammar,
     after_start_line: bool,
 ) -> Result<(), Option<Stop>> {
     use ParseError as E;
+    let lenient = g.lenient;
     let byte = |p: usize| input.get(p).copied().ok_or(None);
     let mut st = HeadState::default();
     if after_start_line && byte(p)? == b' ' {
@@ -818,7 +832,7 @@ fn headers(
         }
         let value_start = p;
         let cr = match kind {
-            Some(kind) => scan_special_value(input, p, kind, &mut st, lenient)?,
+            Some(kind) => scan_special_value(input, p, kind, &mut st, g)?,
             None => general_value(input, p, lenient)?,
         };
         let mut value_end = cr;
@@ -989,7 +1003,7 @@ mod tests {
     #[test]
     fn errors_and_offsets_are_llhttps() {
         for &(input, reason, at) in NODE_ERRORS {
-            match scan_head(input.as_bytes(), false) {
+            match scan_head(input.as_bytes(), Grammar::default()) {
                 Scan::Error(e, got) => {
                     assert_eq!((e.reason(), got), (reason, at), "{input:?}");
                 }
@@ -1023,7 +1037,7 @@ mod tests {
             ),
         ];
         for &(input, method, url, version) in cases {
-            let Scan::Complete(h) = scan_head(input.as_bytes(), false) else {
+            let Scan::Complete(h) = scan_head(input.as_bytes(), Grammar::default()) else {
                 panic!("{input:?}");
             };
             assert_eq!(METHODS[usize::from(h.method)], method);
@@ -1037,7 +1051,7 @@ mod tests {
     fn header_flags_follow_llhttp() {
         let flags = |headers: &str| {
             let input = format!("GET / HTTP/1.1\r\n{headers}\r\n");
-            match scan_head(input.as_bytes(), false) {
+            match scan_head(input.as_bytes(), Grammar::default()) {
                 Scan::Complete(h) => h.flags,
                 other => panic!("{headers:?}: {other:?}"),
             }
@@ -1071,13 +1085,13 @@ mod tests {
         let input = "POST http://a/b?c HTTP/1.1\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Type: x\r\n\r\n";
         for n in 0..input.len() {
             assert_eq!(
-                scan_head(&input.as_bytes()[..n], false),
+                scan_head(&input.as_bytes()[..n], Grammar::default()),
                 Scan::Partial,
                 "{n}"
             );
         }
         assert!(matches!(
-            scan_head(input.as_bytes(), false),
+            scan_head(input.as_bytes(), Grammar::default()),
             Scan::Complete(_)
         ));
     }
@@ -1085,7 +1099,11 @@ mod tests {
     #[test]
     fn lenient_takes_bare_lf_and_control_characters() {
         let input = b"GET / HTTP/1.1\nX: a\x01b\nContent-Length: 1\nTransfer-Encoding: chunked\n\n";
-        let Scan::Complete(h) = scan_head(input, true) else {
+        let lenient = Grammar {
+            lenient: true,
+            ..Grammar::default()
+        };
+        let Scan::Complete(h) = scan_head(input, lenient) else {
             panic!()
         };
         assert_eq!(h.headers.len(), 3);
@@ -1101,5 +1119,30 @@ mod tests {
         assert_eq!(METHODS[METHOD_HEAD as usize], "HEAD");
         assert_eq!(METHODS[METHOD_CONNECT as usize], "CONNECT");
         assert_eq!(METHODS[METHOD_PRI as usize], "PRI");
+    }
+
+    #[test]
+    fn a_tab_after_tokens_is_whitespace_from_llhttp_9_4() {
+        let node22 = Grammar {
+            tab_is_ows: true,
+            ..Grammar::default()
+        };
+        let scan = |headers: &str, g| {
+            let input = format!("GET / HTTP/1.1\r\n{headers}\r\n");
+            scan_head(input.as_bytes(), g)
+        };
+        let flags = |s: Scan| match s {
+            Scan::Complete(h) => h.flags,
+            other => panic!("{other:?}"),
+        };
+        let close = "Connection: close\t\r\n";
+        assert_eq!(flags(scan(close, Grammar::default())), 0);
+        assert_eq!(flags(scan(close, node22)), F_CONNECTION_CLOSE);
+        let length = "Content-Length: 5\t\r\n";
+        assert_eq!(
+            scan(length, Grammar::default()),
+            Scan::Error(ParseError::InvalidContentLength, 33)
+        );
+        assert_eq!(flags(scan(length, node22)), F_CONTENT_LENGTH);
     }
 }

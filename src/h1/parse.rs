@@ -5,7 +5,7 @@
 
 use std::mem::MaybeUninit;
 
-use super::llhttp::{self, HeadState, Scan, Special, Stop};
+use super::llhttp::{self, Grammar, HeadState, Scan, Special, Stop};
 use super::ParseError;
 
 pub use super::llhttp::{METHODS, METHOD_CONNECT, METHOD_GET, METHOD_HEAD};
@@ -17,6 +17,17 @@ pub struct HeadLimits {
     /// `insecureHTTPParser`: llhttp's lenient flags (bare LF, control characters in values,
     /// Transfer-Encoding beside Content-Length, any version).
     pub lenient: bool,
+    /// The running Node's llhttp is 9.4 or later (see `Grammar::tab_is_ows`).
+    pub tab_is_ows: bool,
+}
+
+impl HeadLimits {
+    pub fn grammar(&self) -> Grammar {
+        Grammar {
+            lenient: self.lenient,
+            tab_is_ows: self.tab_is_ows,
+        }
+    }
 }
 
 impl Default for HeadLimits {
@@ -24,6 +35,7 @@ impl Default for HeadLimits {
         Self {
             max_head_bytes: 16 * 1024,
             lenient: false,
+            tab_is_ows: false,
         }
     }
 }
@@ -108,7 +120,7 @@ pub fn parse_request_head(
     match fast_path(buf, start, limits, out) {
         Fast::Complete => Ok(true),
         Fast::Overflow => Err((ParseError::HeaderOverflow, 0)),
-        Fast::Ask => match llhttp::scan_head(buf, limits.lenient) {
+        Fast::Ask => match llhttp::scan_head(buf, limits.grammar()) {
             Scan::Partial => Ok(false),
             Scan::Error(e, at) => Err((e, at)),
             Scan::Complete(head) => {
@@ -279,7 +291,7 @@ fn fill_head(
                     value_at as usize,
                     kind,
                     &mut st,
-                    limits.lenient,
+                    limits.grammar(),
                 )
                 .is_err()
                 {
@@ -575,7 +587,7 @@ mod tests {
             }
             let mut fast = RequestHead::default();
             let got = parse_request_head(&input, &limits, &mut fast);
-            let want = llhttp::scan_head(&input, false);
+            let want = llhttp::scan_head(&input, Grammar::default());
             let shown = String::from_utf8_lossy(&input).into_owned();
             match (&got, &want) {
                 (Ok(false), Scan::Partial) => {}

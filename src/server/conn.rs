@@ -641,7 +641,7 @@ impl Conn {
                                 BodyKind::Chunked => {
                                     self.reading = Reading::Body(BodyDecoder::chunked(
                                         inner.config.head_limits.max_head_bytes,
-                                        inner.config.head_limits.lenient,
+                                        inner.config.head_limits.grammar(),
                                     ));
                                 }
                             }
