@@ -5,7 +5,6 @@
 pub enum ParseError {
     HeaderOverflow,
     InvalidMethod,
-    InvalidUrl,
     InvalidConstant,
     InvalidVersion,
     InvalidHeaderToken,
@@ -81,7 +80,6 @@ impl ParseError {
         match self {
             Self::HeaderOverflow => "HPE_HEADER_OVERFLOW",
             Self::InvalidMethod => "HPE_INVALID_METHOD",
-            Self::InvalidUrl => "HPE_INVALID_URL",
             Self::InvalidConstant => "HPE_INVALID_CONSTANT",
             Self::InvalidVersion => "HPE_INVALID_VERSION",
             Self::InvalidHeaderToken
@@ -146,7 +144,6 @@ impl ParseError {
         match self {
             Self::HeaderOverflow => "Header overflow",
             Self::InvalidMethod => "Invalid method encountered",
-            Self::InvalidUrl => "Invalid URL",
             Self::InvalidConstant => "Expected HTTP/, RTSP/ or ICE/",
             Self::InvalidVersion => "Invalid HTTP version",
             Self::InvalidHeaderToken => "Invalid header token",
@@ -220,10 +217,9 @@ impl ParseError {
     }
 }
 
-pub const ALL: [ParseError; 59] = [
+pub const ALL: [ParseError; 58] = [
     ParseError::HeaderOverflow,
     ParseError::InvalidMethod,
-    ParseError::InvalidUrl,
     ParseError::InvalidConstant,
     ParseError::InvalidVersion,
     ParseError::InvalidHeaderToken,
