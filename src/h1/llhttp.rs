@@ -7,6 +7,7 @@
 //! and `url.ts`: a `match` consumes what it matched, a `peek` does not, `skipTo` consumes one
 //! byte, and an error is reported at the byte where its node is reached.
 
+use super::parse::RequestHead;
 use super::ParseError;
 
 /// llhttp's methods (HTTP, PRI and RTSP), sorted; a request's method crosses as an index here.
@@ -123,7 +124,7 @@ impl Special {
 }
 
 /// The parser state a head's headers build up: llhttp's `flags` and `content_length`.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct HeadState {
     pub flags: u16,
     pub content_length: u64,
@@ -148,24 +149,9 @@ pub enum Scan {
     /// A valid prefix: llhttp would wait for more bytes.
     Partial,
     Error(ParseError, usize),
-    Complete(Scanned),
-}
-
-/// A head llhttp accepts. Offsets are into the scanned input.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Scanned {
-    /// Where the request line starts (after skipped empty lines).
-    pub start: usize,
-    /// Just past the blank line ending the head.
-    pub end: usize,
-    pub method: u8,
-    pub url: (usize, usize),
-    pub major: u8,
-    pub minor: u8,
-    /// `[name_off, name_len, value_off, value_len]`, values without trailing whitespace.
-    pub headers: Vec<[u32; 4]>,
-    pub flags: u16,
-    pub content_length: u64,
+    /// A head llhttp takes, filled into the caller's `RequestHead` (offsets into the input,
+    /// values without trailing whitespace); the state its headers left.
+    Complete(HeadState),
 }
 
 /// A 256-entry byte class, built at compile time from a predicate on `b`.
@@ -569,19 +555,20 @@ pub fn empty_value(kind: Option<Special>, at: usize) -> Result<(), Stop> {
     Ok(())
 }
 
-/// Scans a request head from the start of `input` as llhttp (strict unless `lenient`) would.
-pub fn scan_head(input: &[u8], g: Grammar) -> Scan {
-    match scan(input, g) {
-        Ok(head) => Scan::Complete(head),
+/// Scans a request head from the start of `input` as llhttp would, into `out` (its
+/// presence flags, body and keep-alive are the caller's to derive).
+pub fn scan_head(input: &[u8], g: Grammar, out: &mut RequestHead) -> Scan {
+    out.headers.clear();
+    match scan(input, g, out) {
+        Ok(st) => Scan::Complete(st),
         Err(None) => Scan::Partial,
         Err(Some((e, at))) => Scan::Error(e, at),
     }
 }
 
-fn scan(input: &[u8], g: Grammar) -> Result<Scanned, Option<Stop>> {
+fn scan(input: &[u8], g: Grammar, out: &mut RequestHead) -> Result<HeadState, Option<Stop>> {
     use ParseError as E;
     let lenient = g.lenient;
-    let mut out = Scanned::default();
     let mut p = 0;
     while matches!(input.get(p), Some(b'\r' | b'\n')) {
         p += 1;
@@ -603,11 +590,11 @@ fn scan(input: &[u8], g: Grammar) -> Result<Scanned, Option<Stop>> {
     }
     let url_start = p;
     let (url_end, after) = scan_url(input, p, method == METHOD_CONNECT)?;
-    out.url = (url_start, url_end - url_start);
+    out.url = (url_start as u32, (url_end - url_start) as u32);
     match after {
         UrlEnd::Http09(q) => {
-            out.major = 0;
-            out.minor = 9;
+            out.version_major = 0;
+            out.version_minor = 9;
             p = q;
         }
         UrlEnd::Http(q) => {
@@ -615,20 +602,19 @@ fn scan(input: &[u8], g: Grammar) -> Result<Scanned, Option<Stop>> {
             while input.get(p) == Some(&b' ') {
                 p += 1;
             }
-            p = request_version(input, p, &mut out, lenient)?;
+            p = request_version(input, p, out, lenient)?;
         }
     }
-    headers(input, p, &mut out, g, true)?;
-    Ok(out)
+    headers(input, p, out, g, true)
 }
 
 /// Trailer lines (each with its CRLF) followed by the blank line, as llhttp parses them after
 /// the last chunk: `[name_off, name_len, value_off, value_len]` into `block`, or where llhttp
 /// stops.
 pub fn scan_trailers(block: &[u8], g: Grammar) -> Result<Vec<[u32; 4]>, Stop> {
-    let mut out = Scanned::default();
+    let mut out = RequestHead::default();
     match headers(block, 0, &mut out, g, false) {
-        Ok(()) => Ok(out.headers),
+        Ok(_) => Ok(out.headers),
         Err(Some(stop)) => Err(stop),
         // The decoder hands over whole lines ending in the blank one.
         Err(None) => Err((ParseError::InvalidEofState, block.len())),
@@ -639,7 +625,7 @@ pub fn scan_trailers(block: &[u8], g: Grammar) -> Result<Vec<[u32; 4]>, Stop> {
 fn request_version(
     input: &[u8],
     mut p: usize,
-    out: &mut Scanned,
+    out: &mut RequestHead,
     lenient: bool,
 ) -> Result<usize, Option<Stop>> {
     use ParseError as E;
@@ -691,9 +677,10 @@ fn request_version(
         return Err(Some((E::InvalidMinorVersion, p)));
     }
     p += 1;
-    out.major = major - b'0';
-    out.minor = minor - b'0';
-    if !lenient && !matches!((out.major, out.minor), (0, 9) | (1, 0) | (1, 1) | (2, 0)) {
+    out.version_major = major - b'0';
+    out.version_minor = minor - b'0';
+    let version = (out.version_major, out.version_minor);
+    if !lenient && !matches!(version, (0, 9) | (1, 0) | (1, 1) | (2, 0)) {
         return Err(Some((E::InvalidVersion, p)));
     }
     if method == METHOD_PRI {
@@ -717,15 +704,15 @@ fn request_version(
     }
 }
 
-/// Header lines from `p` through the blank line; fills `out.headers`, flags and `end`.
+/// Header lines from `p` through the blank line; fills `out.headers` and `out.end`.
 /// `after_start_line`: llhttp's headers_start (a space there has its own error), not trailers.
 fn headers(
     input: &[u8],
     mut p: usize,
-    out: &mut Scanned,
+    out: &mut RequestHead,
     g: Grammar,
     after_start_line: bool,
-) -> Result<(), Option<Stop>> {
+) -> Result<HeadState, Option<Stop>> {
     use ParseError as E;
     let lenient = g.lenient;
     let byte = |p: usize| input.get(p).copied().ok_or(None);
@@ -863,14 +850,18 @@ fn headers(
         }
     }
     out.end = p;
-    out.flags = st.flags;
-    out.content_length = st.content_length;
-    Ok(())
+    Ok(st)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Scans into a fresh head: (what llhttp does, the head as filled).
+    fn scan_new(input: &[u8], g: Grammar) -> (Scan, RequestHead) {
+        let mut head = RequestHead::default();
+        (scan_head(input, g, &mut head), head)
+    }
 
     /// (input, llhttp's error reason, bytesParsed) as Node 20.20 (llhttp 9.3.1) reports them.
     const NODE_ERRORS: &[(&str, &str, usize)] = &[
@@ -1003,7 +994,7 @@ mod tests {
     #[test]
     fn errors_and_offsets_are_llhttps() {
         for &(input, reason, at) in NODE_ERRORS {
-            match scan_head(input.as_bytes(), Grammar::default()) {
+            match scan_new(input.as_bytes(), Grammar::default()).0 {
                 Scan::Error(e, got) => {
                     assert_eq!((e.reason(), got), (reason, at), "{input:?}");
                 }
@@ -1037,12 +1028,13 @@ mod tests {
             ),
         ];
         for &(input, method, url, version) in cases {
-            let Scan::Complete(h) = scan_head(input.as_bytes(), Grammar::default()) else {
+            let (Scan::Complete(_), h) = scan_new(input.as_bytes(), Grammar::default()) else {
                 panic!("{input:?}");
             };
+            let (off, len) = (h.url.0 as usize, h.url.1 as usize);
             assert_eq!(METHODS[usize::from(h.method)], method);
-            assert_eq!(&input[h.url.0..h.url.0 + h.url.1], url);
-            assert_eq!((h.major, h.minor), version);
+            assert_eq!(&input[off..off + len], url);
+            assert_eq!((h.version_major, h.version_minor), version);
             assert_eq!(h.end, input.len());
         }
     }
@@ -1051,8 +1043,8 @@ mod tests {
     fn header_flags_follow_llhttp() {
         let flags = |headers: &str| {
             let input = format!("GET / HTTP/1.1\r\n{headers}\r\n");
-            match scan_head(input.as_bytes(), Grammar::default()) {
-                Scan::Complete(h) => h.flags,
+            match scan_new(input.as_bytes(), Grammar::default()).0 {
+                Scan::Complete(st) => st.flags,
                 other => panic!("{headers:?}: {other:?}"),
             }
         };
@@ -1085,13 +1077,13 @@ mod tests {
         let input = "POST http://a/b?c HTTP/1.1\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\nContent-Type: x\r\n\r\n";
         for n in 0..input.len() {
             assert_eq!(
-                scan_head(&input.as_bytes()[..n], Grammar::default()),
+                scan_new(&input.as_bytes()[..n], Grammar::default()).0,
                 Scan::Partial,
                 "{n}"
             );
         }
         assert!(matches!(
-            scan_head(input.as_bytes(), Grammar::default()),
+            scan_new(input.as_bytes(), Grammar::default()).0,
             Scan::Complete(_)
         ));
     }
@@ -1103,7 +1095,7 @@ mod tests {
             lenient: true,
             ..Grammar::default()
         };
-        let Scan::Complete(h) = scan_head(input, lenient) else {
+        let (Scan::Complete(_), h) = scan_new(input, lenient) else {
             panic!()
         };
         assert_eq!(h.headers.len(), 3);
@@ -1129,10 +1121,10 @@ mod tests {
         };
         let scan = |headers: &str, g| {
             let input = format!("GET / HTTP/1.1\r\n{headers}\r\n");
-            scan_head(input.as_bytes(), g)
+            scan_new(input.as_bytes(), g).0
         };
         let flags = |s: Scan| match s {
-            Scan::Complete(h) => h.flags,
+            Scan::Complete(st) => st.flags,
             other => panic!("{other:?}"),
         };
         let close = "Connection: close\t\r\n";
