@@ -61,8 +61,6 @@ pub const METHODS: [&str; 47] = [
     "UNSUBSCRIBE",
 ];
 pub const METHOD_CONNECT: u8 = 4;
-pub const METHOD_GET: u8 = 9;
-pub const METHOD_HEAD: u8 = 11;
 pub const METHOD_PRI: u8 = 26;
 
 /// Methods llhttp allows only with `RTSP/` (plus OPTIONS, GET and POST, allowed with both).
@@ -1107,8 +1105,6 @@ mod tests {
         let mut sorted = METHODS;
         sorted.sort_unstable();
         assert_eq!(sorted, METHODS);
-        assert_eq!(METHODS[METHOD_GET as usize], "GET");
-        assert_eq!(METHODS[METHOD_HEAD as usize], "HEAD");
         assert_eq!(METHODS[METHOD_CONNECT as usize], "CONNECT");
         assert_eq!(METHODS[METHOD_PRI as usize], "PRI");
     }

@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use super::llhttp::{self, Grammar, HeadState, Scan, Special, Stop};
 use super::ParseError;
 
-pub use super::llhttp::{METHODS, METHOD_CONNECT, METHOD_GET, METHOD_HEAD};
+pub use super::llhttp::{METHODS, METHOD_CONNECT};
 
 #[derive(Debug, Clone, Copy)]
 pub struct HeadLimits {
