@@ -201,10 +201,33 @@ test('clientError: header overflow is HPE_HEADER_OVERFLOW with the packet as raw
       t.is(seen.reason, 'Header overflow')
       t.is(seen.message, 'Parse Error: Header overflow')
       t.is(seen.rawPacket, bytes)
+      // Node stops after the CR ending the value that reached the limit.
+      t.is(seen.bytesParsed, bytes.indexOf('\r\n\r\n') + 1)
     },
     { maxHeaderSize: 1024 },
   )
 })
+
+// Node counts the target, names and values, and stops at the end of the one reaching the limit
+// (16 KiB by default); heads this big arrive in one packet, as in one 64 KiB read of Node's.
+const overflowing: Array<[string, string, number]> = [
+  ['a long value', `GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(17000)}\r\n\r\n`, 17033],
+  ['a long value with trailing spaces', `GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(17000)}   \r\n\r\n`, 17036],
+  ['a long target', `GET /${'a'.repeat(17000)} HTTP/1.1\r\n\r\n`, 17005],
+  ['a long header name', `GET / HTTP/1.1\r\nHost: x\r\n${'X'.repeat(17000)}: v\r\n\r\n`, 17026],
+]
+
+for (const [name, bytes, bytesParsed] of overflowing) {
+  test(`clientError: header overflow by ${name}: node's bytesParsed and the whole packet`, async (t) => {
+    await withRecordingServer(async (port, _errors, next) => {
+      await rawExchange(port, bytes)
+      const seen = await next()
+      t.is(seen.code, 'HPE_HEADER_OVERFLOW')
+      t.is(seen.bytesParsed, bytesParsed)
+      t.is(seen.rawPacket, bytes)
+    })
+  })
+}
 
 test('clientError: rawPacket is only the packet in which the error was found (earlier packets are not repeated)', async (t) => {
   await withRecordingServer(async (port, _errors, next) => {

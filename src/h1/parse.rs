@@ -96,8 +96,8 @@ thread_local! {
 enum Fast {
     /// A complete head, taken exactly as llhttp would.
     Complete,
-    /// Too large for `maxHeaderSize`.
-    Overflow,
+    /// Too large for `maxHeaderSize`; where Node stops.
+    Overflow(usize),
     /// Anything else: llhttp's grammar decides.
     Ask,
 }
@@ -119,19 +119,15 @@ pub fn parse_request_head(
     }
     match fast_path(buf, start, limits, out) {
         Fast::Complete => Ok(true),
-        Fast::Overflow => Err((ParseError::HeaderOverflow, 0)),
+        Fast::Overflow(at) => Err((ParseError::HeaderOverflow, at)),
         Fast::Ask => match llhttp::scan_head(buf, limits.grammar(), out) {
             Scan::Partial => Ok(false),
             Scan::Error(e, at) => Err((e, at)),
             Scan::Complete(st) => {
-                let counted = out.url.1 as usize
-                    + out
-                        .headers
-                        .iter()
-                        .map(|h| (h[1] + h[3]) as usize)
-                        .sum::<usize>();
-                if counted >= limits.max_head_bytes {
-                    return Err((ParseError::HeaderOverflow, 0));
+                let url = (out.url.0 as usize, out.url.1 as usize);
+                let spans = out.headers.iter().map(|h| h.map(|v| v as usize));
+                if let Some(at) = overflow_at(buf, url, spans, limits.max_head_bytes) {
+                    return Err((ParseError::HeaderOverflow, at));
                 }
                 out.has_host = false;
                 out.has_expect = false;
@@ -164,15 +160,26 @@ fn fast_path(buf: &[u8], start: usize, limits: &HeadLimits, out: &mut RequestHea
         match req.parse_with_uninit_headers(input, slots) {
             Ok(httparse::Status::Partial) => {
                 if counted_so_far(input) >= limits.max_head_bytes {
-                    Fast::Overflow
+                    // Node counts the span still open when its packet ends.
+                    Fast::Overflow(buf.len())
                 } else {
                     // llhttp refuses a bad byte as soon as it arrives; ask it about the prefix.
                     Fast::Ask
                 }
             }
             Ok(httparse::Status::Complete(len)) => {
-                if counted_head_bytes(&req) >= limits.max_head_bytes {
-                    return Fast::Overflow;
+                let path = req.path.unwrap_or("").as_bytes();
+                let url = (offset_of(buf, path) as usize, path.len());
+                let spans = req.headers.iter().map(|h| {
+                    [
+                        offset_of(buf, h.name.as_bytes()) as usize,
+                        h.name.len(),
+                        offset_of(buf, h.value) as usize,
+                        h.value.len(),
+                    ]
+                });
+                if let Some(at) = overflow_at(buf, url, spans, limits.max_head_bytes) {
+                    return Fast::Overflow(at);
                 }
                 if !limits.lenient && has_bare_lf(&input[..len]) {
                     return Fast::Ask;
@@ -185,24 +192,44 @@ fn fast_path(buf: &[u8], start: usize, limits: &HeadLimits, out: &mut RequestHea
                     Fast::Ask
                 }
             }
-            Err(httparse::Error::TooManyHeaders) => Fast::Overflow,
+            Err(httparse::Error::TooManyHeaders) => Fast::Overflow(buf.len()),
             Err(_) => Fast::Ask,
         }
     })
 }
 
-/// What Node counts against maxHeaderSize: the target, header names and values (not the
-/// method, version, separators or line ends); reaching the limit overflows.
-fn counted_head_bytes(req: &httparse::Request<'_, '_>) -> usize {
-    req.path.map_or(0, str::len)
-        + req
-            .headers
-            .iter()
-            .map(|h| h.name.len() + h.value.len())
-            .sum::<usize>()
+/// Node counts the target, header names and values (with their trailing whitespace) against
+/// maxHeaderSize, not the method, version, separators or line ends, and stops at the end of the
+/// span that reaches the limit: the target's end, the byte after a name's colon or after a
+/// value's CR. That offset, if the head overflows.
+fn overflow_at(
+    buf: &[u8],
+    url: (usize, usize),
+    headers: impl Iterator<Item = [usize; 4]>,
+    max: usize,
+) -> Option<usize> {
+    let mut count = url.1;
+    if count >= max {
+        return Some(url.0 + url.1);
+    }
+    for [name, name_len, value, value_len] in headers {
+        count += name_len;
+        if count >= max {
+            return Some(name + name_len + 1);
+        }
+        let mut end = value + value_len;
+        while matches!(buf.get(end), Some(b' ' | b'\t')) {
+            end += 1;
+        }
+        count += end - value;
+        if count >= max {
+            return Some(end + usize::from(buf.get(end) == Some(&b'\r')));
+        }
+    }
+    None
 }
 
-/// A lower bound of `counted_head_bytes` for a head still arriving: each line costs at least
+/// A lower bound of what Node has counted (`overflow_at`) for a head still arriving: each line costs at least
 /// 4 uncounted bytes (": " and CRLF), the request line at least 12 besides the target.
 fn counted_so_far(input: &[u8]) -> usize {
     let lines = memchr::memchr_iter(b'\n', input).count();

@@ -59,8 +59,12 @@ struct Conn {
     rpos: usize,
     /// A read filled the buffer: reads get `READ_CHUNK` from now on.
     big_reads: bool,
-    /// Where the latest read's bytes start in `rbuf` (Node's `err.rawPacket` is that packet).
+    /// Where the latest packet starts in `rbuf`: Node's `err.rawPacket`, and what its
+    /// `bytesParsed` counts from. Node reads up to 64 KiB at once; reads here start smaller, so
+    /// reads that follow one that filled its room continue its packet up to that size.
     packet_start: usize,
+    /// The latest read filled the room it was given (more was waiting).
+    read_filled: bool,
     wbuf: Vec<u8>,
     wpos: usize,
     reading: Reading,
@@ -120,6 +124,7 @@ pub(super) async fn run(
         rpos: 0,
         big_reads: false,
         packet_start: 0,
+        read_filled: false,
         wbuf: Vec::new(),
         wpos: 0,
         reading: Reading::Head,
@@ -390,6 +395,7 @@ impl Conn {
         if self.rpos == self.rbuf.len() {
             self.rbuf.clear();
             self.rpos = 0;
+            self.packet_start = 0;
             if self.rbuf.capacity() > READ_BUF_KEEP {
                 self.rbuf = Vec::new();
             }
@@ -402,6 +408,7 @@ impl Conn {
         if self.rbuf.capacity() - self.rbuf.len() < chunk / 4 {
             if self.rpos > 0 {
                 self.rbuf.drain(..self.rpos);
+                self.packet_start = self.packet_start.saturating_sub(self.rpos);
                 self.rpos = 0;
             }
             self.rbuf.reserve(chunk);
@@ -409,7 +416,8 @@ impl Conn {
         let before = self.rbuf.len();
         let room = self.rbuf.capacity() - before;
         let result = read_some(stream, &mut self.rbuf);
-        if self.rbuf.len() - before == room {
+        let filled = self.rbuf.len() - before == room;
+        if filled {
             self.big_reads = true;
         }
         match result {
@@ -421,7 +429,10 @@ impl Conn {
             Ok(n) => {
                 self.touch();
                 self.last_read = Instant::now();
-                self.packet_start = before;
+                if !(self.read_filled && before.saturating_sub(self.packet_start) < READ_CHUNK) {
+                    self.packet_start = before;
+                }
+                self.read_filled = filled;
                 self.shared
                     .bytes_read
                     .fetch_add(n as u64, Ordering::Relaxed);
