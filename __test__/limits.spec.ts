@@ -275,6 +275,47 @@ for (const [name, bytes, expected] of lenientOnly) {
   })
 }
 
+test('insecureHTTPParser: a Transfer-Encoding without chunked last is a body that runs to EOF; requests after a closing one are parsed', async (t) => {
+  const seen: string[] = []
+  let wanted = 0
+  let reached = deferred()
+  const record = (what: string): void => {
+    seen.push(what)
+    if (seen.length === wanted) reached.resolve()
+  }
+  const expect = async (n: number, send: () => Promise<unknown>): Promise<string[]> => {
+    wanted = n
+    reached = deferred()
+    await send()
+    await within(reached.promise, `${n} events`)
+    return seen.splice(0)
+  }
+  const { server, port } = await startServer(
+    (req, res) => {
+      let body = ''
+      req.setEncoding('latin1')
+      req.on('data', (d: string) => (body += d))
+      req.on('end', () => {
+        record(`${req.url}:${body}`)
+        res.end('ok')
+      })
+    },
+    { insecureHTTPParser: true },
+  )
+  server.on('clientError', (e: Error & { code?: string }, socket: net.Socket) => {
+    record(`clientError ${e.code}`)
+    socket.destroy()
+  })
+  try {
+    const eof = 'POST /eof HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc'
+    t.deepEqual(await expect(1, () => rawExchange(port, eof, { endAfterWrite: true })), ['/eof:abc'])
+    const two = 'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n'
+    t.deepEqual(await expect(2, () => rawExchange(port, two)), ['/a:', '/b:'])
+  } finally {
+    await close(server)
+  }
+})
+
 test('joinDuplicateHeaders: duplicates are joined with ", " (also those node otherwise drops); cookie and set-cookie keep their rules', async (t) => {
   const plain = await startServer(echoHeaders)
   const joined = await startServer(echoHeaders, { joinDuplicateHeaders: true })

@@ -4,15 +4,18 @@
 // and what each does is compared: the response's status line, the requests dispatched, and every
 // clientError's code, reason and bytesParsed. Cases are mutations (bytes replaced, inserted,
 // removed) of a few valid requests, reproducible by seed. Prints each difference and a count.
-// Needs a build (dist/). Usage: node scripts/parser-diff.js [count] [seed]
+// Needs a build (dist/). Usage: node scripts/parser-diff.js [count] [seed] [--insecure]
+//   --insecure: both servers with insecureHTTPParser (llhttp's lenient flags).
 const net = require('node:net');
 const path = require('node:path');
 
 const nodeHttp = require('node:http');
 const ferro = require(path.resolve(__dirname, '..'));
 
-const COUNT = Number(process.argv[2]) || 1000;
-let seed = Number(process.argv[3]) || 12345;
+const args = process.argv.slice(2).filter((a) => a !== '--insecure');
+const insecureHTTPParser = process.argv.includes('--insecure');
+const COUNT = Number(args[0]) || 1000;
+let seed = Number(args[1]) || 12345;
 
 const SEEDS = [
   'GET /a?b=1#c HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, Upgrade\r\nUpgrade: ws\r\n\r\n',
@@ -45,7 +48,7 @@ function mutate(text) {
 function start(http) {
   return new Promise((resolve) => {
     const seen = [];
-    const server = http.createServer((req, res) => {
+    const server = http.createServer({ insecureHTTPParser }, (req, res) => {
       seen.push(`request ${req.method} ${req.url} ${req.httpVersion}`);
       res.end('x');
     });

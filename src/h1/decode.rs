@@ -22,6 +22,8 @@ pub struct BodyDecoder {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Length(u64),
+    /// Everything until the peer's EOF.
+    UntilEof,
     Chunked(Chunked),
     Done,
 }
@@ -91,6 +93,19 @@ impl BodyDecoder {
         }
     }
 
+    /// A body that ends with the connection's read side (lenient llhttp's `body_identity_eof`).
+    pub fn until_eof() -> Self {
+        Self {
+            kind: Kind::UntilEof,
+            ..Self::length(0)
+        }
+    }
+
+    /// Whether the peer's EOF completes this body rather than cutting it short.
+    pub fn ends_at_eof(&self) -> bool {
+        self.kind == Kind::UntilEof
+    }
+
     pub fn chunked(max_trailer_bytes: usize, grammar: Grammar) -> Self {
         Self {
             kind: Kind::Chunked(Chunked::Size { size: 0, digits: 0 }),
@@ -135,6 +150,14 @@ impl BodyDecoder {
                     },
                 ))
             }
+            Kind::UntilEof if buf.is_empty() => Ok((0, Decoded::NeedMore)),
+            Kind::UntilEof => Ok((
+                buf.len(),
+                Decoded::Data {
+                    start: 0,
+                    end: buf.len(),
+                },
+            )),
             Kind::Chunked(_) => self.decode_chunked(buf),
         }
     }
@@ -309,6 +332,10 @@ impl BodyDecoder {
                     b'\n' => {
                         self.kind = Kind::Done;
                         return Ok((i, Decoded::Done));
+                    }
+                    _ if lenient => {
+                        self.kind = Kind::Done;
+                        return Ok((at, Decoded::Done));
                     }
                     _ => return Err((E::StrictLfAfterHeaders, at)),
                 },

@@ -745,8 +745,7 @@ fn headers(
         while TOKEN[byte(p)? as usize] {
             p += 1;
         }
-        let name = &input[name_start..p];
-        let kind = Special::of(name);
+        let mut kind = Special::of(&input[name_start..p]);
         match byte(p)? {
             b':' => {}
             b' ' if kind.is_some() && !lenient => {
@@ -757,11 +756,19 @@ fn headers(
                     p += 1;
                 }
                 if byte(p)? != b':' {
-                    return Err(Some((E::InvalidHeaderToken, p)));
+                    // header_field_general: the name goes on, spaces included, as any header's.
+                    kind = None;
+                    while TOKEN[byte(p)? as usize] {
+                        p += 1;
+                    }
+                    if byte(p)? != b':' {
+                        return Err(Some((E::InvalidHeaderToken, p)));
+                    }
                 }
             }
             _ => return Err(Some((E::InvalidHeaderToken, p))),
         }
+        let name = &input[name_start..p];
         p += 1;
         if !lenient {
             match kind {

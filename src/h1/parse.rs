@@ -45,6 +45,9 @@ pub enum BodyKind {
     None,
     Length(u64),
     Chunked,
+    /// Until the peer ends its side: a request Transfer-Encoding without chunked last, which
+    /// only lenient llhttp (insecureHTTPParser) takes.
+    UntilEof,
 }
 
 /// A parsed head. Every range is `(offset, len)` into the buffer that was parsed, so the
@@ -135,7 +138,7 @@ pub fn parse_request_head(
                     let [off, len, _, _] = out.headers[i];
                     note_header(out, &buf[off as usize..(off + len) as usize]);
                 }
-                finish_head(out, &st);
+                finish_head(out, &st, limits.lenient);
                 Ok(true)
             }
         },
@@ -318,7 +321,7 @@ fn fill_head(
             None => note_header(out, name),
         }
     }
-    finish_head(out, &st);
+    finish_head(out, &st, limits.lenient);
     true
 }
 
@@ -333,11 +336,13 @@ fn note_header(out: &mut RequestHead, name: &[u8]) {
 
 /// llhttp's after-headers decisions: body framing, keep-alive (`llhttp_should_keep_alive`)
 /// and upgrade.
-fn finish_head(out: &mut RequestHead, st: &HeadState) {
+fn finish_head(out: &mut RequestHead, st: &HeadState, lenient: bool) {
     let flags = st.flags;
     out.late_error = None;
     out.body.0 = if flags & llhttp::F_CHUNKED != 0 {
         BodyKind::Chunked
+    } else if flags & llhttp::F_TRANSFER_ENCODING != 0 && lenient {
+        BodyKind::UntilEof
     } else if flags & llhttp::F_TRANSFER_ENCODING != 0 {
         // A request body whose length cannot be known: llhttp errors after the head.
         out.late_error = Some(ParseError::InvalidTransferEncoding);
@@ -601,7 +606,7 @@ mod tests {
                 (Ok(false), Scan::Partial) => {}
                 (Err(e), Scan::Error(we, wat)) => assert_eq!(*e, (*we, *wat), "{shown:?}"),
                 (Ok(true), Scan::Complete(st)) => {
-                    finish_head(&mut slow, st);
+                    finish_head(&mut slow, st, false);
                     let view = |h: &RequestHead| {
                         (
                             (h.start, h.end, h.method, h.url),

@@ -524,6 +524,13 @@ impl Conn {
     }
 
     fn on_eof(&mut self) {
+        if matches!(&self.reading, Reading::Body(d) if d.ends_at_eof()) {
+            // The body that runs to EOF is complete: the message ends here, then the EOF.
+            let mut q = self.inner.queue.lock();
+            push_end(q.batch(), self.id, &[], &[]);
+            drop(q);
+            self.after_message();
+        }
         let unfinished = match self.reading {
             Reading::Head => self.rbuf[self.rpos..]
                 .iter()
@@ -649,6 +656,9 @@ impl Conn {
                                 BodyKind::Length(n) => {
                                     self.reading = Reading::Body(BodyDecoder::length(n));
                                 }
+                                BodyKind::UntilEof => {
+                                    self.reading = Reading::Body(BodyDecoder::until_eof());
+                                }
                                 BodyKind::Chunked => {
                                     self.reading = Reading::Body(BodyDecoder::chunked(
                                         inner.config.head_limits.max_head_bytes,
@@ -738,7 +748,8 @@ impl Conn {
         self.request_deadline = None;
         self.reading = if self.head.upgrade {
             Reading::AwaitUpgrade
-        } else if self.keep_alive {
+        } else if self.keep_alive || self.inner.config.head_limits.lenient {
+            // Lenient llhttp (insecureHTTPParser) parses on after a closing request too.
             Reading::Head
         } else {
             Reading::Closed
@@ -778,7 +789,7 @@ fn push_head(batch: &mut EventBatch, id: u32, input: &[u8], head: &RequestHead) 
     }
     match head.body.0 {
         BodyKind::None => {}
-        BodyKind::Length(_) => flags |= HEAD_HAS_BODY,
+        BodyKind::Length(_) | BodyKind::UntilEof => flags |= HEAD_HAS_BODY,
         BodyKind::Chunked => flags |= HEAD_HAS_BODY | HEAD_CHUNKED,
     }
     batch.meta.extend_from_slice(&[
