@@ -334,13 +334,11 @@ fn scan_url(input: &[u8], mut p: usize, connect: bool) -> Result<(usize, UrlEnd)
     }
 }
 
-/// Whether the URL machine accepts `url` whole (a target httparse already took): the fast
-/// path's check for targets that are not origin-form.
-pub fn url_is_valid(url: &[u8], connect: bool) -> bool {
-    let mut line = Vec::with_capacity(url.len() + 1);
-    line.extend_from_slice(url);
-    line.push(b' ');
-    matches!(scan_url(&line, 0, connect), Ok((end, UrlEnd::Http(_))) if end == url.len())
+/// Whether the URL machine takes the target at `input[off..off + len]` whole, up to the space
+/// after it (a target httparse already took): the fast path's check for targets that are not
+/// origin-form.
+pub fn url_is_valid(input: &[u8], off: usize, len: usize, connect: bool) -> bool {
+    matches!(scan_url(input, off, connect), Ok((end, UrlEnd::Http(_))) if end == off + len)
 }
 
 /// llhttp's value machines for the special headers, from the value's first byte (after the

@@ -268,10 +268,13 @@ fn fill_head(
     out.method = method;
     let path = req.path.unwrap_or("").as_bytes();
     let origin_form = matches!(path.first(), Some(b'/' | b'*')) && method != METHOD_CONNECT;
-    if !origin_form && !llhttp::url_is_valid(path, method == METHOD_CONNECT) {
+    let path_at = offset_of(buf, path);
+    if !origin_form
+        && !llhttp::url_is_valid(buf, path_at as usize, path.len(), method == METHOD_CONNECT)
+    {
         return false;
     }
-    out.url = (offset_of(buf, path), path.len() as u32);
+    out.url = (path_at, path.len() as u32);
     out.version_major = 1;
     out.version_minor = req.version.unwrap_or(1);
     out.headers.clear();
