@@ -287,8 +287,17 @@ impl Conn {
             }
 
             end_of_round();
+            // Biased: JS's commands first, so a response that ends the connection closes it
+            // before a FIN the peer sent meanwhile costs a read and an EOF event (Node destroys
+            // on 'finish' without reading); the timer before reads, so a peer that keeps the
+            // socket readable cannot starve the request timeouts.
             tokio::select! {
+                biased;
                 _ = self.shared.notify.notified() => {}
+                _ = &mut timer, if timer_at.is_some() => {
+                    timer_at = None;
+                    self.on_timer();
+                }
                 r = stream.readable(), if want_read => {
                     if r.is_ok() {
                         if let Err(e) = self.read(stream) {
@@ -298,10 +307,6 @@ impl Conn {
                 }
                 _ = stream.writable(), if want_write => {}
                 _ = self.inner.queue.taken.notified(), if body_budget_full => {}
-                _ = &mut timer, if timer_at.is_some() => {
-                    timer_at = None;
-                    self.on_timer();
-                }
             }
         }
     }
