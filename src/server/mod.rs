@@ -249,8 +249,8 @@ impl Server {
         let inner = self.inner.clone();
         self.spawn_accept(async move {
             // The std listener is turned into a tokio one inside the runtime it belongs to.
-            match tokio::net::TcpListener::from_std(listener) {
-                Ok(l) => accept_loop(inner.clone(), stream::Listener::Tcp(l)).await,
+            match stream::Listener::tcp(listener) {
+                Ok(l) => accept_loop(inner.clone(), l).await,
                 Err(_) => inner.closed.store(true, Ordering::SeqCst),
             }
             inner.listener_closed();

@@ -7,22 +7,47 @@ use std::os::fd::{AsFd, BorrowedFd};
 
 use std::net::SocketAddr;
 
+#[cfg(target_os = "linux")]
+use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
-use tokio::net::{TcpListener, TcpStream};
+#[cfg(not(target_os = "linux"))]
+use tokio::net::TcpListener;
+use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::{UnixListener, UnixStream};
 
 /// A listening socket of either kind.
 pub(crate) enum Listener {
+    /// On Linux the listener is accepted from directly (see `accept_tcp`).
+    #[cfg(target_os = "linux")]
+    Tcp(AsyncFd<socket2::Socket>),
+    #[cfg(not(target_os = "linux"))]
     Tcp(TcpListener),
     #[cfg(unix)]
     Unix(UnixListener),
 }
 
 impl Listener {
+    /// A non-blocking bound TCP listener, registered with the current runtime.
+    pub fn tcp(listener: std::net::TcpListener) -> io::Result<Self> {
+        #[cfg(target_os = "linux")]
+        // SAFETY: the socket owns its descriptor, which stays open and the same until the
+        // AsyncFd drops it. Called inside the runtime (the accept task), so a reactor exists.
+        return unsafe {
+            AsyncFd::register_with_interest(socket2::Socket::from(listener), Interest::READABLE)
+        }
+        .map(Self::Tcp)
+        .map_err(|e| e.into_parts().1);
+        #[cfg(not(target_os = "linux"))]
+        return TcpListener::from_std(listener).map(Self::Tcp);
+    }
+
     /// The bound address of a TCP listener (connections inherit it unless it is a wildcard).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         match self {
+            #[cfg(target_os = "linux")]
+            Self::Tcp(l) => l.get_ref().local_addr().ok()?.as_socket(),
+            #[cfg(not(target_os = "linux"))]
             Self::Tcp(l) => l.local_addr().ok(),
             #[cfg(unix)]
             Self::Unix(_) => None,
@@ -32,12 +57,37 @@ impl Listener {
     /// The next connection and its peer address (none for a Unix socket, as in Node).
     pub async fn accept(&self) -> io::Result<(ConnStream, Option<SocketAddr>)> {
         match self {
+            #[cfg(target_os = "linux")]
+            Self::Tcp(l) => accept_tcp(l).await,
+            #[cfg(not(target_os = "linux"))]
             Self::Tcp(l) => l
                 .accept()
                 .await
                 .map(|(s, peer)| (ConnStream::Tcp(s), Some(peer))),
             #[cfg(unix)]
             Self::Unix(l) => l.accept().await.map(|(s, _)| (ConnStream::Unix(s), None)),
+        }
+    }
+}
+
+/// Accepts like libuv: `accept4` with the descriptor made non-blocking in the same call, and the
+/// connection registered as not yet readable, so its first read waits for the readiness event.
+/// tokio's own `accept` marks a new connection readable at once, which costs a `recv` that finds
+/// nothing whenever the client has not sent its request yet (most connections under load).
+#[cfg(target_os = "linux")]
+async fn accept_tcp(
+    listener: &AsyncFd<socket2::Socket>,
+) -> io::Result<(ConnStream, Option<SocketAddr>)> {
+    loop {
+        let mut ready = listener.readable().await?;
+        let accepted = ready.try_io(|l| {
+            l.get_ref()
+                .accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+        });
+        if let Ok(result) = accepted {
+            let (socket, peer) = result?;
+            let stream = TcpStream::from_std(std::net::TcpStream::from(socket))?;
+            return Ok((ConnStream::Tcp(stream), peer.as_socket()));
         }
     }
 }
