@@ -42,7 +42,7 @@ const REF = 'node-http';
 const RAW_COLUMNS = [
   'ts', 'rep', 'scenario', 'server', 'ok', 'error', 'conns', 'requests', 'duration_us', 'rps', 'p50_us', 'p90_us', 'p99_us',
   'max_us', 'errors', 'err_connect', 'err_read', 'err_write', 'err_status', 'err_timeout', 'wall_s', 'srv_cpu_s', 'srv_cpu_pct',
-  'req_per_cpu_s', 'srv_core_pct', 'cli_core_pct', 'wrk_cpu_pct', 'rss_kb', 'peak_kb', 'port', 'warnings',
+  'req_per_cpu_s', 'user_us_per_req', 'sys_us_per_req', 'srv_core_pct', 'cli_core_pct', 'wrk_cpu_pct', 'rss_kb', 'peak_kb', 'port', 'warnings',
 ];
 
 const USAGE = `Usage: node benchmark/run.js [options]        (or: npm run bench -- [options])
@@ -358,11 +358,13 @@ async function runCell(rep, scen, name, ctx) {
     if (srv.exited) throw new Error('the server died during the warm-up');
 
     const busy0 = { s: proc.cpuBusy(ctx.serverCpuIds), c: proc.cpuBusy(ctx.clientCpuIds) };
+    const split0 = proc.cpuSplit(srv.pid);
     const cpu0 = proc.cpuSeconds(srv.pid);
     const t0 = process.hrtime.bigint();
     const w = await runWrk(scen, port, ctx.duration, ctx);
     const t1 = process.hrtime.bigint();
     const cpu1 = proc.cpuSeconds(srv.pid);
+    const split1 = proc.cpuSplit(srv.pid);
     const busy1 = { s: proc.cpuBusy(ctx.serverCpuIds), c: proc.cpuBusy(ctx.clientCpuIds) };
     row.rss_kb = proc.statusKb(srv.pid, 'VmRSS');
     row.peak_kb = proc.statusKb(srv.pid, 'VmHWM');
@@ -392,6 +394,8 @@ async function runCell(rep, scen, name, ctx) {
       srv_cpu_s: cpu1 - cpu0,
       srv_cpu_pct: (100 * (cpu1 - cpu0)) / wall,
       req_per_cpu_s: cpu1 > cpu0 ? r.requests / (cpu1 - cpu0) : null,
+      user_us_per_req: split0 && split1 && r.requests > 0 ? (1e6 * (split1.user - split0.user)) / r.requests : null,
+      sys_us_per_req: split0 && split1 && r.requests > 0 ? (1e6 * (split1.sys - split0.sys)) / r.requests : null,
       srv_core_pct: pct(busy0.s, busy1.s, ctx.serverCpuIds.length),
       cli_core_pct: pct(busy0.c, busy1.c, ctx.clientCpuIds.length),
       wrk_cpu_pct: w.wrkCpuS === null ? null : (100 * w.wrkCpuS) / wall,

@@ -25,6 +25,16 @@ function cpuSeconds(pid) {
   return t === null ? null : t / clkTck;
 }
 
+// { user, sys } CPU seconds of a process (all threads), or null if it is gone. `sys` is the
+// kernel working in the process's own context: its system calls, and the loopback TCP work
+// they do for both ends of a connection.
+function cpuSplit(pid) {
+  let s;
+  try { s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); } catch { return null; }
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(f[11]) / clkTck, sys: Number(f[12]) / clkTck };
+}
+
 // A field of /proc/PID/status in kB (VmHWM = peak RSS, VmRSS = current RSS).
 function statusKb(pid, field) {
   let s;
@@ -84,4 +94,5 @@ function threadCpuNs(tid = process.pid) {
   }
 }
 
-module.exports = { clkTck, cpuTicks, cpuSeconds, statusKb, cpuBusy, parseCpuList, allowedCpus, threadCpuNs };
+module.exports = {
+  clkTck, cpuTicks, cpuSeconds, cpuSplit, statusKb, cpuBusy, parseCpuList, allowedCpus, threadCpuNs };

@@ -26,6 +26,8 @@ function summarize(rows, { scenarios, servers, ref = 'node-http' }) {
         rps_min: Math.min(...rpsList),
         rps_max: Math.max(...rpsList),
         req_per_cpu_s: pick('req_per_cpu_s'),
+        user_us: pick('user_us_per_req'),
+        sys_us: pick('sys_us_per_req'),
         p50_us: pick('p50_us'),
         p99_us: pick('p99_us'),
         srv_cpu_pct: pick('srv_cpu_pct'),
@@ -126,6 +128,26 @@ function markdown(result) {
         return c ? `${fmtShort(c.rps_min)}–${fmtShort(c.rps_max)}` : '-';
       });
       L.push(`| ${s.scenario} | ${cells.join(' | ')} |`);
+    }
+    L.push('');
+  }
+  if (summary.some((s) => s.cells.some((c) => c.sys_us != null))) {
+    L.push(`Where the server's CPU goes, per request (medians): **user** = the process in user space (JS, the ` +
+      `native addon, libuv, V8's GC); **kernel** = system time in the process's context (its system calls and the ` +
+      `loopback TCP work they carry out). **ceiling** = ${ref}'s user + kernel divided by this server's kernel ` +
+      `time: the ratio in req / server CPU-s it would reach if its user time fell to zero, with the same system calls.`);
+    L.push('');
+    L.push('| scenario | server | user µs | kernel µs | total µs | ceiling × ' + ref + ' |');
+    L.push('|---|---|---:|---:|---:|---:|');
+    const us = (v) => (v == null ? '-' : v.toFixed(2));
+    for (const s of summary) {
+      const refCell = s.cells.find((c) => c.server === ref);
+      const refTotal = refCell && refCell.user_us != null && refCell.sys_us != null ? refCell.user_us + refCell.sys_us : null;
+      for (const c of s.cells) {
+        const total = c.user_us != null && c.sys_us != null ? c.user_us + c.sys_us : null;
+        const ceiling = refTotal != null && c.sys_us > 0 ? refTotal / c.sys_us : null;
+        L.push(`| ${s.scenario} | ${c.server} | ${us(c.user_us)} | ${us(c.sys_us)} | ${us(total)} | ${fmtX(ceiling)} |`);
+      }
     }
     L.push('');
   }
