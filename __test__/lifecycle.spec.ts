@@ -98,6 +98,29 @@ test('close(cb): stops accepting, closes idle keep-alive connections, lets the i
   }
 })
 
+test('listen() again right after close(), while a request is in flight: both are served; close waits for the second close()', async (t) => {
+  const h = holdingServer()
+  const { server, port } = await startServer(h.handler)
+  try {
+    const inFlight = request(port, { path: '/slow' })
+    await h.slowArrived(1)
+    server.on('close', () => h.events.push('server close'))
+    server.close()
+    // net.Server drops its handle at once: listening again does not wait for the connections
+    const port2 = await listen(server)
+    t.true(server.listening)
+    const res2 = await request(port2, { path: '/new' })
+    t.is(res2.body, 'ok /new')
+    h.held[0]()
+    t.is((await inFlight).body, 'done /slow')
+    // one 'close', for the second close(): the first had a listener left to wait for
+    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())))
+    t.deepEqual(h.events, ['request /slow', 'request /new', 'finish /new', 'finish /slow', 'server close'])
+  } finally {
+    await close(server)
+  }
+})
+
 test('closeAllConnections() closes idle and active connections; the server keeps listening', async (t) => {
   const h = holdingServer()
   const { server, port } = await startServer(h.handler)

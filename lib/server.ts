@@ -142,8 +142,14 @@ export class Server extends net.Server {
 
   /** Node's server[kUniqueHeaders]: response headers sent once, values joined with '; '. */
   private readonly uniqueHeaders: Set<string> | null;
+  /** The listening native server and its Outbox; null once closed. */
   private native: BindingServer | null = null;
   private outbox: Outbox | null = null;
+  /**
+   * The Outboxes of every native server still listening or serving connections: like net.Server,
+   * a closed server may listen again before its connections are gone.
+   */
+  private readonly outboxes = new Set<Outbox>();
   private boundAddress: net.AddressInfo | string | null = null;
   private maxConnectionsValue: number | undefined = undefined;
   private closing = false;
@@ -264,13 +270,15 @@ export class Server extends net.Server {
       err.code = 'ERR_SERVER_ALREADY_LISTEN';
       throw err;
     }
-    const native = this.createNative();
-    const result = native.listenPath(path, backlog);
-    this.afterBind(native, result, path, 0, path);
+    const outbox = this.createNative();
+    const result = outbox.native.listenPath(path, backlog);
+    this.afterBind(outbox, result, path, 0, path);
   }
 
-  private createNative(): BindingServer {
-    const native = new binding.BindingServer(this.onBatch, {
+  /** A native server and its Outbox, not yet listening. */
+  private createNative(): Outbox {
+    let outbox: Outbox | null = null;
+    const native = new binding.BindingServer((buf: Buffer) => this.onBatch(outbox, buf), {
       maxHeaderSize: this.maxHeaderSize ?? http.maxHeaderSize,
       insecureHttpParser: this.insecureHTTPParser ?? false,
       llhttpVersion: process.versions.llhttp,
@@ -284,31 +292,35 @@ export class Server extends net.Server {
       keepAliveTimeout: keepAliveMs(this.keepAliveTimeout),
     });
     if (this.maxConnectionsValue !== undefined) native.setMaxConnections(this.maxConnectionsValue);
-    return native;
+    outbox = new Outbox(native);
+    this.outboxes.add(outbox);
+    return outbox;
   }
 
   private bindNow(host: string, port: number, backlog: number, ipv6Only: boolean): void {
-    const native = this.createNative();
-    const result = native.listen(host, port, backlog, ipv6Only);
+    const outbox = this.createNative();
+    const result = outbox.native.listen(host, port, backlog, ipv6Only);
     const address = result.address === undefined ? null : { address: result.address, family: result.family ?? 'IPv6', port: result.port ?? port };
-    this.afterBind(native, result, host === '' ? '::' : host, port, address);
+    this.afterBind(outbox, result, host === '' ? '::' : host, port, address);
   }
 
   private afterBind(
-    native: BindingServer,
+    outbox: Outbox,
     result: { errno?: number | null },
     errAddress: string,
     errPort: number,
     address: net.AddressInfo | string | null,
   ): void {
+    const native = outbox.native;
     if (result.errno !== undefined && result.errno !== null) {
+      this.outboxes.delete(outbox);
       native.release();
       const err = systemError(result.errno, 'listen', errAddress, errPort);
       process.nextTick(() => this.emit('error', err));
       return;
     }
     this.native = native;
-    this.outbox = new Outbox(native);
+    this.outbox = outbox;
     this.closing = false;
     this.boundAddress = address;
     this.listening = true;
@@ -354,6 +366,8 @@ export class Server extends net.Server {
       }
     }
     this.listening = false;
+    this.native = null;
+    this.outbox = null;
     this.closing = true;
     this.emitCloseIfDrained();
     return this;
@@ -364,9 +378,8 @@ export class Server extends net.Server {
   }
 
   closeAllConnections(): void {
-    if (!this.outbox) return;
     // Destroying removes the entry; a Map iterator tolerates that.
-    for (const socket of this.outbox.sockets.values()) socket.destroy();
+    for (const outbox of this.outboxes) for (const socket of outbox.sockets.values()) socket.destroy();
   }
 
   /**
@@ -375,13 +388,14 @@ export class Server extends net.Server {
    * connection task knows, so the final check is made there.
    */
   closeIdleConnections(): void {
-    if (!this.outbox) return;
-    for (const socket of this.outbox.sockets.values()) {
-      const parser = socket.parser as ConnParser | null;
-      const msg = socket._httpMessage as http.ServerResponse | null;
-      if (msg && !msg.finished) continue;
-      if (parser && parser.incomingQueue.length > 0) continue;
-      socket._closeIfIdle();
+    for (const outbox of this.outboxes) {
+      for (const socket of outbox.sockets.values()) {
+        const parser = socket.parser as ConnParser | null;
+        const msg = socket._httpMessage as http.ServerResponse | null;
+        if (msg && !msg.finished) continue;
+        if (parser && parser.incomingQueue.length > 0) continue;
+        socket._closeIfIdle();
+      }
     }
   }
 
@@ -398,20 +412,21 @@ export class Server extends net.Server {
   override getConnections(cb: (err: Error | null, count: number) => void): this {
     // The native count: a socket JS already closed may still be open in Rust, and it is
     // Rust's count that maxConnections applies to.
-    const n = this.native ? this.native.connectionCount() : 0;
+    let n = 0;
+    for (const outbox of this.outboxes) n += outbox.native.connectionCount();
     process.nextTick(cb, null, n);
     return this;
   }
 
   override ref(): this {
     this.unrefed = false;
-    this.native?.ref();
+    for (const outbox of this.outboxes) outbox.native.ref();
     return this;
   }
 
   override unref(): this {
     this.unrefed = true;
-    this.native?.unref();
+    for (const outbox of this.outboxes) outbox.native.unref();
     return this;
   }
 
@@ -432,24 +447,22 @@ export class Server extends net.Server {
     proto[Symbol.for('nodejs.rejection')].call(this, err, event, ...args);
   }
 
+  /** Releases closed native servers without connections; 'close' once none is left. */
   private emitCloseIfDrained(): void {
-    if (!this.closing) return;
-    if (this.outbox && this.outbox.sockets.size > 0) return;
+    for (const outbox of this.outboxes) {
+      if (outbox === this.outbox || outbox.sockets.size > 0) continue;
+      this.outboxes.delete(outbox);
+      outbox.flush();
+      process.nextTick(() => outbox.native.release());
+    }
+    if (!this.closing || this.outboxes.size > 0) return;
     this.closing = false;
-    const native = this.native;
-    this.native = null;
-    if (this.outbox) this.outbox.flush();
-    this.outbox = null;
-    process.nextTick(() => {
-      native?.release();
-      this.emit('close');
-    });
+    process.nextTick(() => this.emit('close'));
   }
 
   /** One batch of events from the IO threads (see src/server/queue.rs for the layout). */
-  private readonly onBatch = (buf: Buffer): void => {
-    const outbox = this.outbox;
-    if (!outbox || buf.length < 16) return;
+  private onBatch(outbox: Outbox | null, buf: Buffer): void {
+    if (!outbox || !this.outboxes.has(outbox) || buf.length < 16) return;
     const metaCount = buf.readUInt32LE(0);
     const textLen = buf.readUInt32LE(4);
     const meta = new Uint32Array(buf.buffer, buf.byteOffset + 16, metaCount);
@@ -478,7 +491,7 @@ export class Server extends net.Server {
     }
     const heads = stats.requests - headsBefore;
     stats.sizes[heads === 0 ? 0 : Math.min(31 - Math.clz32(heads) + 1, stats.sizes.length - 1)]++;
-  };
+ }
 
   /** Counters of the boundary: batches, events, requests, and batches by requests per batch. */
   private readonly batchStats = { batches: 0, events: 0, requests: 0, sizes: Array.from({ length: 13 }, () => 0) };
@@ -594,7 +607,7 @@ export class Server extends net.Server {
     if (socket.parser !== null) return;
     if (socket.server === this && socket._upgraded) {
       socket._upgraded = false;
-      this.outbox?.op(OP_UPGRADE, socket._id, UPGRADE_BACK_TO_HTTP);
+      socket.outbox.op(OP_UPGRADE, socket._id, UPGRADE_BACK_TO_HTTP);
     }
     this.attachHttp(socket);
   };
@@ -667,7 +680,7 @@ export class Server extends net.Server {
 
   private socketOnClose(socket: Socket, parser: ConnParser): void {
     abortIncoming(parser.incomingQueue);
-    if (this.outbox) this.outbox.sockets.delete(socket._id);
+    socket.outbox.sockets.delete(socket._id);
     this.emitCloseIfDrained();
   }
 
@@ -728,7 +741,7 @@ export class Server extends net.Server {
     if (req.upgrade) {
       req.upgrade = req.method === 'CONNECT' || this.listenerCount('upgrade') > 0;
       // Rust reads nothing more until told who owns the connection now.
-      this.outbox?.op(OP_UPGRADE, socket._id, req.upgrade ? 1 : 0);
+      socket.outbox.op(OP_UPGRADE, socket._id, req.upgrade ? 1 : 0);
       if (req.upgrade) {
         // Node's onParserExecuteCommon: the socket leaves HTTP; what arrives next is raw
         // data on it (DATA events), so `head` is empty here.
@@ -818,7 +831,7 @@ export class Server extends net.Server {
     process.nextTick(emitCloseNT, res);
     // Rust times the keep-alive itself (Node: socket.setTimeout(keepAliveTimeout + 1 s) here),
     // so a finished response costs no timer op; the current value rides along.
-    if (!socket._nativeClosed) this.outbox?.op(OP_RESPONSE_DONE, socket._id, keepAliveMs(this.keepAliveTimeout));
+    if (!socket._nativeClosed) socket.outbox.op(OP_RESPONSE_DONE, socket._id, keepAliveMs(this.keepAliveTimeout));
     if (res._last) {
       socket.destroySoon();
     } else if (parser.outgoing.length === 0) {

@@ -71,7 +71,7 @@ export class Outbox {
   private touched: Socket[] = [];
   readonly sockets = new Map<number, Socket>();
 
-  constructor(private readonly native: BindingServer) {}
+  constructor(readonly native: BindingServer) {}
 
   op(op: number, id: number, a = 0, b = 0): void {
     if (this.count + 4 > this.ops.length) {
@@ -285,7 +285,7 @@ export class Socket extends net.Socket {
 
   constructor(
     readonly _id: number,
-    private readonly outbox: Outbox,
+    readonly outbox: Outbox,
     addresses: string,
     remotePort: number,
     localPort: number,
