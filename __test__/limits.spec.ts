@@ -45,6 +45,25 @@ function parseJsonBody(response: string): unknown {
 
 const padded = (n: number, extra = '') => `GET / HTTP/1.1\r\nHost: x\r\nX-Pad: ${'a'.repeat(n)}\r\n${extra}\r\n`
 
+test('options that are not an object (an array too) throw ERR_INVALID_ARG_TYPE with node messages', (t) => {
+  const cases: Array<[unknown, string]> = [
+    ['foo', "type string ('foo')"],
+    [42, 'type number (42)'],
+    [true, 'type boolean (true)'],
+    [[], 'an instance of Array'],
+    ['x'.repeat(40), `type string ('${'x'.repeat(25)}...')`],
+  ]
+  const Server = http.Server as unknown as new (options: unknown) => unknown
+  for (const [options, received] of cases) {
+    const err = t.throws(() => new Server(options), { instanceOf: TypeError }) as NodeJS.ErrnoException
+    t.is(err.code, 'ERR_INVALID_ARG_TYPE')
+    t.is(err.message, `The "options" argument must be of type object. Received ${received}`)
+  }
+  const e = t.throws(() => http.createServer({ maxHeaderSize: "it's" as unknown as number })) as NodeJS.ErrnoException
+  t.is(e.code, 'ERR_INVALID_ARG_TYPE')
+  t.is(e.message, 'The "maxHeaderSize" argument must be of type number. Received type string ("it\'s")')
+})
+
 test('maxHeaderSize option: stored on the server; a head over it gets the exact 431 and close; one well under it passes', async (t) => {
   const seen: string[] = []
   const { server, port } = await startServer(

@@ -6,6 +6,7 @@ import * as dns from 'node:dns';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as http from 'node:http';
+import { inspect } from 'node:util';
 import { getDefaultHighWaterMark } from 'node:stream';
 import { binding, NATIVE_METHODS, type BindingServer } from './native';
 import {
@@ -111,11 +112,24 @@ function validateInteger(value: unknown, name: string, min = 0): asserts value i
   }
 }
 
+/** Node's determineSpecificType: how its ERR_INVALID_ARG_TYPE messages show the value. */
 function describe(value: unknown): string {
   if (value == null) return String(value);
-  if (typeof value === 'function') return `function ${value.name}`;
-  if (typeof value === 'object') return 'an instance of ' + (value.constructor?.name ?? 'Object');
-  return `type ${typeof value} (${String(value)})`;
+  switch (typeof value) {
+    case 'bigint':
+      return `type bigint (${value}n)`;
+    case 'string': {
+      const s = value.length > 28 ? `${value.slice(0, 25)}...` : value;
+      return s.includes("'") ? `type string (${JSON.stringify(s)})` : `type string ('${s}')`;
+    }
+    case 'function':
+      return `function ${value.name}`;
+    case 'object':
+      if (value.constructor?.name) return `an instance of ${value.constructor.name}`;
+      return inspect(value, { depth: -1 });
+    default:
+      return `type ${typeof value} (${inspect(value, { colors: false })})`;
+  }
 }
 
 export class Server extends net.Server {
@@ -166,8 +180,9 @@ export class Server extends net.Server {
       options = {};
     } else if (options == null) {
       options = {};
-    } else if (typeof options !== 'object') {
-      const err = new TypeError(`The "options" argument must be of type object. Received ${typeof options}`) as TypeError & { code: string };
+    } else if (typeof options !== 'object' || Array.isArray(options)) {
+      // Node's validateObject: arrays are refused too.
+      const err = new TypeError(`The "options" argument must be of type object. Received ${describe(options)}`) as TypeError & { code: string };
       err.code = 'ERR_INVALID_ARG_TYPE';
       throw err;
     }
