@@ -79,6 +79,31 @@ test('a pipelined response waiting for its turn has res.socket null until the on
   }
 })
 
+test("socket.parser: the server frees it when the connection closes (parser.free(), then socket.parser null, before the application's 'close' listener)", async (t) => {
+  const events: string[] = []
+  const closed = deferred()
+  const { server, port } = await startServer((req, res) => {
+    const socket = req.socket as net.Socket & { parser: { free(): void; close(): void } | null }
+    const parser = socket.parser
+    t.truthy(parser)
+    t.is(typeof parser?.close, 'function')
+    if (parser) parser.free = () => events.push(`free, socket.parser ${socket.parser === null ? 'null' : 'set'}`)
+    socket.on('close', () => {
+      events.push(`close, socket.parser ${socket.parser === null ? 'null' : 'set'}`)
+      closed.resolve()
+    })
+    res.end('ok')
+  })
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    t.true(r.closedByServer)
+    await within(closed.promise, "socket 'close'")
+    t.deepEqual(events, ['free, socket.parser set', 'close, socket.parser null'])
+  } finally {
+    await close(server)
+  }
+})
+
 test('the socket is a net.Socket (and a stream.Duplex) of the module under test', async (t) => {
   const got = deferred<net.Socket>()
   const { server, port } = await startServer((req, res) => {

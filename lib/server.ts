@@ -80,15 +80,31 @@ const kConn = Symbol('ferrohttp.connection');
 type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
 
 /** Per-connection HTTP state: Node keeps it in `state` and `socket.parser`. */
-interface ConnParser {
-  incoming: http.IncomingMessage | null;
-  incomingQueue: http.IncomingMessage[];
-  outgoing: http.ServerResponse[];
-  outgoingData: number;
-  requestsCount: number;
-  /** The socket listeners an upgrade removes (Node: state.onEnd, state.onDrain). */
-  onEnd: () => void;
-  onDrain: () => void;
+class ConnParser {
+  incoming: http.IncomingMessage | null = null;
+  incomingQueue: http.IncomingMessage[] = [];
+  outgoing: http.ServerResponse[] = [];
+  outgoingData = 0;
+  requestsCount = 0;
+
+  constructor(
+    /** The socket listeners an upgrade removes (Node: state.onEnd, state.onDrain). */
+    readonly onEnd: () => void,
+    readonly onDrain: () => void,
+  ) {}
+
+  // Node's HTTPParser methods that freeParser calls when the socket closes or is upgraded;
+  // applications (and Node's tests) hook them. Nothing to release here.
+  free(): void {}
+
+  close(): void {}
+}
+
+/** Node's freeParser for the server's socket: the socket no longer has a parser. */
+function freeParser(socket: Socket): void {
+  const parser = socket.parser as ConnParser | null;
+  if (parser) parser.free();
+  socket.parser = null;
 }
 
 /** Node's validateInteger(value, name, min), with its messages. */
@@ -676,16 +692,12 @@ export class Server extends net.Server {
     socket.server = this;
     if (this.timeout) socket.setTimeout(this.timeout);
     socket.on('timeout', socketOnTimeout);
-    const parser: ConnParser = {
-      incoming: null,
-      incomingQueue: [],
-      outgoing: [],
-      outgoingData: 0,
-      requestsCount: 0,
-      onEnd: () => this.socketOnEnd(socket),
-      onDrain: () => socketOnDrain(socket, parser),
-    };
+    const parser: ConnParser = new ConnParser(
+      () => this.socketOnEnd(socket),
+      () => socketOnDrain(socket, parser),
+    );
     socket.parser = parser;
+    socket._httpState = parser;
     socket.on('error', socketOnError);
     socket.on('end', parser.onEnd);
     socket.on('close', () => this.socketOnClose(socket, parser));
@@ -694,6 +706,9 @@ export class Server extends net.Server {
   }
 
   private socketOnClose(socket: Socket, parser: ConnParser): void {
+    // socket._httpState stays: a response whose write completes as the socket is destroyed
+    // still finishes.
+    if (socket.parser === parser) freeParser(socket);
     abortIncoming(parser.incomingQueue);
     socket.outbox.sockets.delete(socket._id);
     this.emitCloseIfDrained();
@@ -765,7 +780,8 @@ export class Server extends net.Server {
         socket.removeListener('drain', parser.onDrain);
         socket.removeListener('error', socketOnError);
         socket.removeListener('timeout', socketOnTimeout);
-        socket.parser = null;
+        freeParser(socket);
+        socket._httpState = null;
         socket._upgraded = true;
         if (this.listenerCount(eventName) > 0) {
           this.emit(eventName, req, socket, Buffer.alloc(0));
@@ -904,7 +920,7 @@ function eventLength(meta: Uint32Array, i: number): number {
 /** res._onPendingData, shared by all responses (Node binds one per response). */
 function updateOutgoingData(this: Res, delta: number): void {
   const socket = this[kConn];
-  const parser = socket?.parser as ConnParser | null | undefined;
+  const parser = socket?._httpState as ConnParser | null | undefined;
   if (!socket || !parser) return;
   parser.outgoingData += delta;
   socketOnDrain(socket, parser);
@@ -928,7 +944,7 @@ function addFinishListener(res: Res): void {
 /** The 'finish' listener of every response (Node binds one per response). */
 function onResponseFinish(this: Res): void {
   const socket = this[kConn];
-  const parser = socket?.parser as ConnParser | null | undefined;
+  const parser = socket?._httpState as ConnParser | null | undefined;
   if (!socket || !parser) return;
   (socket.server as Server)._resOnFinish(this.req, this, socket, parser);
 }
