@@ -8,7 +8,7 @@ import test from 'ava'
 import * as net from 'node:net'
 import { getDefaultHighWaterMark } from 'node:stream'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { http, startServer, close, rawExchange, RawConnection, normalize, sleep } from './helpers/target'
+import { http, startServer, close, rawExchange, RawConnection, normalize, sleep, knownGap } from './helpers/target'
 import { request, deferred, within } from './helpers/lifecycle'
 
 const okKA = (body: string) =>
@@ -358,6 +358,31 @@ test("'end' on the socket when the client half-closes; the server then ends its 
     await within(closed.promise, 'socket close')
     t.deepEqual(events, ['end', 'close'])
   } finally {
+    await close(server)
+  }
+})
+
+// Needs src/server/conn.rs: the connection task keeps reading after a request that closes the
+// connection (Reading::Closed), so it sees the peer's FIN (or reset) as Node does.
+knownGap("a client that leaves after a 'Connection: close' request whose response is pending: the socket ends and closes, the request is aborted", async (t) => {
+  const events: string[] = []
+  const closed = deferred()
+  const { server, port } = await startServer((req) => {
+    req.on('error', (err: NodeJS.ErrnoException) => events.push(`req error ${err.code}`))
+    req.socket.on('end', () => events.push('end'))
+    req.socket.on('close', () => {
+      events.push('close')
+      closed.resolve()
+    })
+    conn.socket.end()
+  })
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    await within(closed.promise, 'socket close')
+    t.deepEqual(events, ['end', 'close', 'req error ECONNRESET'])
+  } finally {
+    conn.destroy()
     await close(server)
   }
 })
