@@ -289,6 +289,28 @@ test('ref/unref: unref() then ref() keeps the process alive; it serves a request
   }
 })
 
+test("server[kConnectionsCheckingInterval] (Node's symbol, from _http_server): set at 'listening', destroyed by close(); connectionsCheckingInterval option", async (t) => {
+  const { kConnectionsCheckingInterval } = require('node:_http_server') as { kConnectionsCheckingInterval: symbol }
+  type Timer = { _destroyed: boolean }
+  const timer = (s: unknown) => (s as Record<symbol, Timer | undefined>)[kConnectionsCheckingInterval]
+  const server = http.createServer((_req, res) => res.end('ok'))
+  t.is((server as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval, 30000)
+  t.is(timer(server), undefined)
+  await listen(server)
+  const first = timer(server)
+  t.is(first?._destroyed, false)
+  const closed = nextEvent(server, 'close')
+  server.close()
+  t.is(first?._destroyed, true)
+  await closed
+  t.is(timer(server), first)
+
+  const other = http.createServer({ connectionsCheckingInterval: 1234 })
+  t.is((other as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval, 1234)
+  const err = t.throws(() => http.createServer({ connectionsCheckingInterval: -1 })) as NodeJS.ErrnoException
+  t.is(err.code, 'ERR_OUT_OF_RANGE')
+})
+
 test('ref() and unref() return the server', (t) => {
   const server = http.createServer()
   t.is(server.unref(), server)

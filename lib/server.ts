@@ -47,6 +47,12 @@ const requestChunkExtensionsTooLargeResponse = Buffer.from(
 );
 
 const HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER = 1000;
+/**
+ * Node's symbol for the server's connection-checking timer (exported by `_http_server`), so code
+ * that reads Node's server there reads ours.
+ */
+const kConnectionsCheckingInterval: unique symbol = (require('node:_http_server') as { kConnectionsCheckingInterval: symbol })
+  .kConnectionsCheckingInterval as never;
 /** The HEAD event's version word (major << 8 | minor) for HTTP/1.1. */
 const HTTP_1_1 = 0x101;
 const continueExpression = /(?:^|\W)100-continue(?:$|\W)/i;
@@ -167,6 +173,13 @@ export class Server extends net.Server {
   readonly keepAlive: boolean;
   readonly keepAliveInitialDelay: number;
   readonly maxPipelinedRequests: number;
+  connectionsCheckingInterval: number;
+  /**
+   * Node checks headersTimeout / requestTimeout of all connections on this interval; Rust times
+   * each connection itself, so ours only marks the span from 'listening' to close(), as Node's
+   * does (`_destroyed`).
+   */
+  declare [kConnectionsCheckingInterval]?: NodeJS.Timeout;
   readonly IncomingMessageClass: typeof http.IncomingMessage;
   readonly ServerResponseClass: typeof http.ServerResponse;
 
@@ -232,6 +245,8 @@ export class Server extends net.Server {
     this.keepAliveInitialDelay = ~~((o.keepAliveInitialDelay ?? 0) / 1000);
     this.maxPipelinedRequests = o.maxPipelinedRequests ?? 64;
     this.uniqueHeaders = parseUniqueHeaders(o.uniqueHeaders);
+    if (o.connectionsCheckingInterval !== undefined) validateInteger(o.connectionsCheckingInterval, 'connectionsCheckingInterval');
+    this.connectionsCheckingInterval = o.connectionsCheckingInterval ?? 30_000;
     if (requestListener) this.on('request', requestListener);
     this.on('connection', this.connectionListener);
   }
@@ -356,6 +371,9 @@ export class Server extends net.Server {
     this.boundAddress = address;
     this.listening = true;
     if (this.unrefed) native.unref();
+    // Node's setupConnectionsTracking, run by its first 'listening' listener.
+    clearInterval(this[kConnectionsCheckingInterval]);
+    this[kConnectionsCheckingInterval] = setInterval(noop, this.connectionsCheckingInterval).unref();
     process.nextTick(() => this.emit('listening'));
   }
 
@@ -386,7 +404,9 @@ export class Server extends net.Server {
         this.once('close', callback);
       }
     }
+    // Node's httpServerPreClose.
     this.closeIdleConnections();
+    clearInterval(this[kConnectionsCheckingInterval]);
     if (this.native) this.native.stopAccepting();
     // libuv removes a pipe's socket file when the server closes; so do we.
     if (this.listening && typeof this.boundAddress === 'string') {
