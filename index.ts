@@ -2,7 +2,7 @@
 // `require('node:http')` to `require('ferrohttp')` for createServer and friends; the client side
 // (request, get, Agent) is re-exported from node:http unchanged.
 import * as http from 'node:http';
-import { Server as ServerClass, type ServerOptions } from './lib/server';
+import { Server as ServerClass, adoptServer, type ServerOptions } from './lib/server';
 import { IncomingMessage } from './lib/incoming';
 import { ServerResponse } from './lib/outgoing';
 import { METHODS } from './lib/common';
@@ -12,10 +12,15 @@ type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => 
 /**
  * node:http's `Server` may be called without `new` (`http.Server(listener)`); a class cannot,
  * so the export is the class behind a Proxy that constructs on call. `instanceof` and
- * `extends` see the class itself.
+ * `extends` see the class itself. Called on an object that inherits from it
+ * (`http.Server.call(this, …)`), it initializes that object, as Node's function does.
  */
 export const Server = new Proxy(ServerClass, {
-  apply(target, _thisArg, args: ConstructorParameters<typeof ServerClass>) {
+  apply(target, thisArg: unknown, args: ConstructorParameters<typeof ServerClass>) {
+    if (thisArg instanceof target) {
+      adoptServer(thisArg, args);
+      return undefined;
+    }
     return new target(...args);
   },
 }) as typeof ServerClass & ((...args: ConstructorParameters<typeof ServerClass>) => ServerClass);

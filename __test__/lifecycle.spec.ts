@@ -321,6 +321,27 @@ test('ref() and unref() return the server', (t) => {
 // listen() forms
 // ---------------------------------------------------------------------------------------------
 
+test('http.Server.call(this, listener) initializes an object that inherits from Server (pre-class inheritance)', async (t) => {
+  // The function-constructor idiom: `this` itself becomes the server, nothing is returned.
+  function Legacy(this: import('node:http').Server) {
+    const ret = (http.Server as unknown as (this: unknown, l: () => void) => unknown).call(this, () => {})
+    t.is(ret, undefined)
+    this.on('request', (_req: IncomingMessage, res: ServerResponse) => res.end('legacy'))
+  }
+  Object.setPrototypeOf(Legacy.prototype, http.Server.prototype)
+  Object.setPrototypeOf(Legacy, http.Server)
+  const server = new (Legacy as unknown as new () => import('node:http').Server)()
+  t.true(server instanceof http.Server)
+  t.is(server.listenerCount('request'), 2)
+  const port = await listen(server)
+  try {
+    const r = await request(port, { path: '/' })
+    t.is(r.body, 'legacy')
+  } finally {
+    await close(server)
+  }
+})
+
 test('listen(path) on a Unix socket: http.request({ socketPath }) is served; address() is the path', async (t) => {
   const socketPath = tmpSocketPath('listen-path')
   const server = http.createServer((req, res) => {

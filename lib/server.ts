@@ -154,7 +154,40 @@ function describe(value: unknown): string {
   }
 }
 
-export class Server extends net.Server {
+/** The object the Server being constructed initializes instead of a new one (see adoptServer). */
+let adoptee: object | null = null;
+
+/**
+ * net.Server, except that a construction started by adoptServer() initializes that object: a
+ * derived constructor may return another object, and the subclass's fields and constructor
+ * body then apply to it.
+ */
+class AdoptingNetServer extends net.Server {
+  constructor(options: net.ServerOpts) {
+    const target = adoptee;
+    adoptee = null;
+    if (target !== null) {
+      (net.Server as unknown as (this: object, o: net.ServerOpts) => void).call(target, options);
+      return target as AdoptingNetServer;
+    }
+    super(options);
+  }
+}
+
+/**
+ * Node's `http.Server.call(this, …)` on an object that inherits from Server (the pre-class
+ * inheritance idiom): initializes `self` as a Server, as Node's function constructor does.
+ */
+export function adoptServer(self: Server, args: unknown[]): void {
+  adoptee = self;
+  try {
+    new (Server as new (...a: unknown[]) => Server)(...args);
+  } finally {
+    adoptee = null;
+  }
+}
+
+export class Server extends AdoptingNetServer {
   timeout = 0;
   maxHeadersCount: number | null = null;
   maxRequestsPerSocket = 0;
