@@ -98,3 +98,49 @@ test('the ws package runs unchanged on the server: a WebSocket echo', async (t) 
   wss.close()
   await close(server)
 })
+
+test("the socket 'connect' and 'upgrade' hand over has left HTTP: none of its listeners remain (node: 'end' keeps net.Socket's own)", async (t) => {
+  const counts = (s: net.Socket) => ['close', 'drain', 'data', 'end', 'error', 'timeout'].map((e) => `${e}:${s.listenerCount(e)}`).join(' ')
+  const expected = 'close:0 drain:0 data:0 end:1 error:0 timeout:0'
+  const server = http.createServer()
+  server.on('connect', (_req: IncomingMessage, socket: net.Socket) => {
+    t.is(counts(socket), expected)
+    socket.end('HTTP/1.1 200 Connection Established\r\n\r\n')
+  })
+  server.on('upgrade', (_req: IncomingMessage, socket: net.Socket) => {
+    t.is(counts(socket), expected)
+    socket.end('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n')
+  })
+  const port = await listen(server)
+  const c = await rawExchange(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+  t.is(c.data, 'HTTP/1.1 200 Connection Established\r\n\r\n')
+  const u = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n')
+  t.is(u.data, 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n')
+  t.plan(4)
+  await close(server)
+})
+
+test("server.close() emits 'close' only once a connection taken over by 'upgrade' is destroyed (node: before that socket's 'close')", async (t) => {
+  const server = http.createServer()
+  const events: string[] = []
+  let upgraded: net.Socket | undefined
+  const taken = new Promise<void>((resolve) => {
+    server.on('upgrade', (_req: IncomingMessage, socket: net.Socket) => {
+      upgraded = socket
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\n', () => resolve())
+    })
+  })
+  const port = await listen(server)
+  const c = net.connect(port, '127.0.0.1')
+  c.on('error', () => {})
+  c.write('GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n')
+  await taken
+  const serverClosed = new Promise<void>((resolve) => server.close(() => resolve(void events.push('server close'))))
+  await new Promise((r) => setImmediate(r))
+  events.push('destroying')
+  const socketClosed = new Promise<void>((resolve) => upgraded?.on('close', () => resolve(void events.push('socket close'))))
+  upgraded?.destroy()
+  await Promise.all([serverClosed, socketClosed])
+  t.deepEqual(events, ['destroying', 'server close', 'socket close'])
+  c.destroy()
+})

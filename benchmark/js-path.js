@@ -33,7 +33,7 @@ const stub = {
   },
 };
 const server = http.createServer(handler);
-server.outbox = new Outbox(stub);
+server.outbox = new Outbox(stub, () => {});
 
 /** A batch in the native wire layout (src/server/queue.rs): header words, meta, text. */
 function wire(meta, text) {

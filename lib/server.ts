@@ -94,8 +94,9 @@ class ConnParser {
   requestsCount = 0;
 
   constructor(
-    /** The socket listeners an upgrade removes (Node: state.onEnd, state.onDrain). */
+    /** The socket listeners an upgrade removes (Node: state.onEnd, state.onClose, state.onDrain). */
     readonly onEnd: () => void,
+    readonly onClose: () => void,
     readonly onDrain: () => void,
   ) {}
 
@@ -371,7 +372,8 @@ export class Server extends AdoptingNetServer {
       keepAliveTimeout: keepAliveMs(this.keepAliveTimeout),
     });
     if (this.maxConnectionsValue !== undefined) native.setMaxConnections(this.maxConnectionsValue);
-    outbox = new Outbox(native);
+    // Like net.Server's connection count: kept by the socket, not by a listener an upgrade drops.
+    outbox = new Outbox(native, () => this.emitCloseIfDrained());
     this.outboxes.add(outbox);
     return outbox;
   }
@@ -747,24 +749,16 @@ export class Server extends AdoptingNetServer {
     socket.on('timeout', socketOnTimeout);
     const parser: ConnParser = new ConnParser(
       () => this.socketOnEnd(socket),
+      () => socketOnClose(socket, parser),
       () => socketOnDrain(socket, parser),
     );
     socket.parser = parser;
     socket._httpState = parser;
     socket.on('error', socketOnError);
     socket.on('end', parser.onEnd);
-    socket.on('close', () => this.socketOnClose(socket, parser));
+    socket.on('close', parser.onClose);
     socket.on('drain', parser.onDrain);
     socket._paused = false;
-  }
-
-  private socketOnClose(socket: Socket, parser: ConnParser): void {
-    // socket._httpState stays: a response whose write completes as the socket is destroyed
-    // still finishes.
-    if (socket.parser === parser) freeParser(socket);
-    abortIncoming(parser.incomingQueue);
-    socket.outbox.sockets.delete(socket._id);
-    this.emitCloseIfDrained();
   }
 
   /** Node's socketOnEnd with httpAllowHalfOpen false: the server ends its side too. */
@@ -830,6 +824,7 @@ export class Server extends AdoptingNetServer {
         // data on it (DATA events), so `head` is empty here.
         const eventName = req.method === 'CONNECT' ? 'connect' : 'upgrade';
         socket.removeListener('end', parser.onEnd);
+        socket.removeListener('close', parser.onClose);
         socket.removeListener('drain', parser.onDrain);
         socket.removeListener('error', socketOnError);
         socket.removeListener('timeout', socketOnTimeout);
@@ -1037,6 +1032,14 @@ function abortIncoming(incoming: http.IncomingMessage[]): void {
     err.code = 'ECONNRESET';
     req.destroy(err);
   }
+}
+
+/** The HTTP side of a connection's 'close' (the server's count is kept by the socket itself). */
+function socketOnClose(socket: Socket, parser: ConnParser): void {
+  // socket._httpState stays: a response whose write completes as the socket is destroyed
+  // still finishes.
+  if (socket.parser === parser) freeParser(socket);
+  abortIncoming(parser.incomingQueue);
 }
 
 function socketOnDrain(socket: Socket, parser: ConnParser): void {

@@ -71,7 +71,11 @@ export class Outbox {
   private touched: Socket[] = [];
   readonly sockets = new Map<number, Socket>();
 
-  constructor(readonly native: BindingServer) {}
+  constructor(
+    readonly native: BindingServer,
+    /** A socket was destroyed (the server may now close). */
+    readonly onSocketGone: () => void,
+  ) {}
 
   op(op: number, id: number, a = 0, b = 0): void {
     if (this.count + 4 > this.ops.length) {
@@ -488,6 +492,8 @@ export class Socket extends net.Socket {
     // A net.Socket's pending writes complete (without error) when it is destroyed.
     for (const h of held) h(null);
     cb(err);
+    // As net.Socket's _destroy: the server learns first (its 'close' may precede this socket's).
+    this.outbox.onSocketGone();
     // net.Socket turns off the stream's own 'close' and emits it itself, with `hadError`.
     process.nextTick(() => this.emit('close', err != null));
   }
