@@ -215,6 +215,34 @@ test('pause() before any read: no data while paused, everything after resume()',
   }
 })
 
+test("a body that arrives with its head: a 'data' listener added in 'request' gets it before the message ends, so pausing there and answering does not dump the request (node drains ticks after each body chunk)", async (t) => {
+  const seen = deferred<{ complete: boolean; ended: boolean; dumped: boolean; rest: string }>()
+  const { server, port } = await startServer((req, res) => {
+    req.once('data', (c: Buffer) => {
+      const complete = req.complete
+      const ended = req.readableEnded
+      req.pause()
+      res.end('ok')
+      res.on('finish', () => {
+        const dumped = (req as IncomingMessage & { _dumped: boolean })._dumped
+        let rest = c.toString('latin1')
+        req.on('data', (d: Buffer) => (rest += d.toString('latin1')))
+        req.on('end', () => seen.resolve({ complete, ended, dumped, rest }))
+        req.resume()
+      })
+    })
+  })
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nabcd')
+    await conn.readResponses(1)
+    t.deepEqual(await seen.promise, { complete: false, ended: false, dumped: false, rest: 'abcd' })
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
 test('pause() inside every "data" and resume() on a later turn: no data while paused, body intact', async (t) => {
   const { server, port } = await startServer((req, res) => {
     let paused = false

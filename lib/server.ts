@@ -53,6 +53,8 @@ const HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER = 1000;
  */
 const kConnectionsCheckingInterval: unique symbol = (require('node:_http_server') as { kConnectionsCheckingInterval: symbol })
   .kConnectionsCheckingInterval as never;
+/** Node's runNextTicks: what the close of a top-level MakeCallback scope runs. */
+const runNextTicks = (process as unknown as { _tickCallback: () => void })._tickCallback;
 /** The HEAD event's version word (major << 8 | minor) for HTTP/1.1. */
 const HTTP_1_1 = 0x101;
 const continueExpression = /(?:^|\W)100-continue(?:$|\W)/i;
@@ -632,6 +634,10 @@ export class Server extends AdoptingNetServer {
       case EV_BODY: {
         const off = bodyStart + meta[i + 2];
         parserOnBody(socket, buf.subarray(off, off + meta[i + 3]));
+        // Node's parser hands each body chunk over with MakeCallback, which runs the nextTick
+        // and microtask queues before parsing goes on: a 'data' listener added in 'request'
+        // gets the chunk (and _read runs) before the message's end is pushed.
+        runNextTicks();
         break;
       }
       case EV_END: {
