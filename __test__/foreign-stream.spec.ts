@@ -65,3 +65,29 @@ test("a Duplex connection: a malformed request reaches this server's 'clientErro
   await seen
   t.deepEqual(codes, ['HPE_INVALID_HEADER_TOKEN'])
 })
+
+test("a Duplex connection: listeners added after the stream was emitted count ('clientError', 'checkContinue')", async (t) => {
+  const server = http.createServer((_req: IncomingMessage, res: ServerResponse) => res.end('plain'))
+  const { client, server: side } = duplexPair()
+  server.emit('connection', side)
+  const seen = new Promise<string>((resolve) =>
+    server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => {
+      socket.destroy()
+      resolve(err.code ?? '')
+    }),
+  )
+  client.write('not http\r\n\r\n')
+  t.is(await seen, 'HPE_INVALID_METHOD')
+
+  const server2 = http.createServer((_req: IncomingMessage, res: ServerResponse) => res.end('request'))
+  const pair = duplexPair()
+  server2.emit('connection', pair.server)
+  server2.on('checkContinue', (_req: IncomingMessage, res: ServerResponse) => res.end('checkContinue'))
+  let got = ''
+  pair.client.on('data', (d: Buffer) => (got += d.toString('latin1')))
+  const body = new Promise<void>((resolve) => pair.client.on('data', () => got.endsWith('checkContinue') && resolve()))
+  pair.client.write('GET / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n')
+  await body
+  t.false(got.startsWith('HTTP/1.1 100'))
+  pair.client.destroy()
+})

@@ -3,6 +3,7 @@
 // is done here, the same way, against our Socket. Function names follow Node's so a reader of
 // _http_server.js finds each behaviour where they expect it.
 import * as dns from 'node:dns';
+import type { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as http from 'node:http';
@@ -77,8 +78,17 @@ type Res = http.ServerResponse & {
   _onPendingData: (delta: number) => void;
   _expect_continue: boolean;
 };
-/** node:http server events re-emitted from the private server that serves foreign streams. */
-const FORWARDED_EVENTS = ['request', 'checkContinue', 'checkExpectation', 'upgrade', 'connect', 'clientError', 'dropRequest', 'timeout'];
+/** node:http server events of the private server that serves foreign streams: this server's. */
+const FORWARDED_EVENTS: ReadonlySet<string | symbol> = new Set([
+  'request',
+  'checkContinue',
+  'checkExpectation',
+  'upgrade',
+  'connect',
+  'clientError',
+  'dropRequest',
+  'timeout',
+]);
 
 /** OP_UPGRADE's value when a socket taken over by the application is handed back to HTTP. */
 const UPGRADE_BACK_TO_HTTP = 2;
@@ -712,41 +722,44 @@ export class Server extends AdoptingNetServer {
    * node:http's behaviour depends on whether there is a listener (checkContinue, clientError…).
    */
   private serveForeignStream(stream: net.Socket): void {
-    const delegate = (this.foreignDelegate ??= http.createServer({
+    const delegate = (this.foreignDelegate ??= this.createForeignDelegate());
+    delegate.emit('connection', stream);
+  }
+
+  private foreignDelegate: http.Server | null = null;
+
+  /**
+   * The private node:http server for foreign streams, configured like this one. Its settings
+   * and its server events are this server's, read when node:http looks at them: node:http's
+   * behaviour depends on whether there is a listener (checkContinue, clientError…), and a
+   * listener may be added after the stream was emitted.
+   */
+  private createForeignDelegate(): http.Server {
+    const delegate = http.createServer({
       insecureHTTPParser: this.insecureHTTPParser,
       maxHeaderSize: this.maxHeaderSize,
       requireHostHeader: this.requireHostHeader,
       joinDuplicateHeaders: this.joinDuplicateHeaders,
       IncomingMessage: this.IncomingMessageClass,
       ServerResponse: this.ServerResponseClass,
-    }));
-    Object.assign(delegate, {
-      timeout: this.timeout,
-      keepAliveTimeout: this.keepAliveTimeout,
-      headersTimeout: this.headersTimeout,
-      requestTimeout: this.requestTimeout,
-      maxHeadersCount: this.maxHeadersCount,
-      maxRequestsPerSocket: this.maxRequestsPerSocket,
     });
-    for (const name of FORWARDED_EVENTS) {
-      const forwarding = delegate.listeners(name).includes(this.forward(name));
-      const wanted = this.listenerCount(name) > 0;
-      if (wanted && !forwarding) delegate.on(name, this.forward(name));
-      else if (!wanted && forwarding) delegate.removeListener(name, this.forward(name));
+    for (const name of ['timeout', 'keepAliveTimeout', 'headersTimeout', 'requestTimeout', 'maxHeadersCount', 'maxRequestsPerSocket'] as const) {
+      Object.defineProperty(delegate, name, {
+        get: () => this[name],
+        set: (v) => {
+          this[name] = v;
+        },
+        configurable: true,
+      });
     }
-    delegate.emit('connection', stream);
-  }
-
-  private foreignDelegate: http.Server | null = null;
-  private readonly forwarders = new Map<string, (...args: unknown[]) => void>();
-
-  private forward(name: string): (...args: unknown[]) => void {
-    let f = this.forwarders.get(name);
-    if (!f) {
-      f = (...args: unknown[]) => this.emit(name, ...args);
-      this.forwarders.set(name, f);
-    }
-    return f;
+    type Emit = (this: EventEmitter, name: string | symbol, ...args: unknown[]) => boolean;
+    type ListenerCount = (this: EventEmitter, name: string | symbol, listener?: (...args: unknown[]) => unknown) => number;
+    const emit = delegate.emit as Emit;
+    const listenerCount = delegate.listenerCount as ListenerCount;
+    (delegate as { emit: Emit }).emit = (name, ...args) => (FORWARDED_EVENTS.has(name) ? (this.emit as Emit).call(this, name, ...args) : emit.call(delegate, name, ...args));
+    (delegate as { listenerCount: ListenerCount }).listenerCount = (name, listener) =>
+      FORWARDED_EVENTS.has(name) ? (this.listenerCount as ListenerCount).call(this, name, listener) : listenerCount.call(delegate, name, listener);
+    return delegate;
   }
 
   private attachHttp(socket: Socket): void {
