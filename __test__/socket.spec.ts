@@ -8,7 +8,7 @@ import test from 'ava'
 import * as net from 'node:net'
 import { getDefaultHighWaterMark } from 'node:stream'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { http, startServer, close, rawExchange, RawConnection, normalize, sleep, knownGap } from './helpers/target'
+import { http, startServer, close, rawExchange, RawConnection, normalize, sleep } from './helpers/target'
 import { request, deferred, within } from './helpers/lifecycle'
 
 const okKA = (body: string) =>
@@ -362,9 +362,7 @@ test("'end' on the socket when the client half-closes; the server then ends its 
   }
 })
 
-// Needs src/server/conn.rs: the connection task keeps reading after a request that closes the
-// connection (Reading::Closed), so it sees the peer's FIN (or reset) as Node does.
-knownGap("a client that leaves after a 'Connection: close' request whose response is pending: the socket ends and closes, the request is aborted", async (t) => {
+test("a client that leaves after a 'Connection: close' request whose response is pending: the socket ends and closes, the request is aborted", async (t) => {
   const events: string[] = []
   const closed = deferred()
   const { server, port } = await startServer((req) => {

@@ -268,10 +268,9 @@ impl Conn {
             let want_read = !self.eof
                 && !self.js_paused
                 && !body_budget_full
-                && !matches!(
-                    self.reading,
-                    Reading::Stopped | Reading::Closed | Reading::AwaitUpgrade
-                )
+                // Closed still reads, as Node does after a closing request: a FIN is the client
+                // leaving (its pending request is aborted), other bytes are llhttp's error.
+                && !matches!(self.reading, Reading::Stopped | Reading::AwaitUpgrade)
                 && self.in_flight() < self.inner.config.max_pipelined
                 && self.rbuf.len() - self.rpos <= self.inner.config.head_limits.max_head_bytes;
             let want_write = self.wpos < self.wbuf.len();
@@ -296,6 +295,12 @@ impl Conn {
                 _ = self.shared.notify.notified() => {}
                 _ = &mut timer, if timer_at.is_some() => {
                     timer_at = None;
+                    // Finished responses do not wake the task: pick them up, so the keep-alive
+                    // check sees the connection as it is now.
+                    if self.take_commands(stream) {
+                        let _ = self.flush(stream);
+                        return 0;
+                    }
                     self.on_timer();
                 }
                 r = stream.readable(), if want_read => {
@@ -507,7 +512,8 @@ impl Conn {
         };
         let idle = self.in_flight() == 0
             && match self.reading {
-                Reading::Head => self.rpos == self.rbuf.len(),
+                // Blank lines between requests begin nothing (llhttp skips them).
+                Reading::Head => !self.message_active,
                 Reading::Discard => true,
                 _ => false,
             };
