@@ -3,7 +3,7 @@ import test from 'ava'
 import * as net from 'node:net'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { WebSocketServer, WebSocket } from 'ws'
-import { http, listen, close, rawExchange, knownGap } from './helpers/target'
+import { http, listen, close, rawExchange } from './helpers/target'
 
 function echoUpgradeServer() {
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => res.end(`plain ${req.url}`))
@@ -145,8 +145,7 @@ test("server.close() emits 'close' only once a connection taken over by 'upgrade
   c.destroy()
 })
 
-// Missing: Rust does not hand over the bytes it read past the head; they arrive as 'data' later.
-knownGap("'upgrade' gets the bytes that came in the same packet after the head as its `head` argument", async (t) => {
+test("'upgrade' gets the bytes that came in the same packet after the head as its `head` argument", async (t) => {
   const server = http.createServer()
   const head = new Promise<string>((resolve) =>
     server.on('upgrade', (_req: IncomingMessage, socket: net.Socket, h: Buffer) => {
@@ -159,4 +158,31 @@ knownGap("'upgrade' gets the bytes that came in the same packet after the head a
   const got = await head
   await close(server)
   t.is(got, 'first bytes')
+})
+
+test("'connect' gets the bytes after the head as `head`, and later bytes as 'data', in order", async (t) => {
+  const server = http.createServer()
+  const seen = new Promise<string>((resolve) =>
+    server.on('connect', (_req: IncomingMessage, socket: net.Socket, h: Buffer) => {
+      let got = `head=${h.toString('latin1')};`
+      socket.on('data', (d: Buffer) => {
+        got += `data=${d.toString('latin1')};`
+        if (got.includes('second')) {
+          socket.end()
+          resolve(got)
+        }
+      })
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+    }),
+  )
+  const port = await listen(server)
+  const c = net.connect(port, '127.0.0.1')
+  c.on('data', (d) => {
+    if (d.toString('latin1').startsWith('HTTP/1.1 200')) c.write('second')
+  })
+  c.write('CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nfirst')
+  const got = await seen
+  c.destroy()
+  await close(server)
+  t.is(got, 'head=first;data=second;')
 })

@@ -18,6 +18,7 @@ export const EV_TIMEOUT = 8;
 export const EV_CLOSE = 9;
 export const EV_DROP = 10;
 export const EV_DATA = 11;
+export const EV_UPGRADE_HEAD = 12;
 
 export const HEAD_KEEP_ALIVE = 1;
 export const HEAD_UPGRADE = 2;

@@ -15,6 +15,7 @@ import {
   EV_CLOSE,
   EV_CONNECTION,
   EV_DATA,
+  EV_UPGRADE_HEAD,
   EV_DRAIN,
   EV_DROP,
   EV_END,
@@ -639,7 +640,7 @@ export class Server extends AdoptingNetServer {
     if (!socket) return;
     switch (kind) {
       case EV_HEAD:
-        this.onHead(socket, meta, i, text);
+        this.onHead(socket, meta, i, text, buf, bodyStart);
         break;
       case EV_BODY: {
         const off = bodyStart + meta[i + 2];
@@ -797,7 +798,7 @@ export class Server extends AdoptingNetServer {
   }
 
   /** parserOnHeadersComplete + parserOnIncoming. */
-  private onHead(socket: Socket, meta: Uint32Array, i: number, text: string): void {
+  private onHead(socket: Socket, meta: Uint32Array, i: number, text: string, buf: Buffer, bodyStart: number): void {
     const flags = meta[i + 2];
     const version = meta[i + 4];
     const urlOff = meta[i + 5];
@@ -826,21 +827,27 @@ export class Server extends AdoptingNetServer {
     req.method = NATIVE_METHODS[meta[i + 3]];
     const parser = socket.parser as ConnParser;
     parser.incoming = req;
-    const upgraded = this.parserOnIncoming(socket, parser, req, flags);
+    // An upgrade's first bytes of the new protocol come as the event after its head.
+    const j = i + 8 + 4 * n;
+    const upgradeHead =
+      req.upgrade && j < meta.length && meta[j] === EV_UPGRADE_HEAD && meta[j + 1] === socket._id
+        ? Buffer.from(buf.subarray(bodyStart + meta[j + 2], bodyStart + meta[j + 2] + meta[j + 3]))
+        : null;
+    const upgraded = this.parserOnIncoming(socket, parser, req, flags, upgradeHead);
     if (upgraded) return;
     if ((flags & HEAD_HAS_BODY) === 0) parserOnMessageComplete(socket, null);
   }
 
   /** Node's parserOnIncoming; returns true when the connection was handed over (upgrade). */
-  private parserOnIncoming(socket: Socket, parser: ConnParser, req: Req, flags: number): boolean {
+  private parserOnIncoming(socket: Socket, parser: ConnParser, req: Req, flags: number, upgradeHead: Buffer | null): boolean {
     const keepAlive = (flags & HEAD_KEEP_ALIVE) !== 0;
     if (req.upgrade) {
       req.upgrade = req.method === 'CONNECT' || this.listenerCount('upgrade') > 0;
       // Rust reads nothing more until told who owns the connection now.
       socket.outbox.op(OP_UPGRADE, socket._id, req.upgrade ? 1 : 0);
       if (req.upgrade) {
-        // Node's onParserExecuteCommon: the socket leaves HTTP; what arrives next is raw
-        // data on it (DATA events), so `head` is empty here.
+        // Node's onParserExecuteCommon: the socket leaves HTTP with what was read past the
+        // head as `head`; what arrives next is raw data on it (DATA events).
         const eventName = req.method === 'CONNECT' ? 'connect' : 'upgrade';
         socket.removeListener('end', parser.onEnd);
         socket.removeListener('close', parser.onClose);
@@ -851,7 +858,7 @@ export class Server extends AdoptingNetServer {
         socket._httpState = null;
         socket._upgraded = true;
         if (this.listenerCount(eventName) > 0) {
-          this.emit(eventName, req, socket, Buffer.alloc(0));
+          this.emit(eventName, req, socket, upgradeHead ?? Buffer.alloc(0));
         } else {
           socket.destroy();
         }
@@ -967,6 +974,7 @@ function eventLength(meta: Uint32Array, i: number): number {
       return 8 + 4 * meta[i + 7];
     case EV_BODY:
     case EV_DATA:
+    case EV_UPGRADE_HEAD:
       return 4;
     case EV_END:
       return 3 + 4 * meta[i + 2];

@@ -91,6 +91,8 @@ struct Conn {
     keep_alive_check: Option<Instant>,
     last_read: Instant,
     last_done: Option<Instant>,
+    /// An `UPGRADE_HEAD` went to JS with the bytes past the upgrade request's head.
+    upgrade_head_sent: bool,
 }
 
 pub(super) async fn run(
@@ -146,6 +148,7 @@ pub(super) async fn run(
         keep_alive_check: config.keep_alive_timeout.map(|t| Instant::now() + t),
         last_read: Instant::now(),
         last_done: None,
+        upgrade_head_sent: false,
     };
     let errno = conn.serve(stream).await;
     let read = shared.bytes_read.load(Ordering::Relaxed);
@@ -663,7 +666,23 @@ impl Conn {
                                 return;
                             }
                             match self.head.body.0 {
-                                BodyKind::None => self.after_message(),
+                                BodyKind::None => {
+                                    if self.head.upgrade {
+                                        // What came with the head is the new protocol's first
+                                        // bytes: 'upgrade' gets them as its `head`.
+                                        let rest = &self.rbuf[self.rpos..];
+                                        let off = batch.body.len() as u32;
+                                        batch.body.extend_from_slice(rest);
+                                        batch.meta.extend_from_slice(&[
+                                            EV_UPGRADE_HEAD,
+                                            self.id,
+                                            off,
+                                            rest.len() as u32,
+                                        ]);
+                                        self.upgrade_head_sent = true;
+                                    }
+                                    self.after_message();
+                                }
                                 BodyKind::Length(n) => {
                                     self.reading = Reading::Body(BodyDecoder::length(n));
                                 }
@@ -770,8 +789,15 @@ impl Conn {
     /// JS's answer to an upgrade request (`OP_UPGRADE`): 1 taken over, 0 declined; 2 hands a
     /// taken-over connection back to HTTP.
     fn on_upgrade_decision(&mut self, decision: u32) {
+        let head_sent = std::mem::take(&mut self.upgrade_head_sent);
         self.reading = match (&self.reading, decision) {
-            (Reading::AwaitUpgrade, 1) => Reading::Raw,
+            (Reading::AwaitUpgrade, 1) => {
+                if head_sent {
+                    // JS has them already, as the 'upgrade' event's head.
+                    self.rpos = self.rbuf.len();
+                }
+                Reading::Raw
+            }
             (Reading::AwaitUpgrade, 0) => Reading::Discard,
             // Taken over and handed back in one turn: the last word counts.
             (Reading::AwaitUpgrade | Reading::Raw, 2) => Reading::Head,

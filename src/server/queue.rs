@@ -27,6 +27,9 @@ use tokio::sync::Notify;
 /// - `CLOSE`: errno (0 for an orderly close), bytes read (low, high 32 bits)
 /// - `DROP`: as `CONNECTION`, with id 0: a connection closed at once for `maxConnections`
 /// - `DATA`: off, len into `body`: raw bytes of a connection JS took over (upgrade, CONNECT)
+/// - `UPGRADE_HEAD`: off, len into `body`: right after the `HEAD` of an upgrade or CONNECT
+///   request without a body, the bytes read past that head (Node's `head` argument of
+///   'upgrade'/'connect'; `len` may be 0)
 pub const EV_CONNECTION: u32 = 1;
 pub const EV_HEAD: u32 = 2;
 pub const EV_BODY: u32 = 3;
@@ -38,6 +41,7 @@ pub const EV_TIMEOUT: u32 = 8;
 pub const EV_CLOSE: u32 = 9;
 pub const EV_DROP: u32 = 10;
 pub const EV_DATA: u32 = 11;
+pub const EV_UPGRADE_HEAD: u32 = 12;
 
 /// `HEAD` flags.
 pub const HEAD_KEEP_ALIVE: u32 = 1;
@@ -55,7 +59,7 @@ pub fn event_len(meta: &[u32], i: usize) -> usize {
     match meta[i] {
         EV_CONNECTION | EV_DROP => 7,
         EV_HEAD => 8 + 4 * meta[i + 7] as usize,
-        EV_BODY | EV_DATA => 4,
+        EV_BODY | EV_DATA | EV_UPGRADE_HEAD => 4,
         EV_END => 3 + 4 * meta[i + 2] as usize,
         EV_CLOSE => 5,
         EV_ERROR => 6,
