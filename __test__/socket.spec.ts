@@ -310,6 +310,34 @@ test("bytesWritten counts bytes written with socket.write as well, and a request
   }
 })
 
+test('bytesWritten and writableLength count the writes res.write() holds corked until the next tick', async (t) => {
+  type Counts = { bytes: number; length: number; resLength: number }
+  const got = deferred<{ held: Counts; after: Counts }>()
+  const { server, port } = await startServer((req, res) => {
+    const s = req.socket
+    const counts = (): Counts => ({ bytes: s.bytesWritten, length: s.writableLength, resLength: res.writableLength })
+    res.writeHead(200, { 'Content-Length': '7' })
+    res.write('abc')
+    res.write(Buffer.from('de'))
+    res.write('é')
+    const held = counts()
+    res.end()
+    setImmediate(() => got.resolve({ held, after: counts() }))
+  })
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    t.true(r.data.endsWith('abcde\xc3\xa9'))
+    const total = r.data.length
+    // Bytes (é is two) in bytesWritten; string length (é is one) in writableLength.
+    t.deepEqual(await within(got.promise, 'response'), {
+      held: { bytes: total, length: total - 1, resLength: total - 1 },
+      after: { bytes: total, length: 0, resLength: 0 },
+    })
+  } finally {
+    await close(server)
+  }
+})
+
 test("'close' on the socket: hadError false when the client ends the connection, true when it resets it", async (t) => {
   const closes: boolean[] = []
   const twoCloses = deferred()

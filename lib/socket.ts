@@ -270,7 +270,8 @@ export class Socket extends net.Socket {
   /** The application took the connection over (upgrade, CONNECT). */
   _upgraded = false;
   _hadError = false;
-  bytesWritten = 0;
+  /** Bytes handed to the Outbox (net.Socket's `_bytesDispatched`); see `bytesWritten`. */
+  _bytesDispatched = 0;
   /** Final `bytesRead`, from the CLOSE event. */
   private finalBytesRead: number | undefined = undefined;
   _family: number;
@@ -282,6 +283,8 @@ export class Socket extends net.Socket {
   private heldCallbacks: WriteCallback[] = [];
   /** Writes made while corked: chunk, encoding, chunk, encoding… */
   private corkedChunks: Array<string | Uint8Array | BufferEncoding> | null = null;
+  /** Their length as Writable counts it (strings by length): part of `writableLength`. */
+  private corkedLength = 0;
   private readPaused = false;
   private finalSent = false;
   /** The connection is gone on the Rust side; nothing more may be sent. */
@@ -363,7 +366,9 @@ export class Socket extends net.Socket {
       // Outbox coalesces anyway). Counted now, for the return value.
       // Counted as Writable counts a net.Socket's chunks: strings by length, not bytes.
       (this.corkedChunks ??= []).push(chunk as string | Uint8Array, enc);
-      this.account(typeof chunk === 'string' ? chunk.length : (chunk as Uint8Array).byteLength);
+      const n = typeof chunk === 'string' ? chunk.length : (chunk as Uint8Array).byteLength;
+      this.corkedLength += n;
+      this.account(n);
     } else {
       this.account(this.queue(chunk as string | Buffer, enc));
     }
@@ -402,6 +407,7 @@ export class Socket extends net.Socket {
     if (ws.corked === 0 && this.corkedChunks) {
       const held = this.corkedChunks;
       this.corkedChunks = null;
+      this.corkedLength = 0;
       for (let k = 0; k < held.length; k += 2) this.queue(held[k] as string | Uint8Array, held[k + 1] as BufferEncoding);
     }
   }
@@ -420,7 +426,7 @@ export class Socket extends net.Socket {
   private queue(chunk: string | Uint8Array, encoding: BufferEncoding): number {
     if (this._nativeClosed) return 0;
     const n = this.outbox.write(this._id, chunk, encoding);
-    this.bytesWritten += n;
+    this._bytesDispatched += n;
     return n;
   }
 
@@ -465,11 +471,25 @@ export class Socket extends net.Socket {
   }
 
   /**
-   * What a net.Socket would report as buffered: 0 after writes the kernel took at once (ours
-   * reach it by the end of the turn), the high-water mark while the connection is backed up.
+   * What a net.Socket would report as buffered: what waits for uncork(), plus 0 after writes
+   * the kernel took at once (ours reach it by the end of the turn), or the high-water mark
+   * while the connection is backed up.
    */
   _pendingBytes(): number {
-    return this._overHighWaterMark ? Math.max(this.turnBytes, this.writableHighWaterMark) : 0;
+    return this._overHighWaterMark ? Math.max(this.turnBytes, this.writableHighWaterMark, this.corkedLength) : this.corkedLength;
+  }
+
+  /** net.Socket's `bytesWritten`: bytes dispatched plus, in bytes, writes held by cork(). */
+  _bytesWritten(): number {
+    let n = this._bytesDispatched;
+    const held = this.corkedChunks;
+    if (held) {
+      for (let k = 0; k < held.length; k += 2) {
+        const c = held[k] as string | Uint8Array;
+        n += typeof c === 'string' ? Buffer.byteLength(c, held[k + 1] as BufferEncoding) : c.byteLength;
+      }
+    }
+    return n;
   }
 
   override _final(cb: WriteCallback): void {
@@ -487,6 +507,9 @@ export class Socket extends net.Socket {
     if (!this._nativeClosed && (err || !this.finalSent)) this.outbox.op(OP_DESTROY, this._id);
     this._nativeClosed = true;
     this.outbox.sockets.delete(this._id);
+    // Writable drops what it buffers (here: what cork() holds) when destroyed.
+    this.corkedChunks = null;
+    this.corkedLength = 0;
     const held = this.heldCallbacks;
     this.heldCallbacks = [];
     // A net.Socket's pending writes complete (without error) when it is destroyed.
@@ -621,6 +644,11 @@ Object.defineProperties(Socket.prototype, {
   bytesRead: {
     get(this: Socket) {
       return this._bytesRead();
+    },
+  },
+  bytesWritten: {
+    get(this: Socket) {
+      return this._bytesWritten();
     },
   },
   timeout: {
