@@ -671,9 +671,11 @@ export class Server extends AdoptingNetServer {
         break;
       }
       case EV_EOF:
-        // In Node the EOF is a later libuv callback than the data before it: let this turn's
-        // ticks (a request's 'end', the response it triggers) run first.
-        setImmediate(() => socket.push(null));
+        // In Node the EOF is a later libuv callback than the data before it, run once that
+        // data's ticks (a request's 'end', the response it triggers) ran. A microtask runs after
+        // them and still before the other sockets' callbacks of this loop iteration, which a
+        // setImmediate would let in first (a proxied response seen before the client left).
+        queueMicrotask(() => socket.push(null));
         break;
       case EV_DRAIN:
         socket._onNativeDrain();
