@@ -704,6 +704,28 @@ for (const mode of ['chunked', 'content-length'] as const) {
   })
 }
 
+test("a body unread when the response finished is dumped; at its 'end' socket.parser lets go of the request", async (t) => {
+  const seen = deferred<{ atEnd: boolean; afterEnd: boolean; complete: boolean }>()
+  const { server, port } = await startServer((req, res) => {
+    req.on('end', () => {
+      const parser = (req.socket as unknown as { parser: { incoming: unknown } }).parser
+      const atEnd = parser.incoming === req
+      process.nextTick(() => seen.resolve({ atEnd, afterEnd: parser.incoming === null, complete: req.complete }))
+    })
+    res.end('hello world')
+  })
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world')
+    const [r] = await conn.readResponses(1)
+    t.true(r.endsWith('\r\n\r\nhello world'))
+    t.deepEqual(await within(seen.promise, 10_000, "req 'end'"), { atEnd: true, afterEnd: true, complete: true })
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
 test('the split helpers themselves: randomPieces covers the payload and includes 1-byte pieces; chunked round-trips', (t) => {
   const payload = SPLIT_REQUESTS.chunked
   let oneByte = 0

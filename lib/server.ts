@@ -934,7 +934,7 @@ export class Server extends AdoptingNetServer {
     const r = req as http.IncomingMessage & { _consuming: boolean; _dump(): void; _readableState: { resumeScheduled: boolean } };
     if (!r._consuming && !r._readableState.resumeScheduled) r._dump();
     res.detachSocket(socket as unknown as net.Socket);
-    if (parser.incoming === req && req.readableEnded) parser.incoming = null;
+    clearIncoming.call(req);
     process.nextTick(emitCloseNT, res);
     // Rust times the keep-alive itself (Node: socket.setTimeout(keepAliveTimeout + 1 s) here),
     // so a finished response costs no timer op; the current value rides along.
@@ -1024,6 +1024,15 @@ function onResponseFinish(this: Res): void {
   const parser = socket?._httpState as ConnParser | null | undefined;
   if (!socket || !parser) return;
   (socket.server as Server)._resOnFinish(this.req, this, socket, parser);
+}
+
+/** Node's clearIncoming: the parser lets go of a request once it has ended. */
+function clearIncoming(this: http.IncomingMessage): void {
+  const parser = (this.socket as Socket | null)?.parser as ConnParser | null | undefined;
+  if (parser && parser.incoming === this) {
+    if (this.readableEnded) parser.incoming = null;
+    else this.on('end', clearIncoming);
+  }
 }
 
 function emitCloseNT(res: http.ServerResponse & { _closed?: boolean }): void {
