@@ -338,6 +338,32 @@ test('bytesWritten and writableLength count the writes res.write() holds corked 
   }
 })
 
+test("socket.setEncoding() throws ERR_HTTP_SOCKET_ENCODING on an HTTP connection ('connection' and request handler)", async (t) => {
+  const errors: unknown[] = []
+  const tryIt = (s: net.Socket): void => {
+    try {
+      s.setEncoding('utf8')
+      errors.push('no error')
+    } catch (e) {
+      const err = e as Error & { code?: string }
+      errors.push({ code: err.code, name: err.name, message: err.message })
+    }
+  }
+  const { server, port } = await startServer((req, res) => {
+    tryIt(req.socket)
+    res.end('ok')
+  })
+  server.on('connection', tryIt)
+  try {
+    const r = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    t.true(r.data.endsWith('\r\n\r\nok'))
+    const expected = { code: 'ERR_HTTP_SOCKET_ENCODING', name: 'Error', message: 'Changing the socket encoding is not allowed per RFC7230 Section 3.' }
+    t.deepEqual(errors, [expected, expected])
+  } finally {
+    await close(server)
+  }
+})
+
 test("'close' on the socket: hadError false when the client ends the connection, true when it resets it", async (t) => {
   const closes: boolean[] = []
   const twoCloses = deferred()

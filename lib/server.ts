@@ -781,6 +781,7 @@ export class Server extends AdoptingNetServer {
     socket.on('close', parser.onClose);
     socket.on('drain', parser.onDrain);
     socket._paused = false;
+    socket.setEncoding = socketSetEncoding;
   }
 
   /** Node's socketOnEnd with httpAllowHalfOpen false: the server ends its side too. */
@@ -1101,6 +1102,13 @@ function socketOnTimeout(this: Socket): void {
   const resTimeout = res && res.emit('timeout', this);
   const serverTimeout = (this.server as Server).emit('timeout', this);
   if (!reqTimeout && !resTimeout && !serverTimeout) this.destroy();
+}
+
+/** Node's: an HTTP connection's bytes are not text (RFC 7230 section 3). */
+function socketSetEncoding(): never {
+  const err = new Error('Changing the socket encoding is not allowed per RFC7230 Section 3.') as Error & { code: string };
+  err.code = 'ERR_HTTP_SOCKET_ENCODING';
+  throw err;
 }
 
 function noop(): void {}
