@@ -101,6 +101,18 @@ const cases: Case[] = [
     handler: (_q, res) => res.end('bye'),
     request: 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
   },
+  // A header value of latin1 characters (here the bytes of UTF-8 'bår' read as latin1).
+  { name: 'latin1 header value, end(ASCII string): head and body as utf8', handler: (_q, res) => (res.setHeader('x-a', 'bÃ¥r'), res.end('hello')) },
+  { name: 'latin1 header value, end(utf8 string)', handler: (_q, res) => (res.setHeader('x-a', 'bÃ¥r'), res.end('hé')) },
+  { name: 'latin1 header value, end(string, "utf-8"): head as latin1', handler: (_q, res) => (res.setHeader('x-a', 'bÃ¥r'), res.end('hé', 'utf-8')) },
+  { name: 'latin1 header value, end(string, "latin1")', handler: (_q, res) => (res.setHeader('x-a', 'bÃ¥r'), res.end('hé', 'latin1')) },
+  { name: 'latin1 header value, end(Buffer)', handler: (_q, res) => (res.setHeader('x-a', 'bÃ¥r'), res.end(Buffer.from('hello'))) },
+  { name: 'latin1 header value, end()', handler: (_q, res) => (res.setHeader('x-a', 'bÃ¥r'), res.end()) },
+  { name: 'latin1 header value, writeHead + end(string): chunked', handler: (_q, res) => (res.writeHead(200, ['x-a', 'bÃ¥r']), res.end('hello')) },
+  {
+    name: 'latin1 Content-Disposition with Content-Length (Node re-decodes it), end(string)',
+    handler: (_q, res) => (res.writeHead(200, ['Content-Length', '5', 'content-disposition', 'bÃ¥r']), res.end('hello')),
+  },
   {
     name: 'flushHeaders() then end(chunk)',
     handler: (_q, res) => {

@@ -321,3 +321,22 @@ test('the Date header is a valid IMF-fixdate close to now', async (t) => {
     t.true(Math.abs(when - Date.now()) < 60_000)
   })()
 })
+
+test('a header value of latin1 characters: utf8 before a string body given to end(), latin1 in a chunked head', async (t) => {
+  // The bytes of UTF-8 'bår' read as latin1: 'b\xc3\xa5r'.
+  const value = Buffer.from('bår').toString('latin1')
+  const { server, port } = await startServer((req, res) => {
+    res.setHeader('x-a', value)
+    if (req.url === '/chunked') res.writeHead(200)
+    res.end('hi')
+  })
+  try {
+    const asUtf8 = Buffer.from(value, 'utf8').toString('latin1')
+    const cl = await rawExchange(port, 'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n')
+    t.is(normalize(cl.data), `HTTP/1.1 200 OK\r\nx-a: ${asUtf8}\r\nDate: <DATE>\r\nConnection: close\r\nContent-Length: 2\r\n\r\nhi`)
+    const chunked = await rawExchange(port, 'GET /chunked HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n')
+    t.is(normalize(chunked.data), `HTTP/1.1 200 OK\r\nx-a: ${value}\r\nDate: <DATE>\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n`)
+  } finally {
+    await close(server)
+  }
+})

@@ -101,6 +101,10 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
       }
     } else if (!hasChunk) {
       sendRaw(this, out, head, 'latin1', finish);
+    } else if (isString && (enc == null || enc === 'utf8') && head !== '' && Buffer.byteLength(head, 'utf8') !== head.length) {
+      // Node's _send prepends the head to a utf8 (or unnamed) string and writes both as utf8,
+      // so a head's bytes 0x80-0xff (latin1 in a header value) go out as two bytes each.
+      sendRaw(this, out, head + (body as string), 'utf8', finish);
     } else if (oneString) {
       sendRaw(this, out, head + (body as string), 'latin1', finish);
     } else {
