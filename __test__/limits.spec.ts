@@ -9,7 +9,7 @@ import * as net from 'node:net'
 import { getDefaultHighWaterMark } from 'node:stream'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { http, nodeHttp, startServer, close, rawExchange, RawConnection, normalize } from './helpers/target'
-import { request, deferred, within } from './helpers/lifecycle'
+import { request, deferred, within, runFixture } from './helpers/lifecycle'
 
 const HEADER_OVERFLOW = 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'
@@ -293,6 +293,22 @@ for (const [name, bytes, expected] of lenientOnly) {
     }
   })
 }
+
+test('--insecure-http-parser: the default of a server without the option (false still refuses), with Node\'s warning', async (t) => {
+  const child = runFixture('insecure-default.js', [], ['--insecure-http-parser'])
+  try {
+    const line = await within(child.line(/^listening \d+ \d+$/), 'child listening', 20000)
+    const [byDefault, strict] = line.split(' ').slice(1).map(Number)
+    const bytes = 'GET / HTTP/1.1\r\nHost: x\r\nX: a\u0008b\r\nConnection: close\r\n\r\n'
+    t.is(normalize((await rawExchange(byDefault, bytes)).data), okClose(JSON.stringify('a\u0008b')))
+    t.is((await rawExchange(strict, bytes)).data, BAD_REQUEST)
+    child.kill()
+    const { stderr } = await within(child.exited, 'child exit', 20000)
+    t.regex(stderr, /Warning: Using insecure HTTP parsing/)
+  } finally {
+    child.kill()
+  }
+})
 
 test('insecureHTTPParser: a Transfer-Encoding without chunked last is a body that runs to EOF; requests after a closing one are parsed', async (t) => {
   const seen: string[] = []

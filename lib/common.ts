@@ -33,6 +33,21 @@ export function isUtf8(encoding: BufferEncoding | null | undefined): boolean {
   return encoding === 'utf8' || encoding === 'utf-8';
 }
 
+/**
+ * Node's isLenient(): --insecure-http-parser (argv or NODE_OPTIONS), the default of a server
+ * without the option; Node's own function, so its one-time warning is Node's.
+ */
+export function defaultInsecureHTTPParser(): boolean {
+  try {
+    const common = require('_http_common') as { isLenient?: () => boolean };
+    if (typeof common.isLenient === 'function') return common.isLenient();
+  } catch {
+    // gone from this Node: read the flag ourselves
+  }
+  const flags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  return flags.includes('--insecure-http-parser');
+}
+
 /** Node's parseUniqueHeadersOption, by way of a (never listening) node:http Server. */
 export function parseUniqueHeaders(option: unknown): Set<string> | null {
   if (option == null) return null;

@@ -31,7 +31,7 @@ import {
   OP_RESPONSE_DONE,
   OP_UPGRADE,
 } from './native';
-import { kNeedDrain, kUniqueHeaders, parseError, parseUniqueHeaders, systemError, type ParseErrorShape } from './common';
+import { defaultInsecureHTTPParser, kNeedDrain, kUniqueHeaders, parseError, parseUniqueHeaders, systemError, type ParseErrorShape } from './common';
 import { Outbox, Socket } from './socket';
 import { IncomingMessage } from './incoming';
 import { ServerResponse } from './outgoing';
@@ -373,7 +373,7 @@ export class Server extends AdoptingNetServer {
     let outbox: Outbox | null = null;
     const native = new binding.BindingServer((buf: Buffer) => this.onBatch(outbox, buf), {
       maxHeaderSize: this.maxHeaderSize ?? http.maxHeaderSize,
-      insecureHttpParser: this.insecureHTTPParser ?? false,
+      insecureHttpParser: this.insecureHTTPParser ?? defaultInsecureHTTPParser(),
       llhttpVersion: process.versions.llhttp,
       headersTimeout: this.headersTimeout,
       requestTimeout: this.requestTimeout,

@@ -104,11 +104,12 @@ export interface ChildHandle {
 
 /**
  * Run `__test__/fixtures/<name>` with the current node, the same FERRO_TEST_TARGET and `args`.
- * The fixture loads the module under test itself (see fixtures/lifecycle-*.js).
+ * The fixture loads the module under test itself (see fixtures/lifecycle-*.js). `nodeArgs` go
+ * to node before the file.
  */
-export function runFixture(name: string, args: string[] = []): ChildHandle {
+export function runFixture(name: string, args: string[] = [], nodeArgs: string[] = []): ChildHandle {
   const file = path.resolve(__dirname, '..', 'fixtures', name)
-  const child = spawn(process.execPath, [file, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, file, ...args], {
     env: { ...process.env, FERRO_TEST_TARGET: targetName },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
