@@ -3,7 +3,7 @@ import test from 'ava'
 import * as net from 'node:net'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { WebSocketServer, WebSocket } from 'ws'
-import { http, listen, close, rawExchange } from './helpers/target'
+import { http, listen, close, rawExchange, normalize } from './helpers/target'
 
 function echoUpgradeServer() {
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => res.end(`plain ${req.url}`))
@@ -185,4 +185,30 @@ test("'connect' gets the bytes after the head as `head`, and later bytes as 'dat
   c.destroy()
   await close(server)
   t.is(got, 'head=first;data=second;')
+})
+
+test('responses queued before a pipelined upgrade still go out in order once the one ahead of them ends', async (t) => {
+  const held = new Map<string, ServerResponse>()
+  const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
+    held.set(req.url ?? '', res)
+    // /b ends at once, but waits behind /a for the socket.
+    if (req.url === '/b') res.end('b')
+  })
+  const finished: string[] = []
+  server.on('upgrade', (_req: IncomingMessage, socket: net.Socket) => {
+    held.get('/b')?.on('finish', () => {
+      finished.push('b')
+      socket.end('raw')
+    })
+    held.get('/a')?.end('a', () => finished.push('a'))
+  })
+  const port = await listen(server)
+  const r = await rawExchange(
+    port,
+    'GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\nGET /u HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n',
+  )
+  const ok = (body: string) => `HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 1\r\n\r\n${body}`
+  t.is(normalize(r.data), `${ok('a')}${ok('b')}raw`)
+  t.deepEqual(finished, ['a', 'b'])
+  await close(server)
 })

@@ -72,6 +72,7 @@ export interface ServerOptions extends http.ServerOptions {
 type Req = http.IncomingMessage & { joinDuplicateHeaders: boolean; upgrade: boolean; _addHeaderLines(h: string[], n: number): void };
 type Res = http.ServerResponse & {
   [kConn]?: Socket;
+  [kState]?: ConnParser;
   _last: boolean;
   maxRequestsOnConnectionReached: boolean;
   _keepAliveTimeout: number;
@@ -96,6 +97,8 @@ const UPGRADE_BACK_TO_HTTP = 2;
 
 /** The connection a response belongs to (Node binds it into per-response closures). */
 const kConn = Symbol('ferrohttp.connection');
+/** Its connection's HTTP state, kept past an upgrade (which clears socket.parser), as in Node. */
+const kState = Symbol('ferrohttp.state');
 type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
 
 /** Per-connection HTTP state: Node keeps it in `state` and `socket.parser`. */
@@ -775,7 +778,6 @@ export class Server extends AdoptingNetServer {
       () => socketOnDrain(socket, parser),
     );
     socket.parser = parser;
-    socket._httpState = parser;
     socket.on('error', socketOnError);
     socket.on('end', parser.onEnd);
     socket.on('close', parser.onClose);
@@ -858,7 +860,6 @@ export class Server extends AdoptingNetServer {
         socket.removeListener('error', socketOnError);
         socket.removeListener('timeout', socketOnTimeout);
         freeParser(socket);
-        socket._httpState = null;
         socket._upgraded = true;
         if (this.listenerCount(eventName) > 0) {
           this.emit(eventName, req, socket, upgradeHead ?? Buffer.alloc(0));
@@ -877,6 +878,7 @@ export class Server extends AdoptingNetServer {
     res._keepAliveTimeout = this.keepAliveTimeout;
     res._maxRequestsPerSocket = this.maxRequestsPerSocket;
     res[kConn] = socket;
+    res[kState] = parser;
     res._onPendingData = updateOutgoingData;
     res.shouldKeepAlive = keepAlive;
     if (this.uniqueHeaders) (res as unknown as Record<symbol, unknown>)[kUniqueHeaders] = this.uniqueHeaders;
@@ -998,7 +1000,7 @@ function eventLength(meta: Uint32Array, i: number): number {
 /** res._onPendingData, shared by all responses (Node binds one per response). */
 function updateOutgoingData(this: Res, delta: number): void {
   const socket = this[kConn];
-  const parser = socket?._httpState as ConnParser | null | undefined;
+  const parser = this[kState];
   if (!socket || !parser) return;
   parser.outgoingData += delta;
   socketOnDrain(socket, parser);
@@ -1022,7 +1024,7 @@ function addFinishListener(res: Res): void {
 /** The 'finish' listener of every response (Node binds one per response). */
 function onResponseFinish(this: Res): void {
   const socket = this[kConn];
-  const parser = socket?._httpState as ConnParser | null | undefined;
+  const parser = this[kState];
   if (!socket || !parser) return;
   (socket.server as Server)._resOnFinish(this.req, this, socket, parser);
 }
@@ -1075,8 +1077,8 @@ function abortIncoming(incoming: http.IncomingMessage[]): void {
 
 /** The HTTP side of a connection's 'close' (the server's count is kept by the socket itself). */
 function socketOnClose(socket: Socket, parser: ConnParser): void {
-  // socket._httpState stays: a response whose write completes as the socket is destroyed
-  // still finishes.
+  // Responses keep their state (res[kState]): one whose write completes as the socket is
+  // destroyed still finishes.
   if (socket.parser === parser) freeParser(socket);
   abortIncoming(parser.incomingQueue);
 }

@@ -265,8 +265,6 @@ export class Socket extends net.Socket {
   /** Set by the HTTP layer when it stopped reading (Node's `socket._paused`). */
   _paused = false;
   parser: unknown = null;
-  /** The HTTP layer's state, kept after `parser` is freed at close (see server.ts). */
-  _httpState: unknown = null;
   /** The application took the connection over (upgrade, CONNECT). */
   _upgraded = false;
   _hadError = false;
