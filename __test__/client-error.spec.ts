@@ -471,6 +471,35 @@ test('clientError listener: socket.write(reply) then socket.destroy() still deli
   }
 })
 
+test('clientError listener that leaves the socket open: each later packet is the same error again, and the client ending ends the connection', async (t) => {
+  const { server, port } = await startServer(consumeAndAnswer)
+  const seen: Array<[string | undefined, string]> = []
+  let got = deferred()
+  server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }) => {
+    seen.push([err.code, Buffer.from(err.rawPacket ?? []).toString('latin1')])
+    got.resolve()
+  })
+  const conn = new RawConnection(port)
+  try {
+    await conn.ready()
+    await conn.write('GET / HTTP/1.1\r\nDummy: Header\rContent-Length: 1\r\n\r\n')
+    await within(got.promise, 'the first clientError')
+    got = deferred()
+    await conn.write('more')
+    await within(got.promise, 'the second clientError')
+    conn.socket.end()
+    await conn.waitClose()
+    t.deepEqual(seen, [
+      ['HPE_LF_EXPECTED', 'GET / HTTP/1.1\r\nDummy: Header\rContent-Length: 1\r\n\r\n'],
+      ['HPE_LF_EXPECTED', 'more'],
+    ])
+    t.is(conn.data, '')
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
 test('clientError listener answering a header overflow and a chunk-extension overflow itself', async (t) => {
   const { server, port } = await startServer(consumeAndAnswer, { maxHeaderSize: 1024 })
   const codes: string[] = []

@@ -22,8 +22,11 @@ enum Reading {
     Head,
     /// Inside a request body.
     Body(BodyDecoder),
-    /// No more requests on this connection (error, EOF).
+    /// No more requests on this connection (request timeout, EOF).
     Stopped,
+    /// After a parse error: like llhttp in its error state, every later read is the same
+    /// error again (Node's `bytesParsed` of it too), and an EOF is still seen.
+    Failed { code: u32, parsed: u32 },
     /// After a request that does not keep the connection alive (llhttp's `closed` state):
     /// nothing more is read; CR and LF already received are skipped, anything else is
     /// HPE_CLOSED_CONNECTION.
@@ -491,7 +494,9 @@ impl Conn {
         if request_late || head_late {
             self.head_deadline = None;
             self.request_deadline = None;
-            self.reading = Reading::Stopped;
+            if !matches!(self.reading, Reading::Failed { .. }) {
+                self.reading = Reading::Stopped;
+            }
             self.push_error(CODE_REQUEST_TIMEOUT);
         }
         if self.keep_alive_check.is_some_and(|d| d <= now) {
@@ -551,6 +556,7 @@ impl Conn {
                 .any(|b| !b.is_ascii_whitespace()),
             Reading::Body(_) => true,
             Reading::Stopped
+            | Reading::Failed { .. }
             | Reading::Closed
             | Reading::AwaitUpgrade
             | Reading::Raw
@@ -587,6 +593,15 @@ impl Conn {
             .extend_from_slice(&[EV_ERROR, self.id, code, off, raw.len() as u32, parsed]);
     }
 
+    /// A parse error at `at` in `rbuf`: reported, and the rest of the input consumed by the
+    /// failed parser.
+    fn fail_at(&mut self, code: u32, at: usize) {
+        self.push_error_at(code, at);
+        let parsed = at.saturating_sub(self.packet_start.min(self.rbuf.len())) as u32;
+        self.reading = Reading::Failed { code, parsed };
+        self.rpos = self.rbuf.len();
+    }
+
     /// Parses and decodes everything buffered that may be dispatched now, queueing the events
     /// under one lock of the queue.
     fn process_input(&mut self) {
@@ -603,21 +618,27 @@ impl Conn {
         loop {
             match &mut self.reading {
                 Reading::Stopped | Reading::AwaitUpgrade => return,
+                &mut Reading::Failed { code, parsed } => {
+                    drop(q);
+                    self.push_error_at(code, self.packet_start + parsed as usize);
+                    self.rpos = self.rbuf.len();
+                    return;
+                }
                 Reading::Closed => {
                     let rest = &self.rbuf[self.rpos..];
                     let Some(at) = rest.iter().position(|&b| b != b'\r' && b != b'\n') else {
                         self.rpos = self.rbuf.len();
                         return;
                     };
-                    self.reading = Reading::Stopped;
                     if inner.config.head_limits.lenient {
+                        self.reading = Reading::Stopped;
                         self.rpos = self.rbuf.len();
                         return;
                     }
                     // llhttp consumes the byte before it reports the error.
                     let at = self.rpos + at + 1;
                     drop(q);
-                    self.push_error_at(ParseError::ClosedConnection.index(), at);
+                    self.fail_at(ParseError::ClosedConnection.index(), at);
                     return;
                 }
                 Reading::Discard => {
@@ -660,9 +681,8 @@ impl Conn {
                             self.rpos += self.head.end;
                             self.keep_alive = self.head.keep_alive;
                             if let Some(e) = self.head.late_error {
-                                self.reading = Reading::Stopped;
                                 drop(q);
-                                self.push_error(e.index());
+                                self.fail_at(e.index(), self.rpos);
                                 return;
                             }
                             match self.head.body.0 {
@@ -699,9 +719,8 @@ impl Conn {
                         }
                         Err((e, at)) => {
                             let at = self.rpos + at;
-                            self.reading = Reading::Stopped;
                             drop(q);
-                            self.push_error_at(e.index(), at);
+                            self.fail_at(e.index(), at);
                             return;
                         }
                     }
@@ -738,9 +757,8 @@ impl Conn {
                             if let Err((e, at)) = decoder.parse_trailers(&mut trailers) {
                                 // The trailer block ended with its blank line, just consumed.
                                 let block_start = self.rpos - 2 - decoder.trailer_bytes().len();
-                                self.reading = Reading::Stopped;
                                 drop(q);
-                                self.push_error_at(e.index(), block_start + at);
+                                self.fail_at(e.index(), block_start + at);
                                 return;
                             }
                             push_end(batch, self.id, decoder.trailer_bytes(), &trailers);
@@ -748,9 +766,8 @@ impl Conn {
                         }
                         Err((e, at)) => {
                             let at = self.rpos + at;
-                            self.reading = Reading::Stopped;
                             drop(q);
-                            self.push_error_at(e.index(), at);
+                            self.fail_at(e.index(), at);
                             return;
                         }
                     }

@@ -16,8 +16,14 @@ struct Harness {
     _server: Arc<Server>,
 }
 
-/// Reads a little-endian u32 event record stream and answers like a tiny node:http app.
 fn start(config: ServerConfig) -> Harness {
+    start_with(config, true)
+}
+
+/// Reads a little-endian u32 event record stream and answers like a tiny node:http app. With
+/// `end_on_error` false an error is answered with a line `error <code> <bytesParsed>` and the
+/// connection stays open, like a 'clientError' listener that does not destroy the socket.
+fn start_with(config: ServerConfig, end_on_error: bool) -> Harness {
     let (tx, rx) = mpsc::channel::<()>();
     let server = Arc::new(Server::new(
         config,
@@ -72,6 +78,11 @@ fn start(config: ServerConfig) -> Harness {
                         let url = urls.get_mut(&id).map(|u| u.remove(0)).unwrap_or_default();
                         let body = bodies.remove(&id).unwrap_or_default();
                         respond(&mut ops, &mut write, id, &url, &body, HEAD_KEEP_ALIVE);
+                    }
+                    EV_ERROR if !end_on_error => {
+                        let line = format!("error {} {}\n", m[i + 2], m[i + 5]);
+                        write(&mut ops, id, line.as_bytes());
+                        i += event_len(m, i);
                     }
                     EV_ERROR => {
                         write(
@@ -300,4 +311,29 @@ fn listen_reports_address_in_use() {
     let other = Server::new(ServerConfig::default(), Box::new(|| {}));
     let err = other.listen("127.0.0.1", h.port, 511, false).unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+}
+
+#[test]
+fn after_a_parse_error_reads_repeat_it_and_eof_is_seen() {
+    let h = start_with(ServerConfig::default(), false);
+    let mut s = connect(&h);
+    s.write_all(b"GET / HTTP/1.1\r\nBad Header\r\n\r\n")
+        .unwrap();
+    let first = read_line(&mut s);
+    assert!(first.starts_with("error "), "{first}");
+    // llhttp in its error state returns the same error for every later input.
+    s.write_all(b"more").unwrap();
+    assert_eq!(read_line(&mut s), first);
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    assert_eq!(read_until_close(s), "");
+}
+
+fn read_line(s: &mut TcpStream) -> String {
+    let mut line = Vec::new();
+    let mut b = [0u8];
+    while b[0] != b'\n' {
+        s.read_exact(&mut b).unwrap();
+        line.push(b[0]);
+    }
+    String::from_utf8_lossy(&line).to_string()
 }
