@@ -249,3 +249,15 @@ test('pipelines on many connections at once, small and large responses: each in 
     await close(server)
   }
 })
+
+test('2000 pipelined requests in one write, 16 KiB responses: every one is answered', async (t) => {
+  const big = Buffer.alloc(16 * 1024, 'A')
+  const { server, port } = await startServer((_req, res) => res.end(big))
+  const count = 2000
+  try {
+    const r = await rawExchange(port, get('/').repeat(count - 1) + get('/', 'Connection: close\r\n'), { timeoutMs: 20000 })
+    t.is(r.responseCount, count)
+  } finally {
+    await close(server)
+  }
+})

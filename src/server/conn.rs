@@ -267,6 +267,10 @@ impl Conn {
                 let mut out = self.shared.lock();
                 self.responses_done = out.responses_done;
                 out.waiting_for_responses = self.in_flight() >= self.inner.config.max_pipelined;
+                if !out.waiting_for_responses {
+                    // Responses finished meanwhile, without a wake: parse on now.
+                    continue;
+                }
             }
 
             let body_budget_full = matches!(self.reading, Reading::Body(_))
