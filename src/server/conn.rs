@@ -240,12 +240,18 @@ impl Conn {
     async fn serve(&mut self, stream: &ConnStream) -> u32 {
         let mut timer = pin!(tokio::time::sleep(Duration::from_secs(3600)));
         let mut timer_at: Option<Instant> = None;
+        let mut timer_fired = false;
         loop {
             if self.take_commands(stream) {
                 // Destroyed by JS: what is already queued (a canned error reply, the end of a
                 // response) gets one non-blocking attempt, like a net.Socket's last write.
                 let _ = self.flush(stream);
                 return 0;
+            }
+            // After the commands: responses JS finished without waking this task count for
+            // the keep-alive check.
+            if std::mem::take(&mut timer_fired) {
+                self.on_timer();
             }
             if let Err(e) = self.flush(stream) {
                 return errno_of(&e);
@@ -305,13 +311,7 @@ impl Conn {
                 _ = self.shared.notify.notified() => {}
                 _ = &mut timer, if timer_at.is_some() => {
                     timer_at = None;
-                    // Finished responses do not wake the task: pick them up, so the keep-alive
-                    // check sees the connection as it is now.
-                    if self.take_commands(stream) {
-                        let _ = self.flush(stream);
-                        return 0;
-                    }
-                    self.on_timer();
+                    timer_fired = true;
                 }
                 r = stream.readable(), if want_read => {
                     if r.is_ok() {
