@@ -100,6 +100,22 @@ test('maxHeaderSize: node counts url + header names + values (not the request li
   }
 })
 
+test('maxHeaderSize: a head just under it but longer on the wire, its end arriving later, is served; many short header lines too', async (t) => {
+  const { server, port } = await startServer((_req, res) => res.end('fits'))
+  try {
+    // url (1) + "Host" "x" (5) + "X-Pad" (5) + value: 16383 counted, 16411 bytes sent.
+    const head = padded(16384 - 12)
+    const r = await rawExchange(port, head, { responses: 1, splitAt: [head.length - 4], pauseMs: 100 })
+    t.is(normalize(r.data), okKA('fits'))
+    // 5000 lines "a:" count 5000.
+    const short = `GET / HTTP/1.1\r\nHost: x\r\n${'a:\r\n'.repeat(5000)}\r\n`
+    const s = await rawExchange(port, short, { responses: 1 })
+    t.is(normalize(s.data), okKA('fits'))
+  } finally {
+    await close(server)
+  }
+})
+
 test('maxHeaderSize: the limit applies per request on a keep-alive connection (not to the connection total)', async (t) => {
   const { server, port } = await startServer(echoUrl, { maxHeaderSize: 1024 })
   const conn = new RawConnection(port)

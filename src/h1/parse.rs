@@ -147,7 +147,7 @@ pub fn parse_request_head(
 
 fn fast_path(buf: &[u8], start: usize, limits: &HeadLimits, out: &mut RequestHead) -> Fast {
     let input = &buf[start..];
-    // Each header line is at least "a:\r\n", so this many slots can never overflow first.
+    // Enough for heads whose header lines average 4 bytes ("a:\r\n"); more lines go to llhttp.
     let slots_needed = limits.max_head_bytes / 4 + 2;
     HEADER_SLOTS.with(|cell| {
         let mut slots = cell.borrow_mut();
@@ -195,7 +195,8 @@ fn fast_path(buf: &[u8], start: usize, limits: &HeadLimits, out: &mut RequestHea
                     Fast::Ask
                 }
             }
-            Err(httparse::Error::TooManyHeaders) => Fast::Overflow(buf.len()),
+            // Node counts only names and values: so many lines may still be within the limit.
+            Err(httparse::Error::TooManyHeaders) => Fast::Ask,
             Err(_) => Fast::Ask,
         }
     })
@@ -232,11 +233,30 @@ fn overflow_at(
     None
 }
 
-/// A lower bound of what Node has counted (`overflow_at`) for a head still arriving: each line costs at least
-/// 4 uncounted bytes (": " and CRLF), the request line at least 12 besides the target.
+/// What Node has counted (`overflow_at`) for a head still arriving: the target, each header's
+/// name and value (trailing whitespace included), and the spans still open.
 fn counted_so_far(input: &[u8]) -> usize {
-    let lines = memchr::memchr_iter(b'\n', input).count();
-    input.len().saturating_sub(4 * lines + 12)
+    let mut lines = input
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let request_line = lines.next().unwrap_or_default();
+    // The target is the second word (llhttp takes more than one space between them).
+    let mut words = request_line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+    let mut count = words.nth(1).map_or(0, <[u8]>::len);
+    for line in lines {
+        count += match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                let ows = value
+                    .iter()
+                    .take_while(|&&b| b == b' ' || b == b'\t')
+                    .count();
+                colon + value.len() - ows
+            }
+            None => line.len(),
+        };
+    }
+    count
 }
 
 /// httparse takes a bare LF as a line end; strict llhttp does not (a request-smuggling vector).
@@ -537,6 +557,17 @@ mod tests {
         let many: String = (0..3000).map(|i| format!("h{i}: v\r\n")).collect();
         let s = format!("GET / HTTP/1.1\r\n{many}\r\n");
         assert_eq!(parse(&s).err(), Some(ParseError::HeaderOverflow));
+        // Node counts target, names and values (16383 here), not the head's bytes (16404).
+        let under = format!("GET / HTTP/1.1\r\nHost: x\r\nX: {}", "a".repeat(16376));
+        assert!(parse(&under).unwrap().is_none());
+        assert_eq!(
+            parse(&format!("{under}a")).err(),
+            Some(ParseError::HeaderOverflow)
+        );
+        assert!(parse(&format!("{under}\r\n\r\n")).unwrap().is_some());
+        // 5000 lines of "a:": 5000 counted.
+        let short = format!("GET / HTTP/1.1\r\n{}\r\n", "a:\r\n".repeat(5000));
+        assert_eq!(parse(&short).unwrap().map(|h| h.headers.len()), Some(5000));
     }
 
     #[test]

@@ -281,6 +281,14 @@ impl Conn {
 
             let body_budget_full = matches!(self.reading, Reading::Body(_))
                 && self.inner.queue.body_len() >= BODY_BUDGET;
+            let max_head = self.inner.config.head_limits.max_head_bytes;
+            let max_buffered = match self.reading {
+                // A partial head: llhttp counts only its target, names and values against
+                // maxHeaderSize, so colons and line ends ("a:\r\n") make it up to about four
+                // times that on the wire.
+                Reading::Head => 4 * max_head + SMALL_READ_CHUNK,
+                _ => max_head,
+            };
             let want_read = !self.eof
                 && !self.js_paused
                 && !body_budget_full
@@ -288,7 +296,7 @@ impl Conn {
                 // leaving (its pending request is aborted), other bytes are llhttp's error.
                 && !matches!(self.reading, Reading::Stopped | Reading::AwaitUpgrade)
                 && self.in_flight() < self.inner.config.max_pipelined
-                && self.rbuf.len() - self.rpos <= self.inner.config.head_limits.max_head_bytes;
+                && self.rbuf.len() - self.rpos <= max_buffered;
             let want_write = self.wpos < self.wbuf.len();
 
             // The timer only ever moves earlier here; when it fires, `on_timer` finds what is
@@ -660,6 +668,12 @@ impl Conn {
                     return;
                 }
                 Reading::Head => {
+                    // Blank lines before a request are skipped by llhttp, not kept.
+                    let rest = &self.rbuf[self.rpos..];
+                    self.rpos += rest
+                        .iter()
+                        .take_while(|&&b| b == b'\r' || b == b'\n')
+                        .count();
                     if self.rpos == self.rbuf.len()
                         || self.in_flight() >= inner.config.max_pipelined
                     {

@@ -314,6 +314,28 @@ fn listen_reports_address_in_use() {
 }
 
 #[test]
+fn a_partial_head_longer_than_the_limit_on_the_wire_is_read_on() {
+    // llhttp counts target, names and values: 1 + 4 + 1 + 1 + 16376 = 16383, under 16 KiB,
+    // though the head is 16408 bytes.
+    let h = start(ServerConfig::default());
+    let mut s = connect(&h);
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n",
+        "a".repeat(16376)
+    );
+    let (most, end) = head.split_at(head.len() - 4);
+    s.write_all(most.as_bytes()).unwrap();
+    // Let the server read all of it before the head completes.
+    thread::sleep(Duration::from_millis(200));
+    s.write_all(end.as_bytes()).unwrap();
+    assert_eq!(read_exact_str(&mut s, ok("/").len()), ok("/"));
+    // Blank lines before a request are skipped, however many.
+    s.write_all("\r\n".repeat(100_000).as_bytes()).unwrap();
+    s.write_all(b"GET /next HTTP/1.1\r\n\r\n").unwrap();
+    assert_eq!(read_exact_str(&mut s, ok("/next").len()), ok("/next"));
+}
+
+#[test]
 fn after_a_parse_error_reads_repeat_it_and_eof_is_seen() {
     let h = start_with(ServerConfig::default(), false);
     let mut s = connect(&h);
