@@ -481,6 +481,24 @@ test('socket state: readable / writable / destroyed while serving and after clos
   }
 })
 
+test("socket.parser: set while serving, null once the socket closed (node frees it on 'close')", async (t) => {
+  const during = deferred<boolean>()
+  const after = deferred<unknown>()
+  const { server, port } = await startServer((req, res) => {
+    const s = req.socket as net.Socket & { parser?: unknown }
+    during.resolve(s.parser != null)
+    s.on('close', () => after.resolve(s.parser))
+    res.end('ok')
+  })
+  try {
+    t.is((await request(port)).body, 'ok')
+    t.true(await during.promise)
+    t.is(await within(after.promise, 'socket close'), null)
+  } finally {
+    await close(server)
+  }
+})
+
 test('the socket of a request seen through undici (keep-alive) is the same across requests', async (t) => {
   const { request: undiciRequest, Agent } = await import('undici')
   const sockets: unknown[] = []

@@ -1080,6 +1080,8 @@ function socketOnClose(socket: Socket, parser: ConnParser): void {
   // Responses keep their state (res[kState]): one whose write completes as the socket is
   // destroyed still finishes.
   if (socket.parser === parser) freeParser(socket);
+  // Node's freeParser lets go of the last request too (an application may keep the socket).
+  parser.incoming = null;
   abortIncoming(parser.incomingQueue);
 }
 
