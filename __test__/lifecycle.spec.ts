@@ -311,6 +311,44 @@ test("server[kConnectionsCheckingInterval] (Node's symbol, from _http_server): s
   t.is(err.code, 'ERR_OUT_OF_RANGE')
 })
 
+test('ref/unref: a connection open when the server is unref()ed keeps the process alive until it closes', async (t) => {
+  const child = runFixture('lifecycle-refs.js', ['unref-on-connection'])
+  try {
+    const line = await within(child.line(/^listening \d+$/), 'child listening', 20000)
+    const port = Number(line.split(' ')[1])
+    const c = new RawConnection(port)
+    try {
+      await c.ready()
+      await within(child.line(/^unrefed$/), 'unref on connection', 20000)
+      // give a wrongly released process every chance to exit first
+      await sleep(300)
+      await c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+      await c.waitClose()
+      t.regex(c.data, /\r\n\r\nalive$/)
+    } finally {
+      c.destroy()
+    }
+    const { code, stdout, stderr } = await within(child.exited, 'child exit after the connection closed', 20000)
+    t.is(stderr, '')
+    t.is(code, 0)
+    t.is(stdout, `listening ${port}\nunrefed\nexit 0\n`)
+  } finally {
+    child.kill()
+  }
+})
+
+test('ref/unref: after close(), an upgraded socket whose peer is gone does not keep the process alive', async (t) => {
+  const child = runFixture('lifecycle-refs.js', ['upgrade-peer-gone'])
+  try {
+    const { code, stdout, stderr } = await within(child.exited, 'child exit (the upgraded socket held the process)', 20000)
+    t.is(stderr, '')
+    t.is(code, 0)
+    t.regex(stdout, /^listening \d+\nexit 0\n$/)
+  } finally {
+    child.kill()
+  }
+})
+
 test('ref() and unref() return the server', (t) => {
   const server = http.createServer()
   t.is(server.unref(), server)

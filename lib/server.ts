@@ -389,7 +389,10 @@ export class Server extends AdoptingNetServer {
     });
     if (this.maxConnectionsValue !== undefined) native.setMaxConnections(this.maxConnectionsValue);
     // Like net.Server's connection count: kept by the socket, not by a listener an upgrade drops.
-    outbox = new Outbox(native, () => this.emitCloseIfDrained());
+    outbox = new Outbox(native, () => {
+      if (outbox?.loopHeld) this._updateLoopHold();
+      this.emitCloseIfDrained();
+    });
     this.outboxes.add(outbox);
     return outbox;
   }
@@ -421,7 +424,8 @@ export class Server extends AdoptingNetServer {
     this.closing = false;
     this.boundAddress = address;
     this.listening = true;
-    if (this.unrefed) native.unref();
+    outbox.loopHeld = true;
+    this._updateLoopHold();
     // Node's setupConnectionsTracking, run by its first 'listening' listener.
     clearInterval(this[kConnectionsCheckingInterval]);
     this[kConnectionsCheckingInterval] = setInterval(noop, this.connectionsCheckingInterval).unref();
@@ -471,6 +475,7 @@ export class Server extends AdoptingNetServer {
     this.native = null;
     this.outbox = null;
     this.closing = true;
+    this._updateLoopHold();
     this.emitCloseIfDrained();
     return this;
   }
@@ -522,14 +527,37 @@ export class Server extends AdoptingNetServer {
 
   override ref(): this {
     this.unrefed = false;
-    for (const outbox of this.outboxes) outbox.native.ref();
+    this._updateLoopHold();
     return this;
   }
 
   override unref(): this {
     this.unrefed = true;
-    for (const outbox of this.outboxes) outbox.native.unref();
+    this._updateLoopHold();
     return this;
+  }
+
+  /**
+   * libuv's rule for what keeps the process alive, per native server: the listening handle
+   * unless unref'd, and each connection still reading (no EOF yet), ending or backed up, unless
+   * unref'd.
+   */
+  _updateLoopHold(): void {
+    for (const outbox of this.outboxes) {
+      let hold = outbox === this.outbox && this.listening && !this.unrefed;
+      if (!hold) {
+        for (const socket of outbox.sockets.values()) {
+          if (socket._holdsLoop()) {
+            hold = true;
+            break;
+          }
+        }
+      }
+      if (hold === outbox.loopHeld) continue;
+      outbox.loopHeld = hold;
+      if (hold) outbox.native.ref();
+      else outbox.native.unref();
+    }
   }
 
   /** Node's: a rejected async 'request' listener gets a 500 (headers dropped) or a reset. */
@@ -615,6 +643,7 @@ export class Server extends AdoptingNetServer {
       const off = meta[i + 2];
       const s = new Socket(id, outbox, text.slice(off, off + meta[i + 3]), meta[i + 4], meta[i + 5], meta[i + 6], this.highWaterMark);
       outbox.sockets.set(id, s);
+      if (!outbox.loopHeld) this._updateLoopHold();
       // The HTTP side attaches through its own 'connection' listener, as in Node.
       this.emit('connection', s);
       return;
@@ -674,6 +703,8 @@ export class Server extends AdoptingNetServer {
         break;
       }
       case EV_EOF:
+        socket._eofReceived = true;
+        if (socket.outbox.loopHeld) this._updateLoopHold();
         // In Node the EOF is a later libuv callback than the data before it, run once that
         // data's ticks (a request's 'end', the response it triggers) ran. A microtask runs after
         // them and still before the other sockets' callbacks of this loop iteration, which a

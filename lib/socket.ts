@@ -77,6 +77,9 @@ export class Outbox {
     readonly onSocketGone: () => void,
   ) {}
 
+  /** The native server holds the event loop open (its threadsafe function is ref'd). */
+  loopHeld = true;
+
   op(op: number, id: number, a = 0, b = 0): void {
     if (this.count + 4 > this.ops.length) {
       const bigger = new Uint32Array(this.ops.length * 2);
@@ -207,7 +210,10 @@ export class Outbox {
     if (over) {
       for (const id of over) {
         const s = this.sockets.get(id);
-        if (s) s._overHighWaterMark = true;
+        if (s) {
+          s._overHighWaterMark = true;
+          if (s._eofReceived) s._loopHoldChanged();
+        }
       }
     }
     const touched = this.touched;
@@ -287,6 +293,9 @@ export class Socket extends net.Socket {
   private finalSent = false;
   /** The connection is gone on the Rust side; nothing more may be sent. */
   _nativeClosed = false;
+  /** The peer's EOF arrived: like a libuv handle after it, reading no longer holds the loop. */
+  _eofReceived = false;
+  private loopUnrefed = false;
   private addresses: string;
   private timeoutMs: number | undefined = undefined;
 
@@ -452,6 +461,7 @@ export class Socket extends net.Socket {
   /** Rust wrote everything it held for this connection. */
   _onNativeDrain(): void {
     this._overHighWaterMark = false;
+    if (this._eofReceived) this._loopHoldChanged();
     this.releaseCallbacks();
   }
 
@@ -493,6 +503,7 @@ export class Socket extends net.Socket {
   override _final(cb: WriteCallback): void {
     this.finalSent = true;
     if (!this._nativeClosed) this.outbox.op(OP_END, this._id);
+    this._loopHoldChanged();
     cb();
   }
 
@@ -563,11 +574,24 @@ export class Socket extends net.Socket {
   }
 
   override ref(): this {
+    this.loopUnrefed = false;
+    this._loopHoldChanged();
     return this;
   }
 
   override unref(): this {
+    this.loopUnrefed = true;
+    this._loopHoldChanged();
     return this;
+  }
+
+  /** Whether this connection keeps the process alive, as its libuv handle would. */
+  _holdsLoop(): boolean {
+    return !this._nativeClosed && !this.loopUnrefed && (!this._eofReceived || this.finalSent || this._overHighWaterMark);
+  }
+
+  _loopHoldChanged(): void {
+    (this.server as { _updateLoopHold?: () => void } | null)?._updateLoopHold?.();
   }
 
   /** Node's net.Socket internal, called by the HTTP server on parser activity. */
