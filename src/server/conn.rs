@@ -658,12 +658,7 @@ impl Conn {
                     return;
                 }
                 Reading::Raw => {
-                    let data = &self.rbuf[self.rpos..];
-                    let off = batch.body.len() as u32;
-                    batch.body.extend_from_slice(data);
-                    batch
-                        .meta
-                        .extend_from_slice(&[EV_DATA, self.id, off, data.len() as u32]);
+                    batch.push_bytes(EV_DATA, self.id, &self.rbuf[self.rpos..]);
                     self.rpos = self.rbuf.len();
                     return;
                 }
@@ -708,15 +703,11 @@ impl Conn {
                                     if self.head.upgrade {
                                         // What came with the head is the new protocol's first
                                         // bytes: 'upgrade' gets them as its `head`.
-                                        let rest = &self.rbuf[self.rpos..];
-                                        let off = batch.body.len() as u32;
-                                        batch.body.extend_from_slice(rest);
-                                        batch.meta.extend_from_slice(&[
+                                        batch.push_bytes(
                                             EV_UPGRADE_HEAD,
                                             self.id,
-                                            off,
-                                            rest.len() as u32,
-                                        ]);
+                                            &self.rbuf[self.rpos..],
+                                        );
                                         self.upgrade_head_sent = true;
                                     }
                                     self.after_message();
@@ -754,15 +745,11 @@ impl Conn {
                     };
                     match step {
                         Ok((n, Decoded::Data { start, end })) => {
-                            let data = &self.rbuf[self.rpos + start..self.rpos + end];
-                            let off = batch.body.len() as u32;
-                            batch.body.extend_from_slice(data);
-                            batch.meta.extend_from_slice(&[
+                            batch.push_bytes(
                                 EV_BODY,
                                 self.id,
-                                off,
-                                data.len() as u32,
-                            ]);
+                                &self.rbuf[self.rpos + start..self.rpos + end],
+                            );
                             self.rpos += n;
                         }
                         Ok((n, Decoded::NeedMore)) => {

@@ -78,6 +78,14 @@ pub struct EventBatch {
 }
 
 impl EventBatch {
+    /// Appends a `BODY`, `DATA` or `UPGRADE_HEAD` record carrying `bytes` for connection `id`.
+    pub fn push_bytes(&mut self, kind: u32, id: u32, bytes: &[u8]) {
+        let off = self.body.len() as u32;
+        self.body.extend_from_slice(bytes);
+        self.meta
+            .extend_from_slice(&[kind, id, off, bytes.len() as u32]);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.meta.is_empty()
     }
