@@ -33,7 +33,10 @@ const stub = {
   },
 };
 const server = http.createServer(handler);
-server.outbox = new Outbox(stub, () => {});
+// The server's batch handler takes the Outbox of the native server a batch came from.
+const outbox = new Outbox(stub, () => {});
+server.outbox = outbox;
+server.outboxes.add(outbox);
 
 /** A batch in the native wire layout (src/server/queue.rs): header words, meta, text. */
 function wire(meta, text) {
@@ -81,7 +84,7 @@ function makeBatch(first, { connect, closePrevious }) {
 let nextId = 1;
 let keepAliveBatch = null;
 if (!closeMode) {
-  server.onBatch(wire(Array.from({ length: CONNS }, (_, k) => [EV_CONNECTION, k + 1, 0, addrs.length, 40001 + k, 18090, 4]).flat(), addrs));
+  server.onBatch(outbox, wire(Array.from({ length: CONNS }, (_, k) => [EV_CONNECTION, k + 1, 0, addrs.length, 40001 + k, 18090, 4]).flat(), addrs));
   keepAliveBatch = makeBatch(1, { connect: false, closePrevious: false });
 }
 
@@ -96,7 +99,7 @@ let round = 0;
 let t0;
 let cpu0;
 function step() {
-  server.onBatch(nextBatch());
+  server.onBatch(outbox, nextBatch());
   round++;
   if (round === WARMUP) {
     t0 = process.hrtime.bigint();
