@@ -409,7 +409,11 @@ impl Server {
                     }
                     OP_WRITE_BUF => {
                         if let Some(bytes) = bufs.get(a as usize) {
-                            out.buf.extend_from_slice(bytes);
+                            if bytes.len() >= DIRECT_WRITE_MIN && !out.io_busy && !out.destroy {
+                                write_direct(conn, &mut out, bytes);
+                            } else {
+                                out.buf.extend_from_slice(bytes);
+                            }
                         }
                     }
                     OP_END => out.end = true,
@@ -469,6 +473,33 @@ impl Server {
             }
         }
         over
+    }
+}
+
+/// A Buffer this large is written to the socket from JS's memory when nothing is waiting
+/// before it, instead of being copied into the connection's output first.
+const DIRECT_WRITE_MIN: usize = 16 * 1024;
+
+/// Writes what this turn queued for `conn` so far and then `bytes`, in one vectored write;
+/// only what the socket does not take is kept (copied). The task holds nothing unwritten
+/// (`!io_busy`), so the order of the connection's bytes is kept.
+fn write_direct(conn: &ConnShared, out: &mut Outbox, bytes: &[u8]) {
+    let queued = out.buf.len();
+    let written = loop {
+        let slices = [io::IoSlice::new(&out.buf), io::IoSlice::new(bytes)];
+        match conn.stream.try_write_vectored(&slices) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            // Would block, or an error the task will meet and report.
+            Err(_) => break 0,
+        }
+    };
+    if written >= queued {
+        out.buf.clear();
+        out.buf.extend_from_slice(&bytes[written - queued..]);
+    } else {
+        out.buf.drain(..written);
+        out.buf.extend_from_slice(bytes);
     }
 }
 

@@ -107,6 +107,14 @@ impl ConnStream {
         }
     }
 
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.try_write_vectored(bufs),
+            #[cfg(unix)]
+            Self::Unix(s) => s.try_write_vectored(bufs),
+        }
+    }
+
     pub fn try_io<R>(
         &self,
         interest: Interest,
