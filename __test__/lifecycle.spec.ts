@@ -337,6 +337,30 @@ test('ref/unref: a connection open when the server is unref()ed keeps the proces
   }
 })
 
+test('a connection paused by an unread request body does not keep the process alive after close(), as in Node', async (t) => {
+  const child = runFixture('lifecycle-refs.js', ['paused-upload'])
+  try {
+    const line = await within(child.line(/^listening \d+$/), 'child listening', 20000)
+    const port = Number(line.split(' ')[1])
+    const upload = new RawConnection(port)
+    try {
+      await upload.ready()
+      await upload.write(`POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: ${4 * 1024 * 1024}\r\n\r\n`)
+      // More than the request's and the socket's buffers take before reading pauses (not
+      // awaited: the kernel may hold part of it); the connection stays open, the upload unfinished.
+      void upload.write(Buffer.alloc(512 * 1024, 'a'))
+      const { code, stdout, stderr } = await within(child.exited, 'child exit (the paused connection held the process)', 20000)
+      t.is(stderr, '')
+      t.is(code, 0)
+      t.is(stdout, `listening ${port}\nrequest\nexit 0\n`)
+    } finally {
+      upload.destroy()
+    }
+  } finally {
+    child.kill()
+  }
+})
+
 test('ref/unref: after close(), an upgraded socket whose peer is gone does not keep the process alive', async (t) => {
   const child = runFixture('lifecycle-refs.js', ['upgrade-peer-gone'])
   try {

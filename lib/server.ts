@@ -389,10 +389,7 @@ export class Server extends AdoptingNetServer {
     });
     if (this.maxConnectionsValue !== undefined) native.setMaxConnections(this.maxConnectionsValue);
     // Like net.Server's connection count: kept by the socket, not by a listener an upgrade drops.
-    outbox = new Outbox(native, () => {
-      if (outbox?.loopHeld) this._updateLoopHold();
-      this.emitCloseIfDrained();
-    });
+    outbox = new Outbox(native, () => this.emitCloseIfDrained());
     this.outboxes.add(outbox);
     return outbox;
   }
@@ -424,7 +421,6 @@ export class Server extends AdoptingNetServer {
     this.closing = false;
     this.boundAddress = address;
     this.listening = true;
-    outbox.loopHeld = true;
     this._updateLoopHold();
     // Node's setupConnectionsTracking, run by its first 'listening' listener.
     clearInterval(this[kConnectionsCheckingInterval]);
@@ -539,24 +535,12 @@ export class Server extends AdoptingNetServer {
 
   /**
    * libuv's rule for what keeps the process alive, per native server: the listening handle
-   * unless unref'd, and each connection still reading (no EOF yet), ending or backed up, unless
-   * unref'd.
+   * unless unref'd, and the connections that hold it (counted by each Outbox).
    */
   _updateLoopHold(): void {
     for (const outbox of this.outboxes) {
-      let hold = outbox === this.outbox && this.listening && !this.unrefed;
-      if (!hold) {
-        for (const socket of outbox.sockets.values()) {
-          if (socket._holdsLoop()) {
-            hold = true;
-            break;
-          }
-        }
-      }
-      if (hold === outbox.loopHeld) continue;
-      outbox.loopHeld = hold;
-      if (hold) outbox.native.ref();
-      else outbox.native.unref();
+      outbox.listenerHold = outbox === this.outbox && this.listening && !this.unrefed;
+      outbox.updateHold();
     }
   }
 
@@ -643,7 +627,7 @@ export class Server extends AdoptingNetServer {
       const off = meta[i + 2];
       const s = new Socket(id, outbox, text.slice(off, off + meta[i + 3]), meta[i + 4], meta[i + 5], meta[i + 6], this.highWaterMark);
       outbox.sockets.set(id, s);
-      if (!outbox.loopHeld) this._updateLoopHold();
+      s._syncHold();
       // The HTTP side attaches through its own 'connection' listener, as in Node.
       this.emit('connection', s);
       return;
@@ -704,7 +688,7 @@ export class Server extends AdoptingNetServer {
       }
       case EV_EOF:
         socket._eofReceived = true;
-        if (socket.outbox.loopHeld) this._updateLoopHold();
+        socket._syncHold();
         // In Node the EOF is a later libuv callback than the data before it, run once that
         // data's ticks (a request's 'end', the response it triggers) ran. A microtask runs after
         // them and still before the other sockets' callbacks of this loop iteration, which a

@@ -79,6 +79,25 @@ export class Outbox {
 
   /** The native server holds the event loop open (its threadsafe function is ref'd). */
   loopHeld = true;
+  /** Its listening handle holds the loop (listening, not unref'd): set by the Server. */
+  listenerHold = false;
+  /** Connections that hold the loop, as their libuv handles would (`Socket#_holdsLoop`). */
+  private holders = 0;
+
+  /** A connection started or stopped holding the loop. */
+  _holdChanged(delta: number): void {
+    this.holders += delta;
+    this.updateHold();
+  }
+
+  /** libuv's rule: the loop stays alive while any handle of this native server is active. */
+  updateHold(): void {
+    const hold = this.listenerHold || this.holders > 0;
+    if (hold === this.loopHeld) return;
+    this.loopHeld = hold;
+    if (hold) this.native.ref();
+    else this.native.unref();
+  }
 
   op(op: number, id: number, a = 0, b = 0): void {
     if (this.count + 4 > this.ops.length) {
@@ -212,7 +231,7 @@ export class Outbox {
         const s = this.sockets.get(id);
         if (s) {
           s._overHighWaterMark = true;
-          if (s._eofReceived) s._loopHoldChanged();
+          s._syncHold();
         }
       }
     }
@@ -296,6 +315,8 @@ export class Socket extends net.Socket {
   /** The peer's EOF arrived: like a libuv handle after it, reading no longer holds the loop. */
   _eofReceived = false;
   private loopUnrefed = false;
+  /** Counted in the Outbox's holders (see `_syncHold`). */
+  private countedHold = false;
   private addresses: string;
   private timeoutMs: number | undefined = undefined;
 
@@ -461,7 +482,7 @@ export class Socket extends net.Socket {
   /** Rust wrote everything it held for this connection. */
   _onNativeDrain(): void {
     this._overHighWaterMark = false;
-    if (this._eofReceived) this._loopHoldChanged();
+    this._syncHold();
     this.releaseCallbacks();
   }
 
@@ -503,7 +524,7 @@ export class Socket extends net.Socket {
   override _final(cb: WriteCallback): void {
     this.finalSent = true;
     if (!this._nativeClosed) this.outbox.op(OP_END, this._id);
-    this._loopHoldChanged();
+    this._syncHold();
     cb();
   }
 
@@ -515,6 +536,7 @@ export class Socket extends net.Socket {
     // After end() Rust closes once everything is written; otherwise close now.
     if (!this._nativeClosed && (err || !this.finalSent)) this.outbox.op(OP_DESTROY, this._id);
     this._nativeClosed = true;
+    this._syncHold();
     this.outbox.sockets.delete(this._id);
     // Writable drops what it buffers (here: what cork() holds) when destroyed.
     this.corkedChunks = null;
@@ -541,6 +563,7 @@ export class Socket extends net.Socket {
     if (!this.readPaused && !this._nativeClosed) {
       this.readPaused = true;
       this.outbox.op(OP_PAUSE, this._id);
+      this._syncHold();
     }
     return super.pause();
   }
@@ -549,6 +572,7 @@ export class Socket extends net.Socket {
     if (this.readPaused && !this._nativeClosed) {
       this.readPaused = false;
       this.outbox.op(OP_RESUME, this._id);
+      this._syncHold();
     }
     return super.resume();
   }
@@ -575,23 +599,32 @@ export class Socket extends net.Socket {
 
   override ref(): this {
     this.loopUnrefed = false;
-    this._loopHoldChanged();
+    this._syncHold();
     return this;
   }
 
   override unref(): this {
     this.loopUnrefed = true;
-    this._loopHoldChanged();
+    this._syncHold();
     return this;
   }
 
-  /** Whether this connection keeps the process alive, as its libuv handle would. */
+  /**
+   * Whether this connection keeps the process alive, as its libuv handle would: while reading
+   * (not paused, no EOF yet), ending, or with writes pending; never once unref'd.
+   */
   _holdsLoop(): boolean {
-    return !this._nativeClosed && !this.loopUnrefed && (!this._eofReceived || this.finalSent || this._overHighWaterMark);
+    return (
+      !this._nativeClosed && !this.loopUnrefed && ((!this._eofReceived && !this.readPaused) || this.finalSent || this._overHighWaterMark)
+    );
   }
 
-  _loopHoldChanged(): void {
-    (this.server as { _updateLoopHold?: () => void } | null)?._updateLoopHold?.();
+  /** Brings the Outbox's count of loop-holding connections in line with `_holdsLoop()`. */
+  _syncHold(): void {
+    const hold = this._holdsLoop();
+    if (hold === this.countedHold) return;
+    this.countedHold = hold;
+    this.outbox._holdChanged(hold ? 1 : -1);
   }
 
   /** Node's net.Socket internal, called by the HTTP server on parser activity. */
@@ -610,6 +643,7 @@ export class Socket extends net.Socket {
   _onNativeClose(errno: number, bytesRead: number): void {
     this.finalBytesRead = bytesRead;
     this._nativeClosed = true;
+    this._syncHold();
     if (this.destroyed) return;
     if (errno !== 0) {
       this._hadError = true;
