@@ -561,3 +561,68 @@ test('the connection socket has the stream settings of a node:http server socket
   })
   await close(server)
 })
+
+test("the socket has node's one 'data' listener; a 'data' listener of the application gets the raw bytes while requests are still parsed and answered", async (t) => {
+  const counts: number[] = []
+  let raw = ''
+  const { server, port } = await startServer((req, res) => {
+    if (req.url === '/first') {
+      counts.push(req.socket.listenerCount('data'))
+      req.socket.on('data', (d: Buffer) => (raw += d.toString('latin1')))
+    }
+    res.end(`ok ${req.url}`)
+  })
+  const c = new RawConnection(port)
+  try {
+    await c.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n')
+    await c.readResponses(1)
+    const second = 'POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'
+    await c.write(second)
+    t.deepEqual((await c.readResponses(1)).map(normalize), [okKA('ok /second')])
+    t.deepEqual(counts, [1])
+    t.is(raw, second)
+  } finally {
+    c.destroy()
+    await close(server)
+  }
+})
+
+test("a 'data' listener added by the application still gets the chunk whose parse error destroyed the socket, as in node", async (t) => {
+  let raw = ''
+  const closed = deferred<void>()
+  const { server, port } = await startServer((req, res) => {
+    res.end('ok')
+    req.socket.on('data', (d: Buffer) => (raw += d.toString('latin1')))
+    req.socket.on('close', () => closed.resolve())
+  })
+  const c = new RawConnection(port)
+  try {
+    await c.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    await c.readResponses(1)
+    await c.write('hello world')
+    await within(closed.promise, "socket 'close'")
+    await c.waitClose()
+    t.is(raw, 'hello world')
+    t.regex(c.data, /HTTP\/1\.1 400 Bad Request\r\nConnection: close\r\n\r\n$/)
+  } finally {
+    c.destroy()
+    await close(server)
+  }
+})
+
+test("an upgraded socket keeps only the application's 'data' listeners (node removes its own)", async (t) => {
+  const counts = deferred<number>()
+  const { server, port } = await startServer((_req, res) => res.end())
+  server.on('upgrade', (_req, socket: net.Socket) => {
+    counts.resolve(socket.listenerCount('data'))
+    socket.destroy()
+  })
+  const c = new RawConnection(port)
+  try {
+    await c.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n')
+    t.is(await within(counts.promise, 'upgrade'), 0)
+  } finally {
+    c.destroy()
+    await close(server)
+  }
+})

@@ -40,6 +40,7 @@ export const OP_NO_DELAY = 9;
 export const OP_KEEP_ALIVE = 10;
 export const OP_CLOSE_IF_IDLE = 11;
 export const OP_UPGRADE = 12;
+export const OP_TAP = 13;
 
 // `[code, reason]` by the index an ERROR event carries (src/h1/error.rs owns the table).
 export const PARSE_ERRORS: ReadonlyArray<readonly string[]> = binding.parseErrors();

@@ -29,6 +29,7 @@ import {
   HEAD_KEEP_ALIVE,
   HEAD_UPGRADE,
   OP_RESPONSE_DONE,
+  OP_TAP,
   OP_UPGRADE,
 } from './native';
 import { defaultInsecureHTTPParser, kNeedDrain, kUniqueHeaders, parseError, parseUniqueHeaders, systemError, type ParseErrorShape } from './common';
@@ -653,7 +654,20 @@ export class Server extends AdoptingNetServer {
       return;
     }
     const socket = outbox.sockets.get(id);
-    if (!socket) return;
+    if (!socket) {
+      if (kind === EV_DATA) {
+        // A tapped socket destroyed while its latest read was parsed (a parse error's canned
+        // reply): in Node that chunk still reaches the application's 'data' listeners, which
+        // run after the parser's in the same emit.
+        const gone = outbox.tappedGone.get(id);
+        outbox.tappedGone.delete(id);
+        const off = bodyStart + meta[i + 2];
+        gone?.emit('data', Buffer.from(buf.subarray(off, off + meta[i + 3])));
+      } else if (kind === EV_CLOSE) {
+        outbox.tappedGone.delete(id);
+      }
+      return;
+    }
     switch (kind) {
       case EV_HEAD:
         this.onHead(socket, meta, i, text, buf, bodyStart);
@@ -681,9 +695,13 @@ export class Server extends AdoptingNetServer {
         break;
       }
       case EV_DATA: {
-        // A connection JS took over (upgrade, CONNECT): its bytes are the socket's data.
+        // A connection JS took over (upgrade, CONNECT), or one whose bytes the application
+        // listens to (OP_TAP): the socket's data.
         const off = bodyStart + meta[i + 2];
         if (!socket.push(Buffer.from(buf.subarray(off, off + meta[i + 3])))) socket.pause();
+        // A read's 'data' is a libuv callback of its own in Node: its ticks run before the
+        // events of the next read (a response ended in a 'data' listener is out first).
+        runNextTicks();
         break;
       }
       case EV_EOF:
@@ -797,8 +815,14 @@ export class Server extends AdoptingNetServer {
     socket.on('end', parser.onEnd);
     socket.on('close', parser.onClose);
     socket.on('drain', parser.onDrain);
+    // Node's socketOnData: there the parser's input; here Rust parses, so it only holds the
+    // place Node's listener has (applications count the socket's 'data' listeners).
+    socket.on('data', socketOnData);
     socket._paused = false;
     socket.setEncoding = socketSetEncoding;
+    // Node's generateSocketListenerWrapper: a 'data' or 'readable' listener of the application
+    // gets the connection's bytes as they are read, while HTTP goes on parsing them.
+    setListenerMethods(socket, socketOnWrapped, socketAddListenerWrapped, socketPrependListenerWrapped);
   }
 
   /** Node's socketOnEnd with httpAllowHalfOpen false: the server ends its side too. */
@@ -874,6 +898,7 @@ export class Server extends AdoptingNetServer {
         socket.removeListener('drain', parser.onDrain);
         socket.removeListener('error', socketOnError);
         socket.removeListener('timeout', socketOnTimeout);
+        socket.removeListener('data', socketOnData);
         freeParser(socket);
         socket._upgraded = true;
         if (this.listenerCount(eventName) > 0) {
@@ -1122,6 +1147,46 @@ function socketOnTimeout(this: Socket): void {
   const serverTimeout = (this.server as Server).emit('timeout', this);
   if (!reqTimeout && !resTimeout && !serverTimeout) this.destroy();
 }
+
+/** Node's socketOnData listener; Rust is the parser, so there is nothing to feed. */
+function socketOnData(): void {}
+
+type AddListener = (this: net.Socket, event: string | symbol, listener: (...args: unknown[]) => void) => net.Socket;
+
+/** Sets a socket's own `on`, `addListener` and `prependListener`, as Node does per socket. */
+function setListenerMethods(socket: net.Socket, on: unknown, addListener: unknown, prependListener: unknown): void {
+  const s = socket as unknown as Record<'on' | 'addListener' | 'prependListener', unknown>;
+  s.on = on;
+  s.addListener = addListener;
+  s.prependListener = prependListener;
+}
+
+/**
+ * Node's generateSocketListenerWrapper: while HTTP owns the socket, a 'data' or 'readable'
+ * listener "unconsumes" it (Node's parser.unconsume): from then on Rust also hands every read's
+ * bytes to JS as the socket's data. Once HTTP let go, net.Socket's own methods come back.
+ */
+function socketListenerWrapper(name: 'on' | 'addListener' | 'prependListener'): AddListener {
+  const original = net.Socket.prototype[name] as AddListener;
+  return function socketListenerWrap(this: net.Socket, event, listener) {
+    const res = original.call(this, event, listener);
+    const socket = this as Socket;
+    if (!socket.parser) {
+      const proto = net.Socket.prototype;
+      setListenerMethods(socket, proto.on, proto.addListener, proto.prependListener);
+      return res;
+    }
+    if ((event === 'data' || event === 'readable') && !socket._tapped) {
+      socket._tapped = true;
+      if (!socket._nativeClosed) socket.outbox.op(OP_TAP, socket._id);
+    }
+    return res;
+  };
+}
+
+const socketOnWrapped = socketListenerWrapper('on');
+const socketAddListenerWrapped = socketListenerWrapper('addListener');
+const socketPrependListenerWrapped = socketListenerWrapper('prependListener');
 
 /** Node's: an HTTP connection's bytes are not text (RFC 7230 section 3). */
 function socketSetEncoding(): never {

@@ -70,6 +70,8 @@ export class Outbox {
   /** Sockets written this turn; their per-turn byte counts reset at flush. */
   private touched: Socket[] = [];
   readonly sockets = new Map<number, Socket>();
+  /** Tapped connections destroyed by JS, until their next DATA or CLOSE event. */
+  readonly tappedGone = new Map<number, Socket>();
 
   constructor(
     readonly native: BindingServer,
@@ -292,6 +294,8 @@ export class Socket extends net.Socket {
   parser: unknown = null;
   /** The application took the connection over (upgrade, CONNECT). */
   _upgraded = false;
+  /** Rust hands this connection's bytes to JS as they are read (see OP_TAP). */
+  _tapped = false;
   _hadError = false;
   /** Bytes handed to the Outbox (net.Socket's `_bytesDispatched`); see `bytesWritten`. */
   _bytesDispatched = 0;
@@ -535,6 +539,7 @@ export class Socket extends net.Socket {
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
     // After end() Rust closes once everything is written; otherwise close now.
     if (!this._nativeClosed && (err || !this.finalSent)) this.outbox.op(OP_DESTROY, this._id);
+    if (this._tapped && !this._upgraded && !this._nativeClosed) this.outbox.tappedGone.set(this._id, this);
     this._nativeClosed = true;
     this._syncHold();
     this.outbox.sockets.delete(this._id);

@@ -96,6 +96,8 @@ struct Conn {
     last_done: Option<Instant>,
     /// An `UPGRADE_HEAD` went to JS with the bytes past the upgrade request's head.
     upgrade_head_sent: bool,
+    /// Bytes at the end of `rbuf` read since the last `DATA` of a tapped connection.
+    tap_unsent: usize,
 }
 
 pub(super) async fn run(
@@ -152,6 +154,7 @@ pub(super) async fn run(
         last_read: Instant::now(),
         last_done: None,
         upgrade_head_sent: false,
+        tap_unsent: 0,
     };
     let errno = conn.serve(stream).await;
     let read = shared.bytes_read.load(Ordering::Relaxed);
@@ -268,6 +271,7 @@ impl Conn {
                 }
             }
             self.process_input();
+            self.push_tapped();
             if self.in_flight() >= self.inner.config.max_pipelined {
                 // Stopped at the bound: from here on a finished response must wake the task.
                 let mut out = self.shared.lock();
@@ -461,6 +465,9 @@ impl Conn {
                     self.packet_start = before;
                 }
                 self.read_filled = filled;
+                if self.shared.tap.load(Ordering::Acquire) {
+                    self.tap_unsent += n;
+                }
                 self.shared
                     .bytes_read
                     .fetch_add(n as u64, Ordering::Relaxed);
@@ -779,6 +786,19 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// A tapped connection's latest reads, as `DATA` after the events parsed from them: in
+    /// Node the parser's 'data' listener runs before the application's.
+    fn push_tapped(&mut self) {
+        let n = std::mem::take(&mut self.tap_unsent);
+        if n == 0 || matches!(self.reading, Reading::Raw) {
+            // A connection JS took over gets its bytes as DATA already.
+            return;
+        }
+        let start = self.rbuf.len().saturating_sub(n);
+        let mut q = self.inner.queue.lock();
+        q.batch().push_bytes(EV_DATA, self.id, &self.rbuf[start..]);
     }
 
     /// A request began arriving: its headersTimeout / requestTimeout run from now.

@@ -69,6 +69,7 @@ pub const OP_KEEP_ALIVE: u32 = 10; // a: 0 or 1, b: initial delay ms
 pub const OP_CLOSE_IF_IDLE: u32 = 11; // close unless a request is being received or answered
 pub const OP_UPGRADE: u32 = 12; // a: 1 JS took the connection over (raw bytes), 0 declined,
                                 // 2 handed back to HTTP (parse requests again)
+pub const OP_TAP: u32 = 13; // every read's bytes go to JS too (DATA), while HTTP parses on
 
 /// State the JS thread writes and the connection task reads.
 #[derive(Debug, Default)]
@@ -108,6 +109,8 @@ pub(crate) struct ConnShared {
     pub unwritten: AtomicUsize,
     /// Bytes read from the socket so far (`socket.bytesRead`).
     pub bytes_read: std::sync::atomic::AtomicU64,
+    /// JS listens to the socket's data (`OP_TAP`): each read's bytes also go to JS as `DATA`.
+    pub tap: AtomicBool,
 }
 
 impl ConnShared {
@@ -430,6 +433,9 @@ impl Server {
                     OP_KEEP_ALIVE => out.keep_alive = Some((a != 0, b)),
                     OP_CLOSE_IF_IDLE => out.close_if_idle = true,
                     OP_UPGRADE => out.upgrade = Some(a),
+                    // At once, not when the task next takes commands: the peer may answer
+                    // this turn's writes (sent below) before that.
+                    OP_TAP => conn.tap.store(true, Ordering::Release),
                     _ => {}
                 }
                 // Everything but writes and finished responses changes what the task waits
@@ -595,6 +601,7 @@ fn start_connection(
         notify: Notify::new(),
         unwritten: AtomicUsize::new(0),
         bytes_read: std::sync::atomic::AtomicU64::new(0),
+        tap: AtomicBool::new(false),
     });
     inner
         .conns
