@@ -1,20 +1,34 @@
 //! One connection: read, parse heads, decode bodies, queue events for JS; write what JS submits,
 //! in the order it was submitted; enforce the pipelining bound, timeouts and backpressure.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::Interest;
+use tokio::sync::futures::Notified;
 use tokio::time::Instant;
 
 use super::queue::*;
 use super::stream::ConnStream;
 use super::{ConnShared, ServerInner};
 use crate::h1::{parse_request_head, BodyDecoder, BodyKind, Decoded, ParseError, RequestHead};
+
+/// What ended a connection's wait.
+enum Woken {
+    Commands,
+    Timer,
+    /// The socket is readable (false: the runtime is shutting down).
+    Readable(bool),
+    Writable,
+    /// JS took a batch: the body budget may have room.
+    Budget,
+}
 
 /// Where the read side stands.
 enum Reading {
@@ -244,6 +258,8 @@ impl Conn {
         let mut timer = pin!(tokio::time::sleep(Duration::from_secs(3600)));
         let mut timer_at: Option<Instant> = None;
         let mut timer_fired = false;
+        let queue = self.inner.queue.clone();
+        let mut budget = pin!(None::<Notified<'_>>);
         loop {
             if self.take_commands(stream) {
                 // Destroyed by JS: what is already queued (a canned error reply, the end of a
@@ -283,8 +299,16 @@ impl Conn {
                 }
             }
 
-            let body_budget_full = matches!(self.reading, Reading::Body(_))
-                && self.inner.queue.body_len() >= BODY_BUDGET;
+            // Registered before the check, so a take between the check and the wait still wakes.
+            let body_budget_full = matches!(self.reading, Reading::Body(_)) && {
+                if budget.is_none() {
+                    budget.set(Some(queue.taken.notified()));
+                }
+                queue.body_len() >= BODY_BUDGET
+            };
+            if !body_budget_full {
+                budget.set(None);
+            }
             let max_head = self.inner.config.head_limits.max_head_bytes;
             let max_buffered = match self.reading {
                 // A partial head: llhttp counts only its target, names and values against
@@ -314,26 +338,57 @@ impl Conn {
             }
 
             end_of_round();
-            // Biased: JS's commands first, so a response that ends the connection closes it
-            // before a FIN the peer sent meanwhile costs a read and an EOF event (Node destroys
-            // on 'finish' without reading); the timer before reads, so a peer that keeps the
-            // socket readable cannot starve the request timeouts.
-            tokio::select! {
-                biased;
-                _ = self.shared.notify.notified() => {}
-                _ = &mut timer, if timer_at.is_some() => {
+            // In the order of priority: JS's commands first, so a response that ends the
+            // connection closes it before a FIN the peer sent meanwhile costs a read and an EOF
+            // event (Node destroys on 'finish' without reading); the timer before reads, so a
+            // peer that keeps the socket readable cannot starve the request timeouts. Polled by
+            // hand: each source keeps our waker in a slot of its own, so a wait costs no waiter
+            // list insert and removal per source.
+            let woken = std::future::poll_fn(|cx| {
+                {
+                    let mut out = self.shared.lock();
+                    if out.notified {
+                        return Poll::Ready(Woken::Commands);
+                    }
+                    // Stored under the lock `submit` wakes under: no wake is lost.
+                    match &mut out.waker {
+                        Some(w) if w.will_wake(cx.waker()) => {}
+                        slot => *slot = Some(cx.waker().clone()),
+                    }
+                }
+                if timer_at.is_some() && timer.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Woken::Timer);
+                }
+                if want_read {
+                    if let Poll::Ready(r) = stream.poll_read_ready(cx) {
+                        return Poll::Ready(Woken::Readable(r.is_ok()));
+                    }
+                }
+                if want_write && stream.poll_write_ready(cx).is_ready() {
+                    return Poll::Ready(Woken::Writable);
+                }
+                if let Some(b) = budget.as_mut().as_pin_mut() {
+                    if b.poll(cx).is_ready() {
+                        return Poll::Ready(Woken::Budget);
+                    }
+                }
+                Poll::Pending
+            })
+            .await;
+            match woken {
+                Woken::Commands | Woken::Writable => {}
+                Woken::Timer => {
                     timer_at = None;
                     timer_fired = true;
                 }
-                r = stream.readable(), if want_read => {
-                    if r.is_ok() {
+                Woken::Readable(ok) => {
+                    if ok {
                         if let Err(e) = self.read(stream) {
                             return errno_of(&e);
                         }
                     }
                 }
-                _ = stream.writable(), if want_write => {}
-                _ = self.inner.queue.taken.notified(), if body_budget_full => {}
+                Woken::Budget => budget.set(None),
             }
         }
     }
@@ -355,6 +410,8 @@ impl Conn {
                 .unwritten
                 .store(self.wbuf.len(), Ordering::Relaxed);
         }
+        // Everything a wake announces is taken below.
+        out.notified = false;
         self.end_requested |= out.end;
         self.js_paused = out.paused;
         self.want_drain |= std::mem::take(&mut out.want_drain);

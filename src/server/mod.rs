@@ -11,6 +11,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::Waker;
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
@@ -98,13 +99,27 @@ pub(crate) struct Outbox {
     pub in_submit: bool,
     /// The current `submit` changed what the task waits for: wake it after the writes.
     pub wake_after_submit: bool,
+    /// Set by a wake, cleared when the task takes the commands: a wake while the task runs is
+    /// not lost.
+    pub notified: bool,
+    /// The task's waker, stored when it waits; a wake takes it.
+    pub waker: Option<Waker>,
+}
+
+impl Outbox {
+    /// Tells the task to look at its commands; the waker is to be woken once the lock is
+    /// dropped.
+    #[must_use]
+    pub fn notify(&mut self) -> Option<Waker> {
+        self.notified = true;
+        self.waker.take()
+    }
 }
 
 pub(crate) struct ConnShared {
     pub id: u32,
     pub stream: stream::ConnStream,
     pub out: Mutex<Outbox>,
-    pub notify: Notify,
     /// Bytes the task holds but has not yet written to the socket.
     pub unwritten: AtomicUsize,
     /// Bytes read from the socket so far (`socket.bytesRead`).
@@ -473,9 +488,10 @@ impl Server {
                 out.want_drain = true;
                 over.push(conn.id);
             }
+            let waker = if wake { out.notify() } else { None };
             drop(out);
-            if wake {
-                conn.notify.notify_one();
+            if let Some(w) = waker {
+                w.wake();
             }
         }
         over
@@ -598,7 +614,6 @@ fn start_connection(
         id,
         stream,
         out: Mutex::new(Outbox::default()),
-        notify: Notify::new(),
         unwritten: AtomicUsize::new(0),
         bytes_read: std::sync::atomic::AtomicU64::new(0),
         tap: AtomicBool::new(false),

@@ -6,6 +6,7 @@ use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use std::net::SocketAddr;
+use std::task::{Context, Poll};
 
 #[cfg(target_os = "linux")]
 use tokio::io::unix::AsyncFd;
@@ -127,19 +128,21 @@ impl ConnStream {
         }
     }
 
-    pub async fn readable(&self) -> io::Result<()> {
+    /// Ready when the socket is readable (or at its EOF); only the latest caller's waker is
+    /// kept, which is all the connection task needs.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
-            Self::Tcp(s) => s.readable().await,
+            Self::Tcp(s) => s.poll_read_ready(cx),
             #[cfg(unix)]
-            Self::Unix(s) => s.readable().await,
+            Self::Unix(s) => s.poll_read_ready(cx),
         }
     }
 
-    pub async fn writable(&self) -> io::Result<()> {
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self {
-            Self::Tcp(s) => s.writable().await,
+            Self::Tcp(s) => s.poll_write_ready(cx),
             #[cfg(unix)]
-            Self::Unix(s) => s.writable().await,
+            Self::Unix(s) => s.poll_write_ready(cx),
         }
     }
 
