@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use tokio::io::Interest;
@@ -258,6 +258,10 @@ impl Conn {
         let mut timer = pin!(tokio::time::sleep(Duration::from_secs(3600)));
         let mut timer_at: Option<Instant> = None;
         let mut timer_fired = false;
+        // The waker the timer holds since its last reset: polling it again would only
+        // re-register it (tokio's AtomicWaker clones and drops a waker each time).
+        let mut timer_waker: Option<Waker> = None;
+        let mut timer_registered = false;
         let queue = self.inner.queue.clone();
         let mut budget = pin!(None::<Notified<'_>>);
         loop {
@@ -334,6 +338,7 @@ impl Conn {
                     super::local::note_deadline(at);
                     timer.as_mut().reset(at);
                     timer_at = Some(at);
+                    timer_registered = false;
                 }
             }
 
@@ -356,8 +361,21 @@ impl Conn {
                         slot => *slot = Some(cx.waker().clone()),
                     }
                 }
-                if timer_at.is_some() && timer.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(Woken::Timer);
+                if timer_at.is_some() {
+                    let same_waker = timer_waker
+                        .as_ref()
+                        .is_some_and(|w| w.will_wake(cx.waker()));
+                    if !(timer_registered && same_waker) || timer.is_elapsed() {
+                        // Out of coop budget, the poll returns before registering the waker.
+                        let registers = tokio::task::coop::has_budget_remaining();
+                        if timer.as_mut().poll(cx).is_ready() {
+                            return Poll::Ready(Woken::Timer);
+                        }
+                        timer_registered = registers;
+                        if !same_waker {
+                            timer_waker = Some(cx.waker().clone());
+                        }
+                    }
                 }
                 if want_read {
                     if let Poll::Ready(r) = stream.poll_read_ready(cx) {

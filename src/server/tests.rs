@@ -306,6 +306,23 @@ fn headers_timeout_fires() {
 }
 
 #[test]
+fn timer_fires_again_after_it_fired_and_was_rearmed() {
+    // The keep-alive check fires every 20 ms while the head is pending (no response yet) and
+    // re-arms the timer each time; the headers timeout must still fire after that.
+    let h = start(ServerConfig {
+        headers_timeout: Some(Duration::from_millis(150)),
+        keep_alive_timeout: Some(Duration::from_millis(20)),
+        ..ServerConfig::default()
+    });
+    let mut s = connect(&h);
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    assert_eq!(
+        read_until_close(s),
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"
+    );
+}
+
+#[test]
 fn listen_reports_address_in_use() {
     let h = start(ServerConfig::default());
     let other = Server::new(ServerConfig::default(), Box::new(|| {}));
