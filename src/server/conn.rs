@@ -112,6 +112,8 @@ struct Conn {
     upgrade_head_sent: bool,
     /// Bytes at the end of `rbuf` read since the last `DATA` of a tapped connection.
     tap_unsent: usize,
+    /// This task's waker, kept in the Outbox for `submit` to wake.
+    waker: Waker,
 }
 
 pub(super) async fn run(
@@ -169,6 +171,7 @@ pub(super) async fn run(
         last_done: None,
         upgrade_head_sent: false,
         tap_unsent: 0,
+        waker: std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await,
     };
     let errno = conn.serve(stream).await;
     let read = shared.bytes_read.load(Ordering::Relaxed);
@@ -350,16 +353,18 @@ impl Conn {
             // hand: each source keeps our waker in a slot of its own, so a wait costs no waiter
             // list insert and removal per source.
             let woken = std::future::poll_fn(|cx| {
-                {
+                if self.shared.notified.load(Ordering::Acquire) {
+                    return Poll::Ready(Woken::Commands);
+                }
+                // `take_commands` stored `self.waker` for `submit` to wake; another waker (not
+                // with tokio's tasks) is stored here, under the lock `submit` wakes under.
+                if !self.waker.will_wake(cx.waker()) {
                     let mut out = self.shared.lock();
-                    if out.notified {
+                    if self.shared.notified.load(Ordering::Acquire) {
                         return Poll::Ready(Woken::Commands);
                     }
-                    // Stored under the lock `submit` wakes under: no wake is lost.
-                    match &mut out.waker {
-                        Some(w) if w.will_wake(cx.waker()) => {}
-                        slot => *slot = Some(cx.waker().clone()),
-                    }
+                    self.waker = cx.waker().clone();
+                    out.waker = Some(self.waker.clone());
                 }
                 if timer_at.is_some() {
                     let same_waker = timer_waker
@@ -428,8 +433,11 @@ impl Conn {
                 .unwritten
                 .store(self.wbuf.len(), Ordering::Relaxed);
         }
-        // Everything a wake announces is taken below.
-        out.notified = false;
+        // Everything a wake announces is taken below; the next wake finds our waker.
+        self.shared.notified.store(false, Ordering::Relaxed);
+        if out.waker.is_none() {
+            out.waker = Some(self.waker.clone());
+        }
         self.end_requested |= out.end;
         self.js_paused = out.paused;
         self.want_drain |= std::mem::take(&mut out.want_drain);

@@ -99,27 +99,17 @@ pub(crate) struct Outbox {
     pub in_submit: bool,
     /// The current `submit` changed what the task waits for: wake it after the writes.
     pub wake_after_submit: bool,
-    /// Set by a wake, cleared when the task takes the commands: a wake while the task runs is
-    /// not lost.
-    pub notified: bool,
-    /// The task's waker, stored when it waits; a wake takes it.
+    /// The task's waker, stored when it takes the commands; a wake takes it.
     pub waker: Option<Waker>,
-}
-
-impl Outbox {
-    /// Tells the task to look at its commands; the waker is to be woken once the lock is
-    /// dropped.
-    #[must_use]
-    pub fn notify(&mut self) -> Option<Waker> {
-        self.notified = true;
-        self.waker.take()
-    }
 }
 
 pub(crate) struct ConnShared {
     pub id: u32,
     pub stream: stream::ConnStream,
     pub out: Mutex<Outbox>,
+    /// Set with the Outbox locked by a wake, cleared when the task takes the commands; read
+    /// without the lock by the waiting task.
+    pub notified: AtomicBool,
     /// Bytes the task holds but has not yet written to the socket.
     pub unwritten: AtomicUsize,
     /// Bytes read from the socket so far (`socket.bytesRead`).
@@ -129,6 +119,14 @@ pub(crate) struct ConnShared {
 }
 
 impl ConnShared {
+    /// Tells the task to look at its commands (`out` is this connection's locked Outbox); the
+    /// waker is to be woken once the lock is dropped.
+    #[must_use]
+    fn notify(&self, out: &mut Outbox) -> Option<Waker> {
+        self.notified.store(true, Ordering::Release);
+        out.waker.take()
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Outbox> {
         self.out.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -488,7 +486,7 @@ impl Server {
                 out.want_drain = true;
                 over.push(conn.id);
             }
-            let waker = if wake { out.notify() } else { None };
+            let waker = if wake { conn.notify(&mut out) } else { None };
             drop(out);
             if let Some(w) = waker {
                 w.wake();
@@ -614,6 +612,7 @@ fn start_connection(
         id,
         stream,
         out: Mutex::new(Outbox::default()),
+        notified: AtomicBool::new(false),
         unwritten: AtomicUsize::new(0),
         bytes_read: std::sync::atomic::AtomicU64::new(0),
         tap: AtomicBool::new(false),
