@@ -376,3 +376,47 @@ fn read_line(s: &mut TcpStream) -> String {
     }
     String::from_utf8_lossy(&line).to_string()
 }
+
+#[test]
+fn a_body_stopped_at_the_budget_resumes_when_js_takes_the_batch() {
+    let server = Server::new(ServerConfig::default(), Box::new(|| {}));
+    let port = server.listen("127.0.0.1", 0, 511, false).unwrap().port;
+    let size = 3 * BODY_BUDGET;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let writer = thread::spawn(move || {
+        let head = format!("POST / HTTP/1.1\r\nContent-Length: {size}\r\n\r\n");
+        s.write_all(head.as_bytes()).unwrap();
+        s.write_all(&vec![b'x'; size]).unwrap();
+        s
+    });
+    // JS takes nothing for a while: reading stops near the budget.
+    thread::sleep(Duration::from_millis(300));
+    let mut got = 0;
+    let mut first = true;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let batch = server.take_events();
+        if first {
+            assert!(batch.body.len() >= BODY_BUDGET && batch.body.len() < size);
+            first = false;
+        }
+        let m = &batch.meta;
+        let mut i = 0;
+        let mut ended = false;
+        while i < m.len() {
+            match m[i] {
+                EV_BODY => got += m[i + 3] as usize,
+                EV_END => ended = true,
+                _ => {}
+            }
+            i += event_len(m, i);
+        }
+        if ended {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "stalled at {got}");
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(got, size);
+    drop(writer.join().unwrap());
+}
