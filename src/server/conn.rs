@@ -4,10 +4,10 @@
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::io::Interest;
@@ -181,6 +181,44 @@ pub(super) async fn run(
         .extend_from_slice(&[EV_CLOSE, id, errno, read as u32, (read >> 32) as u32]);
 }
 
+/// A connection's timer: tokio's on an IO thread; on a JS thread that runs its IO itself, the
+/// local runtime's own (`LocalTimer`, which costs no driver wake when set).
+enum ConnTimer {
+    Tokio(Pin<Box<tokio::time::Sleep>>),
+    Local(super::local::LocalTimer),
+}
+
+impl ConnTimer {
+    fn new() -> Self {
+        if super::local::LocalRuntime::existing().is_some() {
+            Self::Local(super::local::LocalTimer::default())
+        } else {
+            Self::Tokio(Box::pin(tokio::time::sleep(Duration::from_secs(3600))))
+        }
+    }
+
+    fn reset(&mut self, at: Instant) {
+        match self {
+            Self::Tokio(sleep) => sleep.as_mut().reset(at),
+            Self::Local(timer) => timer.reset(at),
+        }
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self {
+            Self::Tokio(sleep) => sleep.as_mut().poll(cx),
+            Self::Local(timer) => timer.poll(cx),
+        }
+    }
+
+    fn is_elapsed(&self) -> bool {
+        match self {
+            Self::Tokio(sleep) => sleep.is_elapsed(),
+            Self::Local(timer) => timer.is_elapsed(),
+        }
+    }
+}
+
 /// Unix-socket connections have no addresses (family 0), as in Node.
 pub(super) fn push_connection(
     batch: &mut EventBatch,
@@ -258,7 +296,7 @@ impl Conn {
     /// Runs until the connection closes; returns the errno that closed it, 0 for an orderly
     /// close.
     async fn serve(&mut self, stream: &ConnStream) -> u32 {
-        let mut timer = pin!(tokio::time::sleep(Duration::from_secs(3600)));
+        let mut timer = ConnTimer::new();
         let mut timer_at: Option<Instant> = None;
         let mut timer_fired = false;
         // The waker the timer holds since its last reset: polling it again would only
@@ -338,8 +376,7 @@ impl Conn {
             // really due. Deadlines move with every request, the timer need not.
             if let Some(at) = self.next_deadline() {
                 if timer_at.is_none_or(|t| at < t) {
-                    super::local::note_deadline(at);
-                    timer.as_mut().reset(at);
+                    timer.reset(at);
                     timer_at = Some(at);
                     timer_registered = false;
                 }
@@ -373,7 +410,7 @@ impl Conn {
                     if !(timer_registered && same_waker) || timer.is_elapsed() {
                         // Out of coop budget, the poll returns before registering the waker.
                         let registers = tokio::task::coop::has_budget_remaining();
-                        if timer.as_mut().poll(cx).is_ready() {
+                        if timer.poll(cx).is_ready() {
                             return Poll::Ready(Woken::Timer);
                         }
                         timer_registered = registers;

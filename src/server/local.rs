@@ -89,6 +89,113 @@ thread_local! {
     /// Deadlines of sleeps in the local runtime (connection timers, accept back-off). Entries
     /// are never removed early: a stale one only costs a step that finds nothing due.
     static DEADLINES: RefCell<BinaryHeap<Reverse<Instant>>> = const { RefCell::new(BinaryHeap::new()) };
+    /// The local runtime's connection timers (`LocalTimer`), earliest first.
+    static TIMERS: RefCell<BinaryHeap<Reverse<TimerEntry>>> = const { RefCell::new(BinaryHeap::new()) };
+}
+
+/// A connection timer of the local runtime. tokio's timer would do, but registering a sleep
+/// earlier than the driver's next wake unparks the driver (an eventfd write), and the local
+/// driver is only ever polled with a zero timeout: the write buys nothing but one more
+/// event-loop wake, about once every few connections under load. These timers are kept in a
+/// heap of their own, fired at the start of each step; the event loop's timer is armed for
+/// them as for the driver's sleeps (`note_deadline`).
+#[derive(Default)]
+pub struct LocalTimer {
+    slot: Arc<TimerSlot>,
+}
+
+#[derive(Default)]
+struct TimerSlot {
+    /// The deadline, and the waker of a poll that found it not yet due.
+    state: Mutex<(Option<Instant>, Option<Waker>)>,
+}
+
+/// A timer's deadline in the heap; a timer reset since is a stale entry, skipped when due.
+struct TimerEntry {
+    at: Instant,
+    slot: std::sync::Weak<TimerSlot>,
+}
+
+impl PartialEq for TimerEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at
+    }
+}
+impl Eq for TimerEntry {}
+impl PartialOrd for TimerEntry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for TimerEntry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.at.cmp(&other.at)
+    }
+}
+
+impl LocalTimer {
+    /// Fires at `at` (replacing the deadline set before).
+    pub fn reset(&mut self, at: Instant) {
+        let mut state = self.slot.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 = Some(at);
+        drop(state);
+        TIMERS.with(|t| {
+            t.borrow_mut().push(Reverse(TimerEntry {
+                at,
+                slot: Arc::downgrade(&self.slot),
+            }))
+        });
+        note_deadline(at);
+    }
+
+    /// Ready once the deadline passed (and until the next `reset`).
+    pub fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let mut state = self.slot.state.lock().unwrap_or_else(|e| e.into_inner());
+        match state.0 {
+            Some(at) if at <= Instant::now() => Poll::Ready(()),
+            Some(_) => {
+                if !state.1.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    state.1 = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            None => Poll::Pending,
+        }
+    }
+
+    pub fn is_elapsed(&self) -> bool {
+        let state = self.slot.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0.is_some_and(|at| at <= Instant::now())
+    }
+}
+
+/// Wakes the local timers that are due.
+fn fire_due_timers() {
+    TIMERS.with(|t| {
+        let mut heap = t.borrow_mut();
+        if heap.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        while heap.peek().is_some_and(|Reverse(e)| e.at <= now) {
+            let Some(Reverse(entry)) = heap.pop() else {
+                break;
+            };
+            let Some(slot) = entry.slot.upgrade() else {
+                continue;
+            };
+            let waker = {
+                let mut state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
+                if state.0 != Some(entry.at) {
+                    continue;
+                }
+                state.1.take()
+            };
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+    });
 }
 
 /// Passes of one step before it returns to the event loop, so a flood cannot starve JS.
@@ -243,6 +350,7 @@ impl LocalRuntime {
         if Handle::try_current().is_ok() {
             return;
         }
+        fire_due_timers();
         let set_waker = &self.set_waker;
         let mut run = pin!(self.tasks.run_until(std::future::pending::<()>()));
         let waker = Waker::from(set_waker.clone());
