@@ -537,6 +537,72 @@ test('req.complete for a body-less GET: false in the request handler, true at en
   }
 })
 
+test("a request read to its end, then data put back with unshift() before 'end': read again, then 'end' and 'close', as in node", async (t) => {
+  const { server, port } = await startServer((req, res) => {
+    const events: string[] = []
+    let unshifted = false
+    req.on('readable', () => {
+      let chunk: Buffer | null
+      while ((chunk = req.read() as Buffer | null) !== null) events.push(`read ${chunk.toString()}`)
+      if (!unshifted && req.complete && !req.readableEnded) {
+        // Read to the end ('end' is now due): put data back before it is emitted.
+        unshifted = true
+        req.unshift(Buffer.from('again'))
+        events.push('unshift')
+        // read(n) of exactly what is left does not queue 'end' itself; the read() after it does.
+        setImmediate(() => {
+          events.push(`later ${String(req.read(5))}`)
+          events.push(`later ${String(req.read())}`)
+        })
+      } else {
+        events.push(`readable ended=${req.readableEnded}`)
+      }
+    })
+    req.on('end', () => events.push('end'))
+    req.on('close', () => {
+      events.push('close')
+      replyJson(res, events)
+    })
+  })
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello')
+    const [reply] = await conn.readResponses(1)
+    t.deepEqual(JSON.parse(splitHead(reply).body), ['read hello', 'readable ended=false', 'unshift', 'later again', 'later null', 'end', 'close'])
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
+test("GET requests nobody reads: 'end' then 'close' on each, once, in order with the response's 'finish' and 'close'", async (t) => {
+  const log: string[] = []
+  const { server, port } = await startServer((req, res) => {
+    const id = req.url ?? ''
+    for (const e of ['end', 'close'] as const) req.on(e, () => log.push(`${id} req ${e} ended=${req.readableEnded}`))
+    for (const e of ['finish', 'close'] as const) res.on(e, () => log.push(`${id} res ${e}`))
+    res.end('ok')
+  })
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('GET /a HTTP/1.1\r\nHost: h\r\n\r\nGET /b HTTP/1.1\r\nHost: h\r\n\r\n')
+    await conn.readResponses(2)
+    await sleep(50)
+    const expected = (id: string) => [`${id} res finish`, `${id} res close`, `${id} req end ended=true`, `${id} req close ended=true`]
+    t.deepEqual(
+      log.filter((l) => l.startsWith('/a')),
+      expected('/a'),
+    )
+    t.deepEqual(
+      log.filter((l) => l.startsWith('/b')),
+      expected('/b'),
+    )
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
 // ---------------------------------------------------------------------------------------------
 // Client goes away mid-body
 // ---------------------------------------------------------------------------------------------
