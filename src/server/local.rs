@@ -445,4 +445,49 @@ mod tests {
         // Its watch list is the driver's (at least the waker's eventfd).
         assert!(!epoll_watch_list(local.fd()).unwrap_or_default().is_empty());
     }
+
+    #[derive(Default)]
+    struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn local_timers_wake_when_due_and_not_when_reset_later() {
+        let counter = Arc::new(CountingWaker::default());
+        let waker = Waker::from(counter.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut timer = LocalTimer::default();
+        assert!(timer.poll(&mut cx).is_pending(), "never set: pending");
+        let start = Instant::now();
+        timer.reset(start + Duration::from_millis(20));
+        assert!(timer.poll(&mut cx).is_pending());
+        fire_due_timers();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 0, "not due yet");
+        // Moved later: the first deadline's heap entry is stale and wakes nobody.
+        timer.reset(start + Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(30));
+        fire_due_timers();
+        assert_eq!(
+            counter.0.load(Ordering::SeqCst),
+            0,
+            "reset later: the old deadline is stale"
+        );
+        assert!(!timer.is_elapsed());
+        std::thread::sleep(Duration::from_millis(40));
+        fire_due_timers();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1, "due: woken once");
+        assert!(timer.is_elapsed());
+        assert!(timer.poll(&mut cx).is_ready());
+        // Re-armed after firing: fires again.
+        timer.reset(Instant::now() + Duration::from_millis(5));
+        assert!(timer.poll(&mut cx).is_pending());
+        std::thread::sleep(Duration::from_millis(10));
+        fire_due_timers();
+        assert_eq!(counter.0.load(Ordering::SeqCst), 2);
+        assert!(timer.poll(&mut cx).is_ready());
+    }
 }
