@@ -15,6 +15,7 @@ import type { IncomingMessage } from 'node:http'
 import { Agent, request as undiciRequest } from 'undici'
 import { nodeHttp, startServer, close, RawConnection, normalize, sleep } from './helpers/target'
 import { KiB, MiB, sha256, deferred, within, turns, waitQuiescent, splitHead, errShape, type Deferred } from './helpers/streams'
+import { runFixture } from './helpers/lifecycle'
 
 const KA = 'Date: <DATE>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n'
 
@@ -737,4 +738,16 @@ test('writes of every kind and encoding from 12 responses answered in one turn a
   bodies.forEach((b, k) => t.true(b.equals(expected(k)), `response ${k}`))
   agent.destroy()
   await close(server)
+})
+
+test("a client that leaves in the same loop turn as the proxied body arrives: the response gets 'close', not 'finish' (node sees the EOF first)", async (t) => {
+  const child = runFixture('proxy-abort.js')
+  try {
+    const { code, stdout, stderr } = await within(child.exited, 20000, 'the fixture to exit')
+    t.is(stderr, '')
+    t.is(code, 0)
+    t.is(stdout, 'close\n')
+  } finally {
+    child.kill()
+  }
 })

@@ -305,10 +305,17 @@ fn deliver(env: sys::napi_env, queue: &EventQueue) -> bool {
     true
 }
 
-/// After anything ran the local runtime on this thread: wakes JS for the events it queued
-/// (through the servers' threadsafe functions) and points the timer at the next deadline.
+/// After anything ran the local runtime on this thread: makes sure JS gets the events it
+/// queued, and points the timer at the next deadline.
 pub fn after_run() {
-    queue::wake_deferred();
+    match DRIVER.with(|d| d.borrow().as_ref().map(|d| d.local)) {
+        // Run from JS (listen, close): the events go to JS from the next step, where the event
+        // loop finds the runtime's descriptor among the other sockets' as Node finds each
+        // socket's. A threadsafe-function call would deliver them after all of those (a
+        // client's EOF read here seen after another socket's later data).
+        Some(local) if queue::has_deferred() => local.wake_driver(),
+        _ => queue::wake_deferred(),
+    }
     DRIVER.with(|d| {
         let mut d = d.borrow_mut();
         let Some(d) = d.as_mut() else {

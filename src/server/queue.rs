@@ -194,6 +194,11 @@ pub fn deliver_after_steps_on_this_thread() {
     DELIVERS_AFTER_STEP.with(|d| d.set(true));
 }
 
+/// Whether this thread appended to a queue whose wake it still owes.
+pub fn has_deferred() -> bool {
+    DEFERRED.with(|d| !d.borrow().is_empty())
+}
+
 /// Wakes JS for every queue this thread appended to since it last ran out of work.
 pub fn wake_deferred() {
     wake_deferred_with(|_| false);
