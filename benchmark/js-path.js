@@ -31,6 +31,9 @@ const stub = {
   bytesRead() {
     return 0;
   },
+  // What keeps the loop alive follows the connections (Outbox#updateHold).
+  ref() {},
+  unref() {},
 };
 const server = http.createServer(handler);
 // The server's batch handler takes the Outbox of the native server a batch came from.
