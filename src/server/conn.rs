@@ -228,11 +228,12 @@ pub(super) fn push_connection(
     local: Option<SocketAddr>,
 ) {
     let off = batch.text.len();
-    let text = match (peer, local) {
-        (Some(p), Some(l)) => format!("{} {}", p.ip(), l.ip()),
-        _ => String::new(),
-    };
-    batch.text.extend_from_slice(text.as_bytes());
+    if let (Some(p), Some(l)) = (peer, local) {
+        use std::io::Write;
+        // Formatted straight into the batch: no String per connection. A Vec takes every write.
+        let _ = write!(batch.text, "{} {}", p.ip(), l.ip());
+    }
+    let len = batch.text.len() - off;
     let family = match peer {
         Some(p) if p.is_ipv4() => 4,
         Some(_) => 6,
@@ -242,7 +243,7 @@ pub(super) fn push_connection(
         kind,
         id,
         off as u32,
-        text.len() as u32,
+        len as u32,
         peer.map_or(0, |p| u32::from(p.port())),
         local.map_or(0, |l| u32::from(l.port())),
         family,
