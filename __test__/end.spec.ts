@@ -132,6 +132,24 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'pipelined: a queued response corked, written and ended without uncork()',
+    request: 'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n',
+    responses: 2,
+    handler: (req, res, log) => {
+      const tag = req.url + ':'
+      watch(res, log, tag)
+      if (req.url === '/1') {
+        setImmediate(() => res.end('first'))
+        return
+      }
+      // Node 22 holds a corked response's chunks in its own buffer until uncork() or end().
+      res.cork()
+      res.write('a')
+      res.write('b')
+      res.end('c', () => log.push(tag + 'cb'))
+    },
+  },
+  {
     name: 'pipelined, queued responses of every shape, finished in reverse order',
     request: Array.from({ length: 6 }, (_, k) => `GET /${k} HTTP/1.1\r\nHost: x\r\n\r\n`).join(''),
     responses: 6,

@@ -16,6 +16,10 @@ export function findSymbol(obj: object, description: string): symbol {
   const found = Object.getOwnPropertySymbols(obj).find((s) => s.description === description);
   return found ?? Symbol(description);
 }
+/** The module-private symbol with this description, if this Node line has it. */
+export function optionalSymbol(obj: object, description: string): symbol | null {
+  return Object.getOwnPropertySymbols(obj).find((s) => s.description === description) ?? null;
+}
 const probeReq = new http.IncomingMessage(null as never);
 export const probeRes = new http.ServerResponse(probeReq);
 export const kNeedDrain = findSymbol(probeRes, 'kNeedDrain');

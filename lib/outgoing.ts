@@ -4,10 +4,17 @@
 // connection: its writes are batched per JS turn into one native call. Only end() has a fast
 // path of its own (below); Express-style prototype swaps get Node's end(), equally correct.
 import * as http from 'node:http';
-import { findSymbol, isOneBytePerUnit, isUtf8, probeRes } from './common';
+import { findSymbol, isOneBytePerUnit, isUtf8, optionalSymbol, probeRes } from './common';
 import { Socket } from './socket';
 
 const kCorked = findSymbol(probeRes, 'corked');
+const kErrored = findSymbol(probeRes, 'errored');
+// Node 24 keeps end()'s callbacks itself, runs them before 'finish' (with an error when the
+// data could not be flushed) and sets writableFinished in its onFinish; Node 20 and 22 add
+// the callback as a 'finish' listener and derive writableFinished. null on those lines.
+const kEndCallbacks = optionalSymbol(probeRes, 'kEndCallbacks');
+const kWritableFinished = optionalSymbol(probeRes, 'kWritableFinished');
+const kFlushError = optionalSymbol(probeRes, 'kFlushError');
 
 type WriteCallback = (error?: Error | null) => void;
 
@@ -55,6 +62,8 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
     if (
       self.finished ||
       self.destroyed ||
+      // Corked while waiting for the socket: Node 22 holds chunks of its own to flush here.
+      self[kCorked] > 0 ||
       self.strictContentLength ||
       !(direct || socket == null) ||
       !(chunk == null || (isString && (enc == null || isUtf8(enc) || isOneBytePerUnit(enc))) || chunk instanceof Uint8Array)
@@ -80,11 +89,14 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
     if (!self._hasBody || (self._headerSent && !self.chunkedEncoding && !hasChunk) || self._header === null) {
       return super.end(chunk as string, enc as BufferEncoding, callback);
     }
-    if (typeof callback === 'function') this.once('finish', callback);
+    if (typeof callback === 'function') {
+      if (kEndCallbacks) ((self as unknown as Record<symbol, WriteCallback[] | null>)[kEndCallbacks] ??= []).push(callback);
+      else this.once('finish', callback);
+    }
     const out = direct ? (socket as Socket) : null;
     const head = self._headerSent ? '' : self._header;
     self._headerSent = true;
-    const finish = (): void => onFinish(this);
+    const finish = (err?: Error | null): void => onFinish(this, err);
     // A utf8 string whose byte length equals its length is ASCII: latin1 bytes are the same,
     // so head, framing and body can be one latin1 string.
     const oneString = isString && (isOneBytePerUnit(enc) || len === (body as string).length);
@@ -131,7 +143,35 @@ function sendRaw(res: http.ServerResponse, socket: Socket | null, data: string |
 }
 
 /** Node's onFinish: 'finish' once the last write completed, unless the socket failed. */
-function onFinish(res: http.ServerResponse): void {
-  if (res.socket && (res.socket as Socket)._hadError) return;
+function onFinish(res: http.ServerResponse, err?: Error | null): void {
+  const socket = res.socket as (Socket & { errored?: Error | null }) | null;
+  if (kEndCallbacks === null || kWritableFinished === null || kFlushError === null) {
+    if (socket && socket._hadError) return;
+    res.emit('finish');
+    return;
+  }
+  const state = res as unknown as Record<symbol, unknown>;
+  if (err || state[kErrored] || socket?.errored || socket?._hadError) {
+    const failure = err ?? (state[kErrored] as Error | null) ?? socket?.errored ?? streamDestroyedError('end');
+    state[kFlushError] = failure;
+    flushEndCallbacks(state, kEndCallbacks, failure);
+    return;
+  }
+  state[kWritableFinished] = true;
+  flushEndCallbacks(state, kEndCallbacks, null);
   res.emit('finish');
+}
+
+function flushEndCallbacks(state: Record<symbol, unknown>, key: symbol, err: Error | null): void {
+  const callbacks = state[key] as WriteCallback[] | null;
+  if (!callbacks) return;
+  state[key] = null;
+  for (const cb of callbacks) cb(err);
+}
+
+/** Node's ERR_STREAM_DESTROYED. */
+function streamDestroyedError(method: string): Error {
+  const err = new Error(`Cannot call ${method} after a stream was destroyed`) as NodeJS.ErrnoException;
+  err.code = 'ERR_STREAM_DESTROYED';
+  return err;
 }

@@ -2,6 +2,7 @@
 // the incoming/outgoing queues, resOnFinish, keep-alive timeouts, socketOnError's canned replies —
 // is done here, the same way, against our Socket. Function names follow Node's so a reader of
 // _http_server.js finds each behaviour where they expect it.
+import { AsyncResource } from 'node:async_hooks';
 import * as dns from 'node:dns';
 import type { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
@@ -375,7 +376,11 @@ export class Server extends AdoptingNetServer {
   /** A native server and its Outbox, not yet listening. */
   private createNative(): Outbox {
     let outbox: Outbox | null = null;
-    const native = new binding.BindingServer((buf: Buffer) => this.onBatch(outbox, buf), {
+    // Handlers run in the async context listen() was called in, as they do under net.Server's
+    // handle in Node. The native callback scopes carry async_hooks' ids but not Node 24's
+    // AsyncContextFrame, which AsyncLocalStorage follows there; an AsyncResource carries both.
+    const listenContext = new AsyncResource('FERROHTTP_SERVER');
+    const native = new binding.BindingServer((buf: Buffer) => listenContext.runInAsyncScope(this.onBatch, this, outbox, buf), {
       maxHeaderSize: this.maxHeaderSize ?? http.maxHeaderSize,
       insecureHttpParser: this.insecureHTTPParser ?? defaultInsecureHTTPParser(),
       llhttpVersion: process.versions.llhttp,
