@@ -108,6 +108,9 @@ pub struct LocalTimer {
 struct TimerSlot {
     /// The deadline, and the waker of a poll that found it not yet due.
     state: Mutex<(Option<Instant>, Option<Waker>)>,
+    /// Set when `fire_due_timers` found the deadline due, cleared by `reset`: `is_elapsed`,
+    /// asked on every poll of a connection, then costs no clock read and no lock.
+    fired: AtomicBool,
 }
 
 /// A timer's deadline in the heap; a timer reset since is a stale entry, skipped when due.
@@ -138,6 +141,7 @@ impl LocalTimer {
     pub fn reset(&mut self, at: Instant) {
         let mut state = self.slot.state.lock().unwrap_or_else(|e| e.into_inner());
         state.0 = Some(at);
+        self.slot.fired.store(false, Ordering::Relaxed);
         drop(state);
         TIMERS.with(|t| {
             t.borrow_mut().push(Reverse(TimerEntry {
@@ -163,9 +167,9 @@ impl LocalTimer {
         }
     }
 
+    /// Whether the deadline came (as `Sleep::is_elapsed`: once the timers were fired for it).
     pub fn is_elapsed(&self) -> bool {
-        let state = self.slot.state.lock().unwrap_or_else(|e| e.into_inner());
-        state.0.is_some_and(|at| at <= Instant::now())
+        self.slot.fired.load(Ordering::Relaxed)
     }
 }
 
@@ -189,6 +193,7 @@ fn fire_due_timers() {
                 if state.0 != Some(entry.at) {
                     continue;
                 }
+                slot.fired.store(true, Ordering::Relaxed);
                 state.1.take()
             };
             if let Some(w) = waker {
