@@ -3,7 +3,7 @@ import test from 'ava'
 import * as net from 'node:net'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { WebSocketServer, WebSocket } from 'ws'
-import { http, listen, close, rawExchange, normalize } from './helpers/target'
+import { http, nodeHttp, listen, close, rawExchange, normalize } from './helpers/target'
 
 function echoUpgradeServer() {
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => res.end(`plain ${req.url}`))
@@ -56,6 +56,71 @@ test("an Upgrade request with no 'upgrade' listener is a plain request; like llh
   t.false(r.data.includes('/b'))
   t.true(r.closedByServer)
   await close(server)
+})
+
+// Node 22 added options.shouldUpgradeCallback; on Node 20 it is ignored. Either way the module
+// under test must do what node:http does on the running Node.
+async function shouldUpgradeOutcome(
+  module: typeof import('node:http'),
+  withListener: boolean,
+  url: string,
+): Promise<{ data: string; closedByServer: boolean; thisIsServer: boolean | null }> {
+  let thisIsServer: boolean | null = null
+  const options = {
+    keepAliveTimeout: 100,
+    shouldUpgradeCallback(this: unknown, req: IncomingMessage): boolean {
+      thisIsServer = this === server
+      return req.url === '/yes'
+    },
+  } as import('node:http').ServerOptions
+  const server = module.createServer(options, (req: IncomingMessage, res: ServerResponse) =>
+    res.end(`plain ${req.url} ${String((req as IncomingMessage & { upgrade: boolean }).upgrade)}`),
+  )
+  if (withListener) {
+    server.on('upgrade', (req: IncomingMessage, socket: net.Socket) => {
+      socket.end(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: echo\r\nConnection: Upgrade\r\n\r\nupgraded ${req.url}`)
+    })
+  }
+  const port = await listen(server)
+  try {
+    const r = await rawExchange(port, `GET ${url} HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n`)
+    return { data: normalize(r.data), closedByServer: r.closedByServer, thisIsServer }
+  } finally {
+    await close(server)
+  }
+}
+
+for (const withListener of [true, false]) {
+  for (const url of ['/yes', '/no']) {
+    test(`options.shouldUpgradeCallback (${url}, ${withListener ? 'with' : 'without'} an 'upgrade' listener): as node:http on this Node`, async (t) => {
+      const expected = await shouldUpgradeOutcome(nodeHttp, withListener, url)
+      const actual = await shouldUpgradeOutcome(http, withListener, url)
+      t.deepEqual(actual, expected)
+    })
+  }
+}
+
+test('options.shouldUpgradeCallback and keepAliveTimeoutBuffer: the server properties and validation are node:http\'s', (t) => {
+  for (const module of [nodeHttp, http]) {
+    const plain = module.createServer() as unknown as Record<string, unknown>
+    const named = module.createServer({ keepAliveTimeoutBuffer: 250 } as import('node:http').ServerOptions) as unknown as Record<string, unknown>
+    const expected = nodeHttp.createServer() as unknown as Record<string, unknown>
+    const expectedNamed = nodeHttp.createServer({ keepAliveTimeoutBuffer: 250 } as import('node:http').ServerOptions) as unknown as Record<string, unknown>
+    t.is(typeof plain.shouldUpgradeCallback, typeof expected.shouldUpgradeCallback)
+    t.is(plain.keepAliveTimeoutBuffer, expected.keepAliveTimeoutBuffer)
+    t.is(named.keepAliveTimeoutBuffer, expectedNamed.keepAliveTimeoutBuffer)
+  }
+  const errorOf = (module: typeof import('node:http'), options: object): string => {
+    try {
+      module.createServer(options as import('node:http').ServerOptions)
+      return 'no error'
+    } catch (e) {
+      return `${(e as NodeJS.ErrnoException).code}`
+    }
+  }
+  for (const options of [{ keepAliveTimeoutBuffer: -1 }, { keepAliveTimeoutBuffer: 1.5 }, { keepAliveTimeoutBuffer: '5' }, { shouldUpgradeCallback: 5 }]) {
+    t.is(errorOf(http, options), errorOf(nodeHttp, options), JSON.stringify(options))
+  }
 })
 
 test("CONNECT with a 'connect' listener: tunnel bytes flow both ways", async (t) => {

@@ -52,6 +52,13 @@ const requestChunkExtensionsTooLargeResponse = Buffer.from(
 
 const HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER = 1000;
 /**
+ * Server options later Node lines added (22: keepAliveTimeoutBuffer, shouldUpgradeCallback),
+ * taken when the running Node's own server has them, so a server behaves as node:http's there.
+ */
+const probeServer = new http.Server() as http.Server & Record<string, unknown>;
+const HAS_KEEP_ALIVE_TIMEOUT_BUFFER = 'keepAliveTimeoutBuffer' in probeServer;
+const HAS_SHOULD_UPGRADE_CALLBACK = typeof probeServer.shouldUpgradeCallback === 'function';
+/**
  * Node's symbol for the server's connection-checking timer (exported by `_http_server`), so code
  * that reads Node's server there reads ours.
  */
@@ -68,6 +75,10 @@ type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => 
 export interface ServerOptions extends http.ServerOptions {
   /** Requests one connection may have in flight before reading pauses. */
   maxPipelinedRequests?: number;
+  /** Node 22+: added to keepAliveTimeout for the socket's own idle timeout (default 1000 ms). */
+  keepAliveTimeoutBuffer?: number;
+  /** Node 22+: whether a request with `Upgrade` is an upgrade (default: an 'upgrade' listener). */
+  shouldUpgradeCallback?: (this: http.Server, req: http.IncomingMessage) => boolean;
 }
 
 /** Fields of Node's objects that @types/node does not declare. */
@@ -213,6 +224,10 @@ export class Server extends AdoptingNetServer {
   headersTimeout: number;
   requestTimeout: number;
   keepAliveTimeout: number;
+  /** Node 22+ only (undefined on Node 20, as there). */
+  keepAliveTimeoutBuffer?: number;
+  /** Node 22+ only (undefined on Node 20, as there). */
+  shouldUpgradeCallback?: (this: http.Server, req: http.IncomingMessage) => boolean;
   requireHostHeader: boolean;
   joinDuplicateHeaders: boolean | undefined;
   rejectNonStandardBodyWrites: boolean;
@@ -286,6 +301,20 @@ export class Server extends AdoptingNetServer {
     }
     if (o.keepAliveTimeout !== undefined) validateInteger(o.keepAliveTimeout, 'keepAliveTimeout');
     this.keepAliveTimeout = o.keepAliveTimeout ?? 5_000;
+    if (HAS_KEEP_ALIVE_TIMEOUT_BUFFER) {
+      if (o.keepAliveTimeoutBuffer !== undefined) validateInteger(o.keepAliveTimeoutBuffer, 'keepAliveTimeoutBuffer');
+      this.keepAliveTimeoutBuffer = o.keepAliveTimeoutBuffer ?? HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER;
+    }
+    if (HAS_SHOULD_UPGRADE_CALLBACK) {
+      if (o.shouldUpgradeCallback !== undefined && typeof o.shouldUpgradeCallback !== 'function') {
+        const err = new TypeError(
+          `The "options.shouldUpgradeCallback" property must be of type function. Received ${describe(o.shouldUpgradeCallback)}`,
+        ) as TypeError & { code: string };
+        err.code = 'ERR_INVALID_ARG_TYPE';
+        throw err;
+      }
+      this.shouldUpgradeCallback = o.shouldUpgradeCallback ?? defaultShouldUpgrade;
+    }
     this.requireHostHeader = o.requireHostHeader ?? true;
     this.joinDuplicateHeaders = o.joinDuplicateHeaders;
     this.rejectNonStandardBodyWrites = o.rejectNonStandardBodyWrites ?? false;
@@ -391,7 +420,7 @@ export class Server extends AdoptingNetServer {
       keepAlive: this.keepAlive,
       keepAliveInitialDelay: this.keepAliveInitialDelay * 1000,
       maxPipelined: this.maxPipelinedRequests,
-      keepAliveTimeout: keepAliveMs(this.keepAliveTimeout),
+      keepAliveTimeout: keepAliveMs(this),
     });
     if (this.maxConnectionsValue !== undefined) native.setMaxConnections(this.maxConnectionsValue);
     // Like net.Server's connection count: kept by the socket, not by a listener an upgrade drops.
@@ -891,7 +920,9 @@ export class Server extends AdoptingNetServer {
   private parserOnIncoming(socket: Socket, parser: ConnParser, req: Req, flags: number, upgradeHead: Buffer | null): boolean {
     const keepAlive = (flags & HEAD_KEEP_ALIVE) !== 0;
     if (req.upgrade) {
-      req.upgrade = req.method === 'CONNECT' || this.listenerCount('upgrade') > 0;
+      req.upgrade =
+        req.method === 'CONNECT' ||
+        (typeof this.shouldUpgradeCallback === 'function' ? !!this.shouldUpgradeCallback(req) : this.listenerCount('upgrade') > 0);
       // Rust reads nothing more until told who owns the connection now.
       socket.outbox.op(OP_UPGRADE, socket._id, req.upgrade ? 1 : 0);
       if (req.upgrade) {
@@ -986,7 +1017,7 @@ export class Server extends AdoptingNetServer {
     process.nextTick(emitCloseNT, res);
     // Rust times the keep-alive itself (Node: socket.setTimeout(keepAliveTimeout + 1 s) here),
     // so a finished response costs no timer op; the current value rides along.
-    if (!socket._nativeClosed) socket.outbox.op(OP_RESPONSE_DONE, socket._id, keepAliveMs(this.keepAliveTimeout));
+    if (!socket._nativeClosed) socket.outbox.op(OP_RESPONSE_DONE, socket._id, keepAliveMs(this));
     if (res._last) {
       socket.destroySoon();
     } else if (parser.outgoing.length === 0) {
@@ -998,8 +1029,25 @@ export class Server extends AdoptingNetServer {
   }
 }
 
-function keepAliveMs(keepAliveTimeout: number): number {
-  return keepAliveTimeout > 0 ? Math.min(keepAliveTimeout + HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER, 0xffffffff) : 0;
+/**
+ * The socket's idle timeout after a response (Node: socket.setTimeout(keepAliveTimeout + buffer)
+ * in resOnFinish), in ms; 0 for none. Node 22 takes only finite values >= 0 of either.
+ */
+function keepAliveMs(server: Server): number {
+  const timeout = server.keepAliveTimeout;
+  if (!(timeout > 0)) return 0;
+  let buffer = HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER;
+  if (HAS_KEEP_ALIVE_TIMEOUT_BUFFER) {
+    if (!Number.isFinite(timeout)) return 0;
+    const b = server.keepAliveTimeoutBuffer;
+    if (typeof b === 'number' && Number.isFinite(b) && b >= 0) buffer = b;
+  }
+  return Math.min(timeout + buffer, 0xffffffff);
+}
+
+/** Node 22's default shouldUpgradeCallback. */
+function defaultShouldUpgrade(this: http.Server): boolean {
+  return this.listenerCount('upgrade') > 0;
 }
 
 // net.Server's `maxConnections`: over it new connections are closed at once, with a 'drop'
