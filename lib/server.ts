@@ -59,6 +59,13 @@ const probeServer = new http.Server() as http.Server & Record<string, unknown>;
 const HAS_KEEP_ALIVE_TIMEOUT_BUFFER = 'keepAliveTimeoutBuffer' in probeServer;
 const HAS_SHOULD_UPGRADE_CALLBACK = typeof probeServer.shouldUpgradeCallback === 'function';
 /**
+ * Node 24's req.signal listens for the socket's 'close' until the response finishes; its
+ * resOnFinish detaches it (the method is on IncomingMessage.prototype under this symbol).
+ */
+const kDetachAbortSignal = Object.getOwnPropertySymbols(http.IncomingMessage.prototype).find((s) => s.description === 'kDetachAbortSignal') ?? null;
+/** Node 24's socketOnClose also destroys the responses still queued behind the current one. */
+const ABORTS_QUEUED_RESPONSES = Number(process.versions.node.split('.')[0]) >= 24;
+/**
  * Node's symbol for the server's connection-checking timer (exported by `_http_server`), so code
  * that reads Node's server there reads ours.
  */
@@ -1008,6 +1015,7 @@ export class Server extends AdoptingNetServer {
 
   /** Node's resOnFinish: the response is out; start the next one or close. */
   _resOnFinish(req: http.IncomingMessage, res: Res, socket: Socket, parser: ConnParser): void {
+    if (kDetachAbortSignal !== null) (req as unknown as Record<symbol, () => void>)[kDetachAbortSignal]();
     const q = parser.incomingQueue;
     if (q.length > 0 && q[0] === req) q.shift();
     const r = req as http.IncomingMessage & { _consuming: boolean; _dump(): void; _readableState: { resumeScheduled: boolean } };
@@ -1176,6 +1184,16 @@ function socketOnClose(socket: Socket, parser: ConnParser): void {
   // Node's freeParser lets go of the last request too (an application may keep the socket).
   parser.incoming = null;
   abortIncoming(parser.incomingQueue);
+  if (ABORTS_QUEUED_RESPONSES) abortOutgoing(parser.outgoing);
+}
+
+function abortOutgoing(outgoing: http.ServerResponse[]): void {
+  while (outgoing.length) {
+    const res = outgoing.shift() as http.ServerResponse;
+    const err = new Error('aborted') as Error & { code: string };
+    err.code = 'ECONNRESET';
+    res.destroy(err);
+  }
 }
 
 function socketOnDrain(socket: Socket, parser: ConnParser): void {
