@@ -122,12 +122,11 @@ export function runFixture(name: string, args: string[] = [], nodeArgs: string[]
   })
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) => {
-    child.on('exit', (code, signal) => {
-      // let the pipes drain
-      setImmediate(() => {
-        for (const w of waiters.splice(0)) w()
-        resolve({ code, signal, stdout, stderr })
-      })
+    // 'close', not 'exit': only then has all of the child's output been read (a loaded machine
+    // can deliver the pipes' last bytes after 'exit' and the next turn).
+    child.on('close', (code, signal) => {
+      for (const w of waiters.splice(0)) w()
+      resolve({ code, signal, stdout, stderr })
     })
   })
   let done = false
