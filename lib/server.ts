@@ -1167,12 +1167,13 @@ function parserOnMessageComplete(socket: Socket, trailers: string[] | null): voi
   if (!socket._paused && socket.readable) socket.resume();
 }
 
-function abortIncoming(incoming: http.IncomingMessage[]): void {
-  while (incoming.length) {
-    const req = incoming.shift() as http.IncomingMessage;
+/** Node's abortIncoming / abortOutgoing: each message destroyed with ConnResetException('aborted'). */
+function abortAll(messages: Array<{ destroy(err: Error): unknown }>): void {
+  while (messages.length) {
+    const message = messages.shift() as { destroy(err: Error): unknown };
     const err = new Error('aborted') as Error & { code: string };
     err.code = 'ECONNRESET';
-    req.destroy(err);
+    message.destroy(err);
   }
 }
 
@@ -1183,18 +1184,10 @@ function socketOnClose(socket: Socket, parser: ConnParser): void {
   if (socket.parser === parser) freeParser(socket);
   // Node's freeParser lets go of the last request too (an application may keep the socket).
   parser.incoming = null;
-  abortIncoming(parser.incomingQueue);
-  if (ABORTS_QUEUED_RESPONSES) abortOutgoing(parser.outgoing);
+  abortAll(parser.incomingQueue);
+  if (ABORTS_QUEUED_RESPONSES) abortAll(parser.outgoing);
 }
 
-function abortOutgoing(outgoing: http.ServerResponse[]): void {
-  while (outgoing.length) {
-    const res = outgoing.shift() as http.ServerResponse;
-    const err = new Error('aborted') as Error & { code: string };
-    err.code = 'ECONNRESET';
-    res.destroy(err);
-  }
-}
 
 function socketOnDrain(socket: Socket, parser: ConnParser): void {
   const needPause = parser.outgoingData > socket.writableHighWaterMark;
