@@ -4,7 +4,7 @@
  */
 import test from 'ava'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { startServer, close, rawExchange, RawConnection, normalize, splitResponses } from './helpers/target'
+import { http, nodeHttp, listen, startServer, close, rawExchange, RawConnection, normalize, splitResponses } from './helpers/target'
 
 const KA = 'Date: <DATE>\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\n'
 const ok = (body: string) => `HTTP/1.1 200 OK\r\n${KA}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
@@ -273,7 +273,7 @@ async function queuedAtClose(module: typeof import('node:http')): Promise<unknow
     seen[req.url ?? ''] = res
     if (req.url === '/1') req.socket.once('close', () => setImmediate(closed))
   })
-  const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)))
+  const port = await listen(server)
   const conn = new RawConnection(port)
   try {
     await conn.ready()
@@ -286,13 +286,11 @@ async function queuedAtClose(module: typeof import('node:http')): Promise<unknow
       return [u, res.destroyed, res.errored ? `${res.errored.message} ${(res.errored as NodeJS.ErrnoException).code}` : null]
     })
   } finally {
-    server.close()
-    server.closeAllConnections()
+    await close(server)
   }
 }
 
 test('the client leaves with responses queued behind an unfinished one: those responses end up as node:http leaves them', async (t) => {
-  const { nodeHttp, http } = await import('./helpers/target')
   t.deepEqual(await queuedAtClose(http), await queuedAtClose(nodeHttp))
 })
 
@@ -304,7 +302,7 @@ async function signalsAfterKeepAlive(module: typeof import('node:http')): Promis
     closeListeners.push(req.socket.listenerCount('close'))
     res.end('ok')
   })
-  const port = await new Promise<number>((r) => server.listen(0, '127.0.0.1', () => r((server.address() as { port: number }).port)))
+  const port = await listen(server)
   const conn = new RawConnection(port)
   try {
     await conn.ready()
@@ -316,12 +314,10 @@ async function signalsAfterKeepAlive(module: typeof import('node:http')): Promis
     await new Promise((r) => setTimeout(r, 50))
     return { aborted: signals.map((s) => s?.aborted), closeListeners }
   } finally {
-    server.close()
-    server.closeAllConnections()
+    await close(server)
   }
 }
 
 test("req.signal over a keep-alive connection: finished requests' signals are not aborted when it closes, and its 'close' listeners do not pile up (as node:http)", async (t) => {
-  const { nodeHttp, http } = await import('./helpers/target')
   t.deepEqual(await signalsAfterKeepAlive(http), await signalsAfterKeepAlive(nodeHttp))
 })

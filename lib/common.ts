@@ -13,8 +13,7 @@ export const METHODS: string[] = http.METHODS.slice().sort();
  * carry the same keys: find each symbol on a throwaway instance by its description.
  */
 export function findSymbol(obj: object, description: string): symbol {
-  const found = Object.getOwnPropertySymbols(obj).find((s) => s.description === description);
-  return found ?? Symbol(description);
+  return optionalSymbol(obj, description) ?? Symbol(description);
 }
 /** The module-private symbol with this description, if this Node line has it. */
 export function optionalSymbol(obj: object, description: string): symbol | null {

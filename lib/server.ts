@@ -33,7 +33,7 @@ import {
   OP_TAP,
   OP_UPGRADE,
 } from './native';
-import { defaultInsecureHTTPParser, kNeedDrain, kUniqueHeaders, parseError, parseUniqueHeaders, systemError, type ParseErrorShape } from './common';
+import { defaultInsecureHTTPParser, kNeedDrain, kUniqueHeaders, optionalSymbol, parseError, parseUniqueHeaders, systemError, type ParseErrorShape } from './common';
 import { Outbox, Socket } from './socket';
 import { IncomingMessage } from './incoming';
 import { ServerResponse } from './outgoing';
@@ -62,7 +62,7 @@ const HAS_SHOULD_UPGRADE_CALLBACK = typeof probeServer.shouldUpgradeCallback ===
  * Node 24's req.signal listens for the socket's 'close' until the response finishes; its
  * resOnFinish detaches it (the method is on IncomingMessage.prototype under this symbol).
  */
-const kDetachAbortSignal = Object.getOwnPropertySymbols(http.IncomingMessage.prototype).find((s) => s.description === 'kDetachAbortSignal') ?? null;
+const kDetachAbortSignal = optionalSymbol(http.IncomingMessage.prototype, 'kDetachAbortSignal');
 /** Node 24's socketOnClose also destroys the responses still queued behind the current one. */
 const ABORTS_QUEUED_RESPONSES = Number(process.versions.node.split('.')[0]) >= 24;
 /**
