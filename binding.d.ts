@@ -45,6 +45,8 @@ export interface BindingListenResult {
   address?: string
   family?: string
   port?: number
+  /** The listening socket's descriptor (`server._handle.fd`); -1 where there is none. */
+  fd?: number
 }
 
 export interface BindingServerOptions {

@@ -1,5 +1,7 @@
 import test from 'ava'
+import * as fs from 'node:fs'
 import * as os from 'node:os'
+import * as path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { http, listen, close, rawRequest, normalize } from './helpers/target'
 
@@ -137,3 +139,47 @@ test('EADDRINUSE reaches the error event with code, errno, syscall, address, por
     await close(second)
   }
 })
+
+test('server._handle: null until listen(), the listening socket while listening, null after close()', async (t) => {
+  // Code outside Node reads it: supertest closes a server only `if (server._handle)`.
+  const server = http.createServer(ok) as import('node:http').Server & { _handle: ListenHandle | null }
+  t.is(server._handle, null)
+  const listening = new Promise<void>((resolve) => server.once('listening', resolve))
+  server.listen(0)
+  t.truthy(server._handle) // without a host to look up, set by listen() itself, as in Node
+  await listening
+  const handle = server._handle as ListenHandle
+  t.true(Number.isInteger(handle.fd) && handle.fd > 2)
+  t.true(fs.fstatSync(handle.fd).isSocket())
+  const out: Record<string, unknown> = {}
+  t.is(handle.getsockname(out), 0)
+  t.deepEqual(out, { ...(server.address() as AddressInfo) })
+  t.true((out.port as number) > 0)
+  t.true(handle.hasRef())
+  server.unref()
+  t.false(handle.hasRef())
+  server.ref()
+  t.true(handle.hasRef())
+  await close(server)
+  t.is(server._handle, null)
+})
+
+test('server._handle of a Unix socket server has its descriptor', async (t) => {
+  const file = path.join(os.tmpdir(), `ferro-handle-${process.pid}-${Date.now()}.sock`)
+  const server = http.createServer(ok) as import('node:http').Server & { _handle: ListenHandle | null }
+  await new Promise<void>((resolve) => server.listen(file, resolve))
+  try {
+    const handle = server._handle as ListenHandle
+    t.true(fs.fstatSync(handle.fd).isSocket())
+    t.is(server.address(), file)
+  } finally {
+    await close(server)
+  }
+  t.is(server._handle, null)
+})
+
+interface ListenHandle {
+  fd: number
+  getsockname(out: Record<string, unknown>): number
+  hasRef(): boolean
+}

@@ -268,6 +268,11 @@ export class Server extends AdoptingNetServer {
    */
   private readonly outboxes = new Set<Outbox>();
   private boundAddress: net.AddressInfo | string | null = null;
+  /**
+   * net.Server's listening handle: set while listening, null otherwise. Code outside Node reads
+   * it (supertest closes a server only `if (server._handle)`; others take `_handle.fd`).
+   */
+  _handle: ServerHandle | null = null;
   private maxConnectionsValue: number | undefined = undefined;
   private closing = false;
   private unrefed = false;
@@ -445,7 +450,7 @@ export class Server extends AdoptingNetServer {
 
   private afterBind(
     outbox: Outbox,
-    result: { errno?: number | null },
+    result: { errno?: number | null; fd?: number | null },
     errAddress: string,
     errPort: number,
     address: net.AddressInfo | string | null,
@@ -463,6 +468,7 @@ export class Server extends AdoptingNetServer {
     this.closing = false;
     this.boundAddress = address;
     this.listening = true;
+    this._handle = new ServerHandle(this, result.fd ?? -1);
     this._updateLoopHold();
     // Node's setupConnectionsTracking, run by its first 'listening' listener.
     clearInterval(this[kConnectionsCheckingInterval]);
@@ -510,6 +516,7 @@ export class Server extends AdoptingNetServer {
       }
     }
     this.listening = false;
+    this._handle = null;
     this.native = null;
     this.outbox = null;
     this.closing = true;
@@ -561,6 +568,10 @@ export class Server extends AdoptingNetServer {
     for (const outbox of this.outboxes) n += outbox.native.connectionCount();
     process.nextTick(cb, null, n);
     return this;
+  }
+
+  _hasRef(): boolean {
+    return !this.unrefed;
   }
 
   override ref(): this {
@@ -1034,6 +1045,43 @@ export class Server extends AdoptingNetServer {
       const m = parser.outgoing.shift();
       if (m) m.assignSocket(socket as unknown as net.Socket);
     }
+  }
+}
+
+/**
+ * `server._handle`: what of libuv's TCP / pipe handle code outside Node uses (its `fd`,
+ * `getsockname`, `ref` / `unref` / `hasRef`, `close`), over the native listener.
+ */
+class ServerHandle {
+  constructor(
+    private readonly server: Server,
+    /** The listening socket's descriptor; -1 where there is none (as on Windows). */
+    readonly fd: number,
+  ) {}
+
+  /** libuv's getsockname: fills `out` with address, family and port; 0 for success. */
+  getsockname(out: Record<string, unknown>): number {
+    const address = this.server.address();
+    if (address !== null && typeof address === 'object') Object.assign(out, address);
+    return 0;
+  }
+
+  /** Closing the listening handle closes the server's listening side. */
+  close(callback?: () => void): void {
+    if (this.server._handle === this) this.server.close();
+    if (typeof callback === 'function') process.nextTick(callback);
+  }
+
+  ref(): void {
+    if (this.server._handle === this) this.server.ref();
+  }
+
+  unref(): void {
+    if (this.server._handle === this) this.server.unref();
+  }
+
+  hasRef(): boolean {
+    return this.server._handle === this && this.server._hasRef();
   }
 }
 

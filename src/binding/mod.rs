@@ -75,6 +75,8 @@ pub struct BindingListenResult {
     pub address: Option<String>,
     pub family: Option<String>,
     pub port: Option<u32>,
+    /// The listening socket's descriptor (`server._handle.fd`); -1 where there is none.
+    pub fd: Option<i32>,
 }
 
 #[napi]
@@ -178,6 +180,7 @@ impl BindingServer {
                 addr.ip.to_string(),
                 Some(family),
                 Some(u32::from(addr.port)),
+                addr.fd,
             )
         }))
     }
@@ -208,9 +211,9 @@ impl BindingServer {
         let result = self.server.listen_unix(&path, backlog);
         uv::after_run();
         #[cfg(not(unix))]
-        let result: std::io::Result<()> =
+        let result: std::io::Result<i32> =
             Err(std::io::Error::from(std::io::ErrorKind::Unsupported));
-        listen_result(result.map(|()| (path, None, None)))
+        listen_result(result.map(|fd| (path, None, None, fd)))
     }
 
     /// `socket.bytesRead` while the connection is open; `null` once it closed.
@@ -276,15 +279,16 @@ impl Drop for BindingServer {
 
 /// A bind's outcome as data: the address on success, the OS errno on failure.
 fn listen_result(
-    r: std::io::Result<(String, Option<&'static str>, Option<u32>)>,
+    r: std::io::Result<(String, Option<&'static str>, Option<u32>, i32)>,
 ) -> BindingListenResult {
     match r {
-        Ok((address, family, port)) => BindingListenResult {
+        Ok((address, family, port, fd)) => BindingListenResult {
             errno: None,
             message: None,
             address: Some(address),
             family: family.map(str::to_string),
             port,
+            fd: Some(fd),
         },
         Err(e) => BindingListenResult {
             errno: Some(e.raw_os_error().unwrap_or(22)),
@@ -292,6 +296,7 @@ fn listen_result(
             address: None,
             family: None,
             port: None,
+            fd: None,
         },
     }
 }

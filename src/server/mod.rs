@@ -168,11 +168,23 @@ impl ServerInner {
     }
 }
 
-/// The address a server is bound to.
+/// The address a server is bound to, and its listening socket's descriptor (-1 where there is
+/// none to show: Node's `server._handle.fd` is -1 on Windows).
 #[derive(Debug, Clone)]
 pub struct BoundAddress {
     pub ip: IpAddr,
     pub port: u16,
+    pub fd: i32,
+}
+
+#[cfg(unix)]
+fn raw_fd<T: std::os::fd::AsRawFd>(socket: &T) -> i32 {
+    socket.as_raw_fd()
+}
+
+#[cfg(not(unix))]
+fn raw_fd<T>(_socket: &T) -> i32 {
+    -1
 }
 
 fn runtime(io_threads: usize) -> &'static Runtime {
@@ -261,6 +273,7 @@ impl Server {
     ) -> io::Result<BoundAddress> {
         let listener = bind(host, port, backlog, ipv6_only)?;
         let local = listener.local_addr()?;
+        let fd = raw_fd(&listener);
         self.listener_opened();
         let inner = self.inner.clone();
         self.spawn_accept(async move {
@@ -274,6 +287,7 @@ impl Server {
         Ok(BoundAddress {
             ip: local.ip(),
             port: local.port(),
+            fd,
         })
     }
 
@@ -307,15 +321,17 @@ impl Server {
             .unwrap_or_else(|e| e.into_inner()) += 1;
     }
 
-    /// Binds a Unix domain socket at `path` (Node's `listen(path)`) and starts accepting.
+    /// Binds a Unix domain socket at `path` (Node's `listen(path)`) and starts accepting;
+    /// returns the listening socket's descriptor.
     #[cfg(unix)]
-    pub fn listen_unix(&self, path: &str, backlog: i32) -> io::Result<()> {
+    pub fn listen_unix(&self, path: &str, backlog: i32) -> io::Result<i32> {
         use socket2::{Domain, SockAddr, Socket, Type};
         let socket = Socket::new(Domain::UNIX, Type::STREAM, None)?;
         socket.bind(&SockAddr::unix(path)?)?;
         socket.listen(backlog)?;
         socket.set_nonblocking(true)?;
         let listener: std::os::unix::net::UnixListener = socket.into();
+        let fd = raw_fd(&listener);
         self.listener_opened();
         let inner = self.inner.clone();
         self.spawn_accept(async move {
@@ -325,7 +341,7 @@ impl Server {
             }
             inner.listener_closed();
         });
-        Ok(())
+        Ok(fd)
     }
 
     /// Stops accepting; open connections are left to JS (close idle ones, finish the rest).
