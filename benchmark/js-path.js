@@ -3,10 +3,11 @@
 // event batches (64 connections, one GET each per batch) are fed to the Server's batch handler,
 // the Outbox submits to a stub, and the CPU time per request is reported. It isolates what the
 // TS layer and node:http's own objects cost, which the load benchmark cannot separate from the
-// kernel. Usage: node benchmark/js-path.js [rounds] [url] [close]
+// kernel. Usage: node benchmark/js-path.js [rounds] [url] [close|pipe16]
 //   url /json for the json handler; `close`: every request on a new connection (Connection:
 //   close), each batch carrying the CONNECTION and HEAD events of 64 new connections and the
-//   CLOSE events of the previous batch's.
+//   CLOSE events of the previous batch's; `pipe16`: 4 connections with 16 pipelined GETs each
+//   per batch (responses 2-16 of a connection wait in its queue for the one before).
 // Reaches into internals (Server#onBatch, lib/socket's Outbox): a development tool only.
 const path = require('node:path');
 
@@ -21,6 +22,8 @@ const ROUNDS = Number(process.argv[2]) || 4000;
 const WARMUP = 1000;
 const url = process.argv[3] || '/';
 const closeMode = process.argv[4] === 'close';
+// Requests per connection in one batch; the batch keeps 64 requests.
+const PIPELINED = process.argv[4] === 'pipe16' ? 16 : 1;
 
 let submits = 0;
 const stub = {
@@ -65,19 +68,21 @@ function makeBatch(first, { connect, closePrevious }) {
   const meta = [];
   let text = '';
   if (closePrevious) for (let c = first - CONNS; c < first; c++) meta.push(EV_CLOSE, c, 0, head.length, 0);
-  for (let c = first; c < first + CONNS; c++) {
+  for (let c = first; c < first + CONNS / PIPELINED; c++) {
     if (connect) {
       meta.push(EV_CONNECTION, c, text.length, addrs.length, 40000 + (c % 20000), 18090, 4);
       text += addrs;
     }
-    const base = text.length;
-    text += head;
-    const flags = (closeMode ? 0 : HEAD_KEEP_ALIVE) | HEAD_HAS_HOST;
-    const extra = closeMode ? 1 : 0;
-    meta.push(EV_HEAD, c, flags, METHODS.indexOf('GET'), 0x101, base + 4, url.length, 1 + extra, base + hostAt, 4, base + hostAt + 6, 15);
-    if (closeMode) {
-      const connAt = head.indexOf('Connection');
-      meta.push(base + connAt, 10, base + connAt + 12, 5);
+    for (let p = 0; p < PIPELINED; p++) {
+      const base = text.length;
+      text += head;
+      const flags = (closeMode ? 0 : HEAD_KEEP_ALIVE) | HEAD_HAS_HOST;
+      const extra = closeMode ? 1 : 0;
+      meta.push(EV_HEAD, c, flags, METHODS.indexOf('GET'), 0x101, base + 4, url.length, 1 + extra, base + hostAt, 4, base + hostAt + 6, 15);
+      if (closeMode) {
+        const connAt = head.indexOf('Connection');
+        meta.push(base + connAt, 10, base + connAt + 12, 5);
+      }
     }
   }
   return wire(meta, text);
@@ -114,7 +119,7 @@ function step() {
     const cpu = process.cpuUsage(cpu0);
     const n = ROUNDS * CONNS;
     console.log(
-      `${url}${closeMode ? ' (close)' : ''}: ${(((cpu.user + cpu.system) * 1000) / n).toFixed(0)} ns CPU per request ` +
+      `${url}${closeMode ? ' (close)' : PIPELINED > 1 ? ' (pipe16)' : ''}: ${(((cpu.user + cpu.system) * 1000) / n).toFixed(0)} ns CPU per request ` +
         `(${(wall / n).toFixed(0)} ns wall), ${(submits / ROUNDS).toFixed(2)} submits per batch, ${n} requests, ` +
         `${server.outbox.sockets.size} connections open`,
     );
