@@ -277,3 +277,105 @@ test('responses queued before a pipelined upgrade still go out in order once the
   t.deepEqual(finished, ['a', 'b'])
   await close(server)
 })
+
+/** Upgrades a raw client connection; resolves with the server's socket and the client. */
+async function upgraded(port: number, server: import('node:http').Server): Promise<{ socket: net.Socket; client: net.Socket }> {
+  const gotSocket = new Promise<net.Socket>((resolve) =>
+    server.once('upgrade', (_req: IncomingMessage, socket: net.Socket) => {
+      socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: raw\r\nConnection: Upgrade\r\n\r\n')
+      resolve(socket)
+    }),
+  )
+  const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true })
+  client.write('GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: raw\r\n\r\n')
+  await new Promise<void>((resolve) => {
+    let got = ''
+    const onData = (d: Buffer) => {
+      got += d.toString('latin1')
+      if (got.includes('\r\n\r\n')) {
+        client.removeListener('data', onData)
+        resolve()
+      }
+    }
+    client.on('data', onData)
+  })
+  return { socket: await gotSocket, client }
+}
+
+test("an upgraded socket's end() is half-open: it reads on until the peer ends, then closes", async (t) => {
+  const server = http.createServer()
+  const port = await listen(server)
+  try {
+    const { socket, client } = await upgraded(port, server)
+    const events: string[] = []
+    let serverGot = ''
+    socket.on('data', (d: Buffer) => (serverGot += d.toString('latin1')))
+    socket.on('end', () => events.push('server end'))
+    const serverClosed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+    client.setEncoding('latin1')
+    let clientGot = ''
+    client.on('data', (d: string) => (clientGot += d))
+    const clientEnded = new Promise<void>((resolve) => client.on('end', () => resolve()))
+    socket.end('bye')
+    await clientEnded
+    events.push('client got FIN')
+    // The server's side is still open for reading.
+    client.end('late data')
+    await serverClosed
+    events.push('server close')
+    t.is(clientGot, 'bye')
+    t.is(serverGot, 'late data')
+    t.deepEqual(events, ['client got FIN', 'server end', 'server close'])
+  } finally {
+    await close(server)
+  }
+})
+
+test('resetAndDestroy() on an upgraded socket resets the connection: the peer gets ECONNRESET', async (t) => {
+  const server = http.createServer()
+  const port = await listen(server)
+  try {
+    const { socket, client } = await upgraded(port, server)
+    const clientError = new Promise<NodeJS.ErrnoException>((resolve) => client.on('error', resolve))
+    const serverClose = new Promise<boolean>((resolve) => socket.on('close', (hadError: boolean) => resolve(hadError)))
+    t.is(socket.resetAndDestroy(), socket)
+    t.is((await clientError).code, 'ECONNRESET')
+    t.false(await serverClose)
+    // Once closed: a destroy that finds the socket destroyed already, nothing more.
+    let errors = 0
+    socket.on('error', () => errors++)
+    t.is(socket.resetAndDestroy(), socket)
+    await new Promise((r) => setImmediate(r))
+    t.is(errors, 0)
+  } finally {
+    await close(server)
+  }
+})
+
+test("an upgraded socket's _writableState.length counts what it holds once writes pass the high-water mark (ws's bufferedAmount)", async (t) => {
+  const server = http.createServer()
+  const port = await listen(server)
+  try {
+    const { socket, client } = await upgraded(port, server)
+    const state = (socket as unknown as { _writableState: { length: number } })._writableState
+    t.is(state.length, 0)
+    const data = Buffer.alloc(1024, 61)
+    let writes = 0
+    // ws's test: send until bufferedAmount > 0. node:http's socket gets there once the kernel
+    // buffer is full, ours once a turn's writes pass the high-water mark.
+    while (state.length === 0 && writes < 1_000_000) {
+      socket.write(data)
+      writes++
+    }
+    t.true(state.length > 0, `still 0 after ${writes} writes`)
+    t.is(state.length, socket.writableLength)
+    let received = 0
+    client.on('data', (d: Buffer) => (received += d.length))
+    socket.end()
+    await new Promise<void>((resolve) => client.on('end', () => resolve()))
+    t.is(received, writes * data.length)
+    client.destroy()
+  } finally {
+    await close(server)
+  }
+})

@@ -314,6 +314,8 @@ export class Socket extends net.Socket {
   private corkedLength = 0;
   private readPaused = false;
   private finalSent = false;
+  /** resetAndDestroy() is closing this connection. */
+  private resetting = false;
   /** The connection is gone on the Rust side; nothing more may be sent. */
   _nativeClosed = false;
   /** The peer's EOF arrived: like a libuv handle after it, reading no longer holds the loop. */
@@ -505,11 +507,14 @@ export class Socket extends net.Socket {
 
   /**
    * What a net.Socket would report as buffered: what waits for uncork(), plus 0 after writes
-   * the kernel took at once (ours reach it by the end of the turn), or the high-water mark
-   * while the connection is backed up.
+   * the kernel took at once (ours reach it by the end of the turn), or at least the high-water
+   * mark once this turn's writes reached it or while the connection is backed up.
    */
   _pendingBytes(): number {
-    return this._overHighWaterMark ? Math.max(this.turnBytes, this.writableHighWaterMark, this.corkedLength) : this.corkedLength;
+    const hwm = this.writableHighWaterMark;
+    // Past the high-water mark this turn, write() returned false: those bytes count as held.
+    if (this._overHighWaterMark || this.turnBytes >= hwm) return Math.max(this.turnBytes, hwm, this.corkedLength);
+    return this.corkedLength;
   }
 
   /** net.Socket's `bytesWritten`: bytes dispatched plus, in bytes, writes held by cork(). */
@@ -527,7 +532,9 @@ export class Socket extends net.Socket {
 
   override _final(cb: WriteCallback): void {
     this.finalSent = true;
-    if (!this._nativeClosed) this.outbox.op(OP_END, this._id);
+    // Half-open, as a net.Socket with allowHalfOpen: writing ends, reading goes on until the
+    // peer's FIN or destroy().
+    if (!this._nativeClosed) this.outbox.op(OP_END, this._id, 0);
     this._syncHold();
     cb();
   }
@@ -538,7 +545,11 @@ export class Socket extends net.Socket {
 
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
     // After end() Rust closes once everything is written; otherwise close now.
-    if (!this._nativeClosed && (err || !this.finalSent)) this.outbox.op(OP_DESTROY, this._id);
+    if (!this._nativeClosed) {
+      if (this.resetting) this.outbox.op(OP_DESTROY, this._id, 1);
+      else if (err || !this.finalSent) this.outbox.op(OP_DESTROY, this._id, 0);
+      else this.outbox.op(OP_END, this._id, 1);
+    }
     if (this._tapped && !this._upgraded && !this._nativeClosed) this.outbox.tappedGone.set(this._id, this);
     this._nativeClosed = true;
     this._syncHold();
@@ -555,6 +566,40 @@ export class Socket extends net.Socket {
     this.outbox.onSocketGone();
     // net.Socket turns off the stream's own 'close' and emits it itself, with `hadError`.
     process.nextTick(() => this.emit('close', err != null));
+  }
+
+  /** net.Socket's: close with a reset (RST), dropping unwritten output. */
+  override resetAndDestroy(): this {
+    if (this._nativeClosed || this.destroyed) {
+      // Node's, once the handle is gone.
+      const err = new Error('Socket is closed') as Error & { code: string };
+      err.code = 'ERR_SOCKET_CLOSED';
+      this.destroy(err);
+      return this;
+    }
+    this.resetting = true;
+    this.destroy();
+    return this;
+  }
+
+  /**
+   * After an upgrade the application drives this socket as a raw net.Socket, and some read
+   * Writable's own count: ws's `bufferedAmount` is `_writableState.length`. From then on that
+   * count includes what writableLength reports (bytes the connection holds unwritten), except
+   * while ending, when Writable waits for it to be 0 before 'finish'.
+   */
+  _countPendingInWritableLength(): void {
+    const state = this.ws() as WritableStateFields & { length: number };
+    let own = state.length;
+    const pending = (): number => (state.ending ? 0 : this._pendingBytes());
+    Object.defineProperty(state, 'length', {
+      configurable: true,
+      enumerable: true,
+      get: () => own + pending(),
+      set: (n: number) => {
+        own = n - pending();
+      },
+    });
   }
 
   /** Node's net.Socket#destroySoon: end, then destroy once the writable side finished. */

@@ -92,6 +92,9 @@ struct Conn {
     js_paused: bool,
     eof: bool,
     end_requested: bool,
+    /// Writing is shut down (end() done); reading goes on unless `close_requested`.
+    write_shut: bool,
+    close_requested: bool,
     want_drain: bool,
     /// Socket idle timeout set from JS (`socket.setTimeout`), and when it last saw activity.
     idle_timeout: Option<Duration>,
@@ -158,6 +161,8 @@ pub(super) async fn run(
         js_paused: false,
         eof: false,
         end_requested: false,
+        write_shut: false,
+        close_requested: false,
         want_drain: false,
         idle_timeout: None,
         idle_fired: false,
@@ -322,8 +327,11 @@ impl Conn {
                 return errno_of(&e);
             }
             if self.wpos == self.wbuf.len() {
-                if self.end_requested {
+                if self.end_requested && !self.write_shut {
                     let _ = stream.sock().shutdown(std::net::Shutdown::Write);
+                    self.write_shut = true;
+                }
+                if self.close_requested {
                     return 0;
                 }
                 if self.want_drain {
@@ -477,6 +485,13 @@ impl Conn {
             out.waker = Some(self.waker.clone());
         }
         self.end_requested |= out.end;
+        self.close_requested |= out.close_after_write;
+        if out.reset {
+            // The close that follows sends RST instead of FIN, and drops unwritten output.
+            let _ = stream.sock().set_linger(Some(Duration::ZERO));
+            self.wbuf.clear();
+            self.wpos = 0;
+        }
         self.js_paused = out.paused;
         self.want_drain |= std::mem::take(&mut out.want_drain);
         self.responses_done = out.responses_done;

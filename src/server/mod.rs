@@ -59,8 +59,10 @@ impl Default for ServerConfig {
 /// Ops JS submits, four u32 words each: `op, conn id, a, b`.
 pub const OP_WRITE: u32 = 1; // a, b: offset and length in the arena
 pub const OP_WRITE_BUF: u32 = 2; // a: index into the buffers
-pub const OP_END: u32 = 3; // flush, then close the connection
-pub const OP_DESTROY: u32 = 4; // close now, dropping unwritten output
+/// Flush, then shut down writing; a: 1 close then, 0 read on until EOF (a half-open
+/// net.Socket's end()).
+pub const OP_END: u32 = 3;
+pub const OP_DESTROY: u32 = 4; // close now, dropping unwritten output; a: 1 with a reset (RST)
 pub const OP_PAUSE: u32 = 5; // stop reading (a request body is not being consumed)
 pub const OP_RESUME: u32 = 6;
 pub const OP_RESPONSE_DONE: u32 = 7; // one request answered; a: keep-alive timeout ms (0: none)
@@ -85,7 +87,11 @@ pub(crate) struct Outbox {
     pub keep_alive_ms: Option<u32>,
     pub last_done: Option<Instant>,
     pub end: bool,
+    /// Close once the output is written (the connection is done both ways).
+    pub close_after_write: bool,
     pub destroy: bool,
+    /// Close with a reset: SO_LINGER 0, so the peer gets RST (`socket.resetAndDestroy()`).
+    pub reset: bool,
     pub paused: bool,
     pub want_drain: bool,
     pub responses_done: u32,
@@ -448,8 +454,14 @@ impl Server {
                             }
                         }
                     }
-                    OP_END => out.end = true,
-                    OP_DESTROY => out.destroy = true,
+                    OP_END => {
+                        out.end = true;
+                        out.close_after_write |= a != 0;
+                    }
+                    OP_DESTROY => {
+                        out.destroy = true;
+                        out.reset |= a != 0;
+                    }
                     OP_PAUSE => out.paused = true,
                     OP_RESUME => out.paused = false,
                     OP_RESPONSE_DONE => {
