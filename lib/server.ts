@@ -955,6 +955,7 @@ export class Server extends AdoptingNetServer {
         socket.removeListener('data', socketOnData);
         freeParser(socket);
         socket._upgraded = true;
+        socket._countPendingInWritableLength();
         if (this.listenerCount(eventName) > 0) {
           this.emit(eventName, req, socket, upgradeHead ?? Buffer.alloc(0));
         } else {
@@ -1105,6 +1106,12 @@ function keepAliveMs(server: Server): number {
 function defaultShouldUpgrade(this: http.Server): boolean {
   return this.listenerCount('upgrade') > 0;
 }
+
+// `server instanceof http.Server` holds, as libraries that take a server check it with their own
+// node:http: http.Server.prototype sits between ours and net.Server's. Each of its methods is
+// overridden here (close, closeAllConnections, closeIdleConnections, setTimeout, async dispose,
+// the rejection handler), so only the chain changes.
+Object.setPrototypeOf(Server.prototype, http.Server.prototype);
 
 // net.Server's `maxConnections`: over it new connections are closed at once, with a 'drop'
 // event. An accessor, so setting it reaches the native accept loop at any time.
