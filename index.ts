@@ -3,8 +3,8 @@
 // (request, get, Agent) is re-exported from node:http unchanged.
 import * as http from 'node:http';
 import { Server as ServerClass, adoptServer, type ServerOptions } from './lib/server';
-import { IncomingMessage } from './lib/incoming';
-import { ServerResponse } from './lib/outgoing';
+import { IncomingMessage as IncomingMessageClass, PublicIncomingMessage } from './lib/incoming';
+import { ServerResponse as ServerResponseClass, PublicServerResponse } from './lib/outgoing';
 import { METHODS } from './lib/common';
 
 type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -29,7 +29,8 @@ export type Server = ServerClass;
 export function createServer(requestListener?: RequestListener): ServerClass;
 export function createServer(options: ServerOptions, requestListener?: RequestListener): ServerClass;
 export function createServer(options?: ServerOptions | RequestListener, requestListener?: RequestListener): ServerClass {
-  return typeof options === 'function' || options === undefined ? new ServerClass(options) : new ServerClass(options, requestListener);
+  // As node:http's: `createServer(undefined, listener)` keeps the listener (Fastify calls it so).
+  return new ServerClass(options as ServerOptions, requestListener);
 }
 
 export const STATUS_CODES = http.STATUS_CODES;
@@ -44,5 +45,9 @@ export const ClientRequest = http.ClientRequest;
 export const OutgoingMessage = http.OutgoingMessage;
 export const globalAgent = http.globalAgent;
 
-export { IncomingMessage, ServerResponse, METHODS };
+export const IncomingMessage = PublicIncomingMessage;
+export type IncomingMessage = IncomingMessageClass;
+export const ServerResponse = PublicServerResponse;
+export type ServerResponse<Request extends http.IncomingMessage = http.IncomingMessage> = ServerResponseClass<Request>;
+export { METHODS };
 export type { ServerOptions };

@@ -2,6 +2,7 @@
  * Module-level exports that must match node:http.
  */
 import test from 'ava'
+import * as util from 'node:util'
 import { http, nodeHttp } from './helpers/target'
 
 // @types/node declares `value: string`, but node accepts (and validates) any value at runtime.
@@ -121,4 +122,24 @@ test('instanceof across node:http and this module: a server is an http.Server; n
   t.false(new nodeHttp.IncomingMessage(null as never) instanceof Sub)
   t.true(new Sub(null as never) instanceof Sub)
   t.true(new Sub(null as never) instanceof http.IncomingMessage)
+})
+
+test("IncomingMessage and ServerResponse can be called on an object that inherits from them, as node:http's functions (light-my-request does)", (t) => {
+  function Req(this: object, socket: unknown) {
+    ;(http.IncomingMessage as unknown as (this: object, s: unknown) => void).call(this, socket)
+  }
+  util.inherits(Req, http.IncomingMessage)
+  function Res(this: object, req: unknown) {
+    ;(http.ServerResponse as unknown as (this: object, r: unknown) => void).call(this, req)
+  }
+  util.inherits(Res, http.ServerResponse)
+  const req = new (Req as unknown as new (s: unknown) => import('node:http').IncomingMessage)(null)
+  const res = new (Res as unknown as new (r: unknown) => import('node:http').ServerResponse)(req)
+  t.true(req instanceof http.IncomingMessage)
+  t.true(res instanceof http.ServerResponse)
+  t.deepEqual(req.headers, {})
+  t.is(res.statusCode, 200)
+  res.setHeader('X-A', '1')
+  t.deepEqual(res.getHeaders(), { 'x-a': '1' })
+  t.is(res.req, req)
 })

@@ -19,6 +19,25 @@ export function findSymbol(obj: object, description: string): symbol {
 export function optionalSymbol(obj: object, description: string): symbol | null {
   return Object.getOwnPropertySymbols(obj).find((s) => s.description === description) ?? null;
 }
+/**
+ * node:http's IncomingMessage and ServerResponse are functions: `http.ServerResponse.call(this,
+ * req)` initializes an object that inherits from it (the util.inherits idiom; light-my-request,
+ * behind fastify.inject, does this). Ours are classes, which cannot be called: the exported
+ * name is the class behind a Proxy that, called on an object, runs Node's constructor on it,
+ * and called on nothing constructs. `new`, `extends` and statics reach the class itself.
+ */
+export function callableClass<C extends new (...args: never[]) => object>(cls: C, nodeConstructor: (...args: unknown[]) => unknown): C {
+  return new Proxy(cls, {
+    apply(target, thisArg: unknown, args: unknown[]) {
+      if (thisArg !== null && (typeof thisArg === 'object' || typeof thisArg === 'function')) {
+        nodeConstructor.apply(thisArg, args);
+        return undefined;
+      }
+      return new (target as unknown as new (...a: unknown[]) => object)(...args);
+    },
+  });
+}
+
 const probeReq = new http.IncomingMessage(null as never);
 export const probeRes = new http.ServerResponse(probeReq);
 export const kNeedDrain = findSymbol(probeRes, 'kNeedDrain');

@@ -4,6 +4,7 @@
 // `instanceof http.IncomingMessage` true and survives Express swapping the prototype.
 import * as http from 'node:http';
 import { Readable } from 'node:stream';
+import { callableClass } from './common';
 
 /** The ReadableState fields read() looks at (accessors over Node's bit field). */
 interface ReadableFields {
@@ -25,7 +26,9 @@ export class IncomingMessage extends http.IncomingMessage {
    * it does with node:http. A subclass keeps the ordinary test.
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return this === IncomingMessage ? value instanceof http.IncomingMessage : Function.prototype[Symbol.hasInstance].call(this, value);
+    return this === IncomingMessage || this === PublicIncomingMessage
+      ? value instanceof http.IncomingMessage
+      : Function.prototype[Symbol.hasInstance].call(this, value);
   }
 
   /**
@@ -54,3 +57,6 @@ export class IncomingMessage extends http.IncomingMessage {
     Readable.prototype.unshift.call(this, chunk, encoding);
   }
 }
+
+/** The exported IncomingMessage: callable as node:http's is (see callableClass). */
+export const PublicIncomingMessage = callableClass(IncomingMessage, http.IncomingMessage as unknown as (...args: unknown[]) => unknown);

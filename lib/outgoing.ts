@@ -4,7 +4,7 @@
 // connection: its writes are batched per JS turn into one native call. Only end() has a fast
 // path of its own (below); Express-style prototype swaps get Node's end(), equally correct.
 import * as http from 'node:http';
-import { findSymbol, isOneBytePerUnit, isUtf8, optionalSymbol, probeRes } from './common';
+import { callableClass, findSymbol, isOneBytePerUnit, isUtf8, optionalSymbol, probeRes } from './common';
 import { Socket } from './socket';
 
 const kCorked = findSymbol(probeRes, 'corked');
@@ -37,7 +37,9 @@ interface OutgoingFields {
 export class ServerResponse<Request extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Request> {
   /** node:http's own responses are instances too (as IncomingMessage's); a subclass keeps the ordinary test. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    return this === ServerResponse ? value instanceof http.ServerResponse : Function.prototype[Symbol.hasInstance].call(this, value);
+    return this === ServerResponse || this === PublicServerResponse
+      ? value instanceof http.ServerResponse
+      : Function.prototype[Symbol.hasInstance].call(this, value);
   }
 
   /**
@@ -134,6 +136,9 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
     return this;
   }
 }
+
+/** The exported ServerResponse: callable as node:http's is (see callableClass). */
+export const PublicServerResponse = callableClass(ServerResponse, http.ServerResponse as unknown as (...args: unknown[]) => unknown);
 
 /** Node's _writeRaw for end()'s two cases: a write to the connection, or outputData. */
 function sendRaw(res: http.ServerResponse, socket: Socket | null, data: string | Uint8Array, encoding: BufferEncoding, cb: WriteCallback | null): void {
