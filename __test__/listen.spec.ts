@@ -3,7 +3,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { AddressInfo } from 'node:net'
-import { http, listen, close, rawRequest, normalize } from './helpers/target'
+import { http, nodeHttp, listen, close, rawRequest, normalize } from './helpers/target'
 
 const ok = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => res.end('ok')
 
@@ -183,3 +183,44 @@ interface ListenHandle {
   getsockname(out: Record<string, unknown>): number
   hasRef(): boolean
 }
+
+test('createServer(undefined, listener) and createServer(null, listener) keep the listener', async (t) => {
+  for (const options of [undefined, null]) {
+    const server = http.createServer(options as never, ok)
+    t.is(server.listenerCount('request'), 1)
+    const port = await listen(server)
+    try {
+      t.is(normalize(await rawRequest(port, CLOSE_REQ)), OK_RESPONSE)
+    } finally {
+      await close(server)
+    }
+  }
+})
+
+test("listen()'s arguments: what throws, and how, is node:http's (a non-numeric options.port is no pipe name)", (t) => {
+  const cases: unknown[][] = [
+    [{ port: 'hello-world' }],
+    [{ port: '8080x' }],
+    [{ port: '' }],
+    [{ port: 1.5 }],
+    [{ port: -1 }],
+    [70000],
+    [{ port: 'x'.repeat(40) }],
+    [{ port: true }],
+    [{}],
+    [{ host: '127.0.0.1' }],
+    [{ port: NaN }],
+  ]
+  const outcome = (module: typeof http, args: unknown[]): string => {
+    const server = module.createServer()
+    try {
+      ;(server.listen as (...a: unknown[]) => unknown)(...args)
+      server.close()
+      return 'listening'
+    } catch (e) {
+      const err = e as Error & { code?: string }
+      return `${err.constructor.name} ${err.code} ${err.message}`
+    }
+  }
+  for (const args of cases) t.is(outcome(http, args), outcome(nodeHttp as typeof http, args), JSON.stringify(args))
+})

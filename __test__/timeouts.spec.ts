@@ -436,3 +436,34 @@ test("res.setTimeout(ms) without a callback or listeners: the socket is destroye
     await close(server)
   }
 })
+
+test('server.timeout and keep-alive: after a response the keep-alive timeout replaces the idle timeout until the next request', async (t) => {
+  // Node's resOnFinish: socket.setTimeout(keepAliveTimeout + 1 s); the next request sets
+  // server.timeout again (resetSocketTimeout).
+  const timeouts: Array<number | undefined> = []
+  const { server, port } = await startServer((req, res) => {
+    timeouts.push(req.socket.timeout)
+    res.on('finish', () => setImmediate(() => timeouts.push(req.socket.timeout)))
+    res.end(`ok ${req.url}`)
+  })
+  server.timeout = 150
+  server.keepAliveTimeout = 10_000
+  let serverTimeouts = 0
+  server.on('timeout', () => serverTimeouts++)
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('GET /1 HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.deepEqual((await conn.readResponses(1)).map(normalize), [KA_OK('ok /1', 'Keep-Alive: timeout=10\r\n')])
+    // Idle for longer than server.timeout: no 'timeout', the connection stays.
+    await sleep(500)
+    t.is(serverTimeouts, 0)
+    t.false(conn.closed)
+    await conn.write('GET /2 HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.deepEqual((await conn.readResponses(1)).map(normalize), [KA_OK('ok /2', 'Keep-Alive: timeout=10\r\n')])
+    await sleep(20)
+    t.deepEqual(timeouts, [150, 11_000, 150, 11_000])
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})

@@ -128,6 +128,10 @@ class ConnParser {
   outgoing: http.ServerResponse[] = [];
   outgoingData = 0;
   requestsCount = 0;
+  /** Node's state.keepAliveTimeoutSet: the idle timeout is the keep-alive's until a request. */
+  keepAliveTimeoutSet = false;
+  /** The idle timeout Rust restores at the next request (sent with OP_RESPONSE_DONE). */
+  restoreTimeout = 0;
 
   constructor(
     /** The socket listeners an upgrade removes (Node: state.onEnd, state.onClose, state.onDrain). */
@@ -189,6 +193,32 @@ function describe(value: unknown): string {
     default:
       return `type ${typeof value} (${inspect(value, { colors: false })})`;
   }
+}
+
+/** net's toNumber: a number >= 0, or false. */
+function toNumber(x: unknown): number | false {
+  const n = Number(x);
+  return n >= 0 ? n : false;
+}
+
+/** net's isPipeName: a string that is not a number. */
+function isPipeName(s: unknown): s is string {
+  return typeof s === 'string' && toNumber(s) === false;
+}
+
+/** Node's validatePort (zero allowed): the port as an integer, or ERR_SOCKET_BAD_PORT. */
+function validatePort(port: unknown, name: string): number {
+  if (
+    (typeof port !== 'number' && typeof port !== 'string') ||
+    (typeof port === 'string' && port.trim().length === 0) ||
+    +port !== +port >>> 0 ||
+    +port > 0xffff
+  ) {
+    const err = new RangeError(`${name} should be >= 0 and < 65536. Received ${describe(port)}.`) as RangeError & { code: string };
+    err.code = 'ERR_SOCKET_BAD_PORT';
+    throw err;
+  }
+  return (port as number) | 0;
 }
 
 /** The object the Server being constructed initializes instead of a new one (see adoptServer). */
@@ -344,41 +374,19 @@ export class Server extends AdoptingNetServer {
     this.on('connection', this.connectionListener);
   }
 
+  /** net.Server#listen's argument rules (normalizeArgs, validatePort), then a native bind. */
   override listen(...args: unknown[]): this {
-    let cb: (() => void) | undefined;
-    if (typeof args[args.length - 1] === 'function') cb = args.pop() as () => void;
-    let port: unknown = args[0];
-    let host: unknown = args[1];
-    let backlog: unknown = args[2];
-    let ipv6Only = false;
-    if (port !== null && typeof port === 'object') {
-      const o = port as net.ListenOptions;
-      port = o.port;
-      host = o.host;
-      backlog = o.backlog;
-      ipv6Only = o.ipv6Only ?? false;
-      if (o.path !== undefined) {
-        if (cb) this.once('listening', cb);
-        this.bindPath(String(o.path), typeof o.backlog === 'number' && o.backlog > 0 ? o.backlog : 511);
-        return this;
-      }
-    }
-    if (typeof port === 'string' && !/^[0-9]*$/.test(port)) {
-      // listen(path[, backlog][, cb]): a string that is no port number is a pipe name.
-      if (cb) this.once('listening', cb);
-      this.bindPath(port, typeof host === 'number' && host > 0 ? host : 511);
-      return this;
-    }
-    if (typeof host === 'number') {
-      backlog = host;
-      host = undefined;
-    }
-    if (port === undefined || port === null || port === '') port = 0;
-    const portNum = typeof port === 'string' && /^[0-9]+$/.test(port) ? Number(port) : port;
-    if (typeof portNum !== 'number' || !Number.isInteger(portNum) || portNum < 0 || portNum > 65535) {
-      const err = new RangeError(`options.port should be >= 0 and < 65536. Received ${String(port)}.`) as RangeError & { code: string };
-      err.code = 'ERR_SOCKET_BAD_PORT';
-      throw err;
+    const last = args[args.length - 1];
+    const cb = typeof last === 'function' ? (last as () => void) : null;
+    const arg0 = args[0];
+    let options: Record<string, unknown>;
+    if (typeof arg0 === 'object' && arg0 !== null) {
+      options = arg0 as Record<string, unknown>;
+    } else if (isPipeName(arg0)) {
+      options = { path: arg0 };
+    } else {
+      options = { port: arg0 };
+      if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
     }
     if (this.native) {
       const err = new Error('Listen method has been called more than once without closing.') as Error & { code: string };
@@ -386,29 +394,46 @@ export class Server extends AdoptingNetServer {
       throw err;
     }
     if (cb) this.once('listening', cb);
-    const backlogNum = typeof backlog === 'number' && backlog > 0 ? backlog : 511;
-    const hostStr = typeof host === 'string' && host !== '' ? host : undefined;
-    if (hostStr === undefined || net.isIP(hostStr)) {
-      this.bindNow(hostStr ?? '', portNum, backlogNum, ipv6Only);
-    } else {
-      // Like net.Server: resolve the name, bind the first address.
-      dns.lookup(hostStr, (err, address) => {
-        if (err) {
-          this.emit('error', err);
-          return;
-        }
-        this.bindNow(address, portNum, backlogNum, ipv6Only);
-      });
+    // (port, backlog), (path, backlog) or (port, host, backlog)
+    const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+    // listen(), listen(null), listen(cb), or options with port undefined / null: any free port.
+    // Node writes the 0 into the caller's options.
+    if (args.length === 0 || typeof arg0 === 'function' || (options.port === undefined && 'port' in options) || options.port === null) {
+      options.port = 0;
     }
-    return this;
+    const backlogOption = (options.backlog as number | undefined) || backlogFromArgs;
+    const backlog = typeof backlogOption === 'number' && backlogOption > 0 ? backlogOption : 511;
+    if (typeof options.port === 'number' || typeof options.port === 'string') {
+      const port = validatePort(options.port, 'options.port');
+      const ipv6Only = options.ipv6Only === true;
+      const host = options.host ? String(options.host) : undefined;
+      if (host === undefined || net.isIP(host)) {
+        this.bindNow(host ?? '', port, backlog, ipv6Only);
+      } else {
+        // Like net.Server: resolve the name, bind the first address.
+        dns.lookup(host, (err, address) => {
+          if (err) {
+            this.emit('error', err);
+            return;
+          }
+          this.bindNow(address, port, backlog, ipv6Only);
+        });
+      }
+      return this;
+    }
+    if (options.path && isPipeName(options.path)) {
+      this.bindPath(options.path as string, backlog);
+      return this;
+    }
+    const reason = 'port' in options || 'path' in options ? 'is invalid' : 'must have the property "port" or "path"';
+    let shown = inspect(options);
+    if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
+    const err = new TypeError(`The argument 'options' ${reason}. Received ${shown}`) as TypeError & { code: string };
+    err.code = 'ERR_INVALID_ARG_VALUE';
+    throw err;
   }
 
   private bindPath(path: string, backlog: number): void {
-    if (this.native) {
-      const err = new Error('Listen method has been called more than once without closing.') as Error & { code: string };
-      err.code = 'ERR_SERVER_ALREADY_LISTEN';
-      throw err;
-    }
     const outbox = this.createNative();
     const result = outbox.native.listenPath(path, backlog);
     this.afterBind(outbox, result, path, 0, path);
@@ -937,6 +962,14 @@ export class Server extends AdoptingNetServer {
   /** Node's parserOnIncoming; returns true when the connection was handed over (upgrade). */
   private parserOnIncoming(socket: Socket, parser: ConnParser, req: Req, flags: number, upgradeHead: Buffer | null): boolean {
     const keepAlive = (flags & HEAD_KEEP_ALIVE) !== 0;
+    if (parser.keepAliveTimeoutSet) {
+      // Node's resetSocketTimeout. Rust set the value sent at the response; a server.timeout
+      // changed since then is sent now.
+      parser.keepAliveTimeoutSet = false;
+      const timeout = this.timeout || 0;
+      if (timeout === parser.restoreTimeout) socket._mirrorTimeout(timeout);
+      else socket.setTimeout(timeout);
+    }
     if (req.upgrade) {
       req.upgrade =
         req.method === 'CONNECT' ||
@@ -1035,9 +1068,18 @@ export class Server extends AdoptingNetServer {
     res.detachSocket(socket as unknown as net.Socket);
     clearIncoming.call(req);
     process.nextTick(emitCloseNT, res);
-    // Rust times the keep-alive itself (Node: socket.setTimeout(keepAliveTimeout + 1 s) here),
-    // so a finished response costs no timer op; the current value rides along.
-    if (!socket._nativeClosed) socket.outbox.op(OP_RESPONSE_DONE, socket._id, keepAliveMs(this));
+    // Rust times the keep-alive itself, so a finished response costs no timer op; the current
+    // value rides along. Node's socket.setTimeout(keepAliveTimeout + 1 s) here replaces the
+    // socket's idle timeout until the next request sets it to server.timeout again: Rust does
+    // both, told with the same op; socket.timeout follows.
+    const keepAlive = keepAliveMs(this);
+    const idleKeepAlive = !res._last && parser.outgoing.length === 0 && this.keepAliveTimeout > 0;
+    if (idleKeepAlive) {
+      parser.keepAliveTimeoutSet = true;
+      parser.restoreTimeout = Math.min(this.timeout || 0, 0xfffffffe) >>> 0;
+      socket._mirrorTimeout(keepAlive);
+    }
+    if (!socket._nativeClosed) socket.outbox.op(OP_RESPONSE_DONE, socket._id, keepAlive, idleKeepAlive ? parser.restoreTimeout + 1 : 0);
     if (res._last) {
       socket.destroySoon();
     } else if (parser.outgoing.length === 0) {

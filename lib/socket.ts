@@ -370,6 +370,11 @@ export class Socket extends net.Socket {
     return this.timeoutMs;
   }
 
+  /** `socket.timeout` for a timeout Rust already applies (the keep-alive's stand-in and after). */
+  _mirrorTimeout(ms: number): void {
+    this.timeoutMs = ms;
+  }
+
   override address(): net.AddressInfo | Record<string, never> {
     const address = this._addressPart(true);
     if (address === undefined) return {};

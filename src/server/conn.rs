@@ -99,6 +99,9 @@ struct Conn {
     /// Socket idle timeout set from JS (`socket.setTimeout`), and when it last saw activity.
     idle_timeout: Option<Duration>,
     idle_fired: bool,
+    /// The keep-alive timeout stands in for the idle timeout until the next request head,
+    /// which sets the idle timeout to this (ms, 0 none).
+    idle_after_keep_alive: Option<u32>,
     last_activity: Instant,
     /// Deadlines for the request being received (headersTimeout, requestTimeout). A message
     /// starts at its first byte, or for the first one at connect, as in Node.
@@ -166,6 +169,7 @@ pub(super) async fn run(
         want_drain: false,
         idle_timeout: None,
         idle_fired: false,
+        idle_after_keep_alive: None,
         last_activity: Instant::now(),
         head_deadline: config.headers_timeout.map(|t| Instant::now() + t),
         request_deadline: config.request_timeout.map(|t| Instant::now() + t),
@@ -503,7 +507,12 @@ impl Conn {
         if out.last_done.is_some() {
             self.last_done = out.last_done;
         }
+        if let Some(ms) = out.idle_after_keep_alive.take() {
+            self.idle_after_keep_alive = Some(ms);
+        }
         if let Some(ms) = out.set_timeout.take() {
+            // Replaces the keep-alive's stand-in too, as a net.Socket's one timer.
+            self.idle_after_keep_alive = None;
             self.idle_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
             self.idle_fired = false;
             self.last_activity = Instant::now();
@@ -627,8 +636,12 @@ impl Conn {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        let idle = match (self.idle_timeout, self.idle_fired) {
-            (Some(t), false) => Some(self.last_activity + t),
+        let idle = match (
+            self.idle_timeout,
+            self.idle_fired,
+            self.idle_after_keep_alive,
+        ) {
+            (Some(t), false, None) => Some(self.last_activity + t),
             _ => None,
         };
         [
@@ -657,7 +670,11 @@ impl Conn {
         if self.keep_alive_check.is_some_and(|d| d <= now) {
             self.check_keep_alive(now);
         }
-        if let (Some(t), false) = (self.idle_timeout, self.idle_fired) {
+        if let (Some(t), false, None) = (
+            self.idle_timeout,
+            self.idle_fired,
+            self.idle_after_keep_alive,
+        ) {
             if self.last_activity + t <= now {
                 self.idle_fired = true;
                 let mut q = self.inner.queue.lock();
@@ -833,6 +850,12 @@ impl Conn {
                                 self.start_message(false, *now.get_or_insert_with(Instant::now));
                             }
                             self.head_deadline = None;
+                            if let Some(ms) = self.idle_after_keep_alive.take() {
+                                self.idle_timeout =
+                                    (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
+                                self.idle_fired = false;
+                                self.last_activity = *now.get_or_insert_with(Instant::now);
+                            }
                             self.dispatched = self.dispatched.wrapping_add(1);
                             self.rpos += self.head.end;
                             self.keep_alive = self.head.keep_alive;

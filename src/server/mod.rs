@@ -65,7 +65,10 @@ pub const OP_END: u32 = 3;
 pub const OP_DESTROY: u32 = 4; // close now, dropping unwritten output; a: 1 with a reset (RST)
 pub const OP_PAUSE: u32 = 5; // stop reading (a request body is not being consumed)
 pub const OP_RESUME: u32 = 6;
-pub const OP_RESPONSE_DONE: u32 = 7; // one request answered; a: keep-alive timeout ms (0: none)
+/// One request answered; a: keep-alive timeout ms (0: none); b: 0, or 1 + ms when the keep-alive
+/// timeout replaces the socket's idle timeout until the next request, which sets it to ms
+/// (Node's resOnFinish / resetSocketTimeout: `socket.setTimeout(server.timeout || 0)`).
+pub const OP_RESPONSE_DONE: u32 = 7;
 pub const OP_SET_TIMEOUT: u32 = 8; // a: idle ms, 0 disables
 pub const OP_NO_DELAY: u32 = 9; // a: 0 or 1
 pub const OP_KEEP_ALIVE: u32 = 10; // a: 0 or 1, b: initial delay ms
@@ -85,6 +88,8 @@ pub(crate) struct Outbox {
     /// The task stopped reading at the pipelining bound and waits for a finished response.
     pub waiting_for_responses: bool,
     pub keep_alive_ms: Option<u32>,
+    /// From OP_RESPONSE_DONE's b: the idle timeout waits for the next request, then is this.
+    pub idle_after_keep_alive: Option<u32>,
     pub last_done: Option<Instant>,
     pub end: bool,
     /// Close once the output is written (the connection is done both ways).
@@ -467,6 +472,9 @@ impl Server {
                     OP_RESPONSE_DONE => {
                         out.responses_done = out.responses_done.wrapping_add(1);
                         out.keep_alive_ms = Some(a);
+                        if b > 0 {
+                            out.idle_after_keep_alive = Some(b - 1);
+                        }
                         out.last_done = Some(*now.get_or_insert_with(Instant::now));
                     }
                     OP_SET_TIMEOUT => out.set_timeout = Some(a),
