@@ -467,3 +467,25 @@ test('server.timeout and keep-alive: after a response the keep-alive timeout rep
     await close(server)
   }
 })
+
+test("socket.setTimeout(ms) in the handler, then the response: the keep-alive timeout replaces it, as the later setTimeout", async (t) => {
+  // The two reach the connection in one turn; their order is what counts (Node: one timer).
+  const { server, port } = await startServer((req, res) => {
+    req.socket.setTimeout(150)
+    res.end('ok')
+  })
+  server.keepAliveTimeout = 10_000
+  let socketTimeouts = 0
+  server.on('connection', (s: net.Socket) => s.on('timeout', () => socketTimeouts++))
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    t.deepEqual((await conn.readResponses(1)).map(normalize), [KA_OK('ok', 'Keep-Alive: timeout=10\r\n')])
+    await sleep(500)
+    t.is(socketTimeouts, 0)
+    t.false(conn.closed)
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})

@@ -507,15 +507,16 @@ impl Conn {
         if out.last_done.is_some() {
             self.last_done = out.last_done;
         }
-        if let Some(ms) = out.idle_after_keep_alive.take() {
-            self.idle_after_keep_alive = Some(ms);
-        }
+        // In the order JS made them: `submit` drops a stand-in that a later setTimeout replaced.
         if let Some(ms) = out.set_timeout.take() {
             // Replaces the keep-alive's stand-in too, as a net.Socket's one timer.
             self.idle_after_keep_alive = None;
             self.idle_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
             self.idle_fired = false;
             self.last_activity = Instant::now();
+        }
+        if let Some(ms) = out.idle_after_keep_alive.take() {
+            self.idle_after_keep_alive = Some(ms);
         }
         if let Some(on) = out.no_delay.take() {
             stream.set_nodelay(on);

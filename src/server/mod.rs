@@ -477,7 +477,11 @@ impl Server {
                         }
                         out.last_done = Some(*now.get_or_insert_with(Instant::now));
                     }
-                    OP_SET_TIMEOUT => out.set_timeout = Some(a),
+                    OP_SET_TIMEOUT => {
+                        // A later setTimeout replaces an earlier keep-alive stand-in.
+                        out.set_timeout = Some(a);
+                        out.idle_after_keep_alive = None;
+                    }
                     OP_NO_DELAY => out.no_delay = Some(a != 0),
                     OP_KEEP_ALIVE => out.keep_alive = Some((a != 0, b)),
                     OP_CLOSE_IF_IDLE => out.close_if_idle = true,
