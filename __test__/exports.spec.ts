@@ -98,30 +98,14 @@ test('the module exports the same validator behaviour as node:http for a batch o
   }
 })
 
-test('instanceof across node:http and this module: a server is an http.Server; node:http messages are instances of ours', async (t) => {
+test('instanceof: a server is an http.Server, as libraries that take one check with their own node:http', (t) => {
   const server = http.createServer()
-  // Libraries that take a server check it against their own node:http.
   t.true(server instanceof nodeHttp.Server)
   t.true(server instanceof http.Server)
-  // A client response from the re-exported http.get is a node:http IncomingMessage.
-  const probe = nodeHttp.createServer((_req, res) => res.end('x'))
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve))
-  try {
-    const port = (probe.address() as import('node:net').AddressInfo).port
-    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) =>
-      http.get({ port, host: '127.0.0.1', agent: false }, resolve).on('error', reject),
-    )
-    res.resume()
-    t.true(res instanceof http.IncomingMessage)
-    t.true(new nodeHttp.ServerResponse(res) instanceof http.ServerResponse)
-  } finally {
-    await new Promise<void>((resolve) => probe.close(() => resolve()))
-  }
-  // A subclass keeps the ordinary test.
   class Sub extends http.IncomingMessage {}
-  t.false(new nodeHttp.IncomingMessage(null as never) instanceof Sub)
   t.true(new Sub(null as never) instanceof Sub)
   t.true(new Sub(null as never) instanceof http.IncomingMessage)
+  t.true(new Sub(null as never) instanceof nodeHttp.IncomingMessage)
 })
 
 test("IncomingMessage and ServerResponse can be called on an object that inherits from them, as node:http's functions (light-my-request does)", (t) => {

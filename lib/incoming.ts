@@ -21,17 +21,6 @@ export class IncomingMessage extends http.IncomingMessage {
   [kEndScheduled] = false;
 
   /**
-   * node:http's own messages are instances too: a client's response (from the re-exported
-   * `get`/`request`) passes `res instanceof http.IncomingMessage` when `http` is ferrohttp, as
-   * it does with node:http. A subclass keeps the ordinary test.
-   */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return this === IncomingMessage || this === PublicIncomingMessage
-      ? value instanceof http.IncomingMessage
-      : Function.prototype[Symbol.hasInstance].call(this, value);
-  }
-
-  /**
    * Readable#read, minus its repeats of a scheduled 'end'. Once a request has ended and its
    * buffer is empty, each read() until 'end' is emitted queues another endReadableNT tick that
    * finds the work done: a request nobody reads gets four (resume_ reads twice, each flow()

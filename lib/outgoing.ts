@@ -35,13 +35,6 @@ interface OutgoingFields {
 }
 
 export class ServerResponse<Request extends http.IncomingMessage = http.IncomingMessage> extends http.ServerResponse<Request> {
-  /** node:http's own responses are instances too (as IncomingMessage's); a subclass keeps the ordinary test. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return this === ServerResponse || this === PublicServerResponse
-      ? value instanceof http.ServerResponse
-      : Function.prototype[Symbol.hasInstance].call(this, value);
-  }
-
   /**
    * Node's OutgoingMessage#end, for the common case on one of our connections: the head, the
    * body with its framing and the last chunk go to the socket as one write (one string when
