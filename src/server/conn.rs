@@ -511,9 +511,7 @@ impl Conn {
         if let Some(ms) = out.set_timeout.take() {
             // Replaces the keep-alive's stand-in too, as a net.Socket's one timer.
             self.idle_after_keep_alive = None;
-            self.idle_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
-            self.idle_fired = false;
-            self.last_activity = Instant::now();
+            self.set_idle_timeout(ms, Instant::now());
         }
         if let Some(ms) = out.idle_after_keep_alive.take() {
             self.idle_after_keep_alive = Some(ms);
@@ -636,15 +634,27 @@ impl Conn {
         }
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
-        let idle = match (
+    /// `socket.setTimeout(ms)` (0: none), counted from `now`.
+    fn set_idle_timeout(&mut self, ms: u32, now: Instant) {
+        self.idle_timeout = (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
+        self.idle_fired = false;
+        self.last_activity = now;
+    }
+
+    /// When the idle timeout fires: set, not fired yet, and no keep-alive standing in for it.
+    fn idle_deadline(&self) -> Option<Instant> {
+        match (
             self.idle_timeout,
             self.idle_fired,
             self.idle_after_keep_alive,
         ) {
             (Some(t), false, None) => Some(self.last_activity + t),
             _ => None,
-        };
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let idle = self.idle_deadline();
         [
             idle,
             self.head_deadline,
@@ -671,16 +681,10 @@ impl Conn {
         if self.keep_alive_check.is_some_and(|d| d <= now) {
             self.check_keep_alive(now);
         }
-        if let (Some(t), false, None) = (
-            self.idle_timeout,
-            self.idle_fired,
-            self.idle_after_keep_alive,
-        ) {
-            if self.last_activity + t <= now {
-                self.idle_fired = true;
-                let mut q = self.inner.queue.lock();
-                q.batch().meta.extend_from_slice(&[EV_TIMEOUT, self.id]);
-            }
+        if self.idle_deadline().is_some_and(|d| d <= now) {
+            self.idle_fired = true;
+            let mut q = self.inner.queue.lock();
+            q.batch().meta.extend_from_slice(&[EV_TIMEOUT, self.id]);
         }
     }
 
@@ -852,10 +856,7 @@ impl Conn {
                             }
                             self.head_deadline = None;
                             if let Some(ms) = self.idle_after_keep_alive.take() {
-                                self.idle_timeout =
-                                    (ms > 0).then(|| Duration::from_millis(u64::from(ms)));
-                                self.idle_fired = false;
-                                self.last_activity = *now.get_or_insert_with(Instant::now);
+                                self.set_idle_timeout(ms, *now.get_or_insert_with(Instant::now));
                             }
                             self.dispatched = self.dispatched.wrapping_add(1);
                             self.rpos += self.head.end;
