@@ -302,11 +302,19 @@ async function upgraded(port: number, server: import('node:http').Server): Promi
   return { socket: await gotSocket, client }
 }
 
-test("an upgraded socket's end() is half-open: it reads on until the peer ends, then closes", async (t) => {
+/** Runs `body` with an upgraded connection's two ends on a fresh server, closed afterwards. */
+async function withUpgraded(body: (ends: { socket: net.Socket; client: net.Socket }) => Promise<void>): Promise<void> {
   const server = http.createServer()
   const port = await listen(server)
   try {
-    const { socket, client } = await upgraded(port, server)
+    await body(await upgraded(port, server))
+  } finally {
+    await close(server)
+  }
+}
+
+test("an upgraded socket's end() is half-open: it reads on until the peer ends, then closes", async (t) => {
+  await withUpgraded(async ({ socket, client }) => {
     const events: string[] = []
     let serverGot = ''
     socket.on('data', (d: Buffer) => (serverGot += d.toString('latin1')))
@@ -326,16 +334,11 @@ test("an upgraded socket's end() is half-open: it reads on until the peer ends, 
     t.is(clientGot, 'bye')
     t.is(serverGot, 'late data')
     t.deepEqual(events, ['client got FIN', 'server end', 'server close'])
-  } finally {
-    await close(server)
-  }
+  })
 })
 
 test('resetAndDestroy() on an upgraded socket resets the connection: the peer gets ECONNRESET', async (t) => {
-  const server = http.createServer()
-  const port = await listen(server)
-  try {
-    const { socket, client } = await upgraded(port, server)
+  await withUpgraded(async ({ socket, client }) => {
     const clientError = new Promise<NodeJS.ErrnoException>((resolve) => client.on('error', resolve))
     const serverClose = new Promise<boolean>((resolve) => socket.on('close', (hadError: boolean) => resolve(hadError)))
     t.is(socket.resetAndDestroy(), socket)
@@ -347,16 +350,11 @@ test('resetAndDestroy() on an upgraded socket resets the connection: the peer ge
     t.is(socket.resetAndDestroy(), socket)
     await new Promise((r) => setImmediate(r))
     t.is(errors, 0)
-  } finally {
-    await close(server)
-  }
+  })
 })
 
 test("an upgraded socket's _writableState.length counts what it holds once writes pass the high-water mark (ws's bufferedAmount)", async (t) => {
-  const server = http.createServer()
-  const port = await listen(server)
-  try {
-    const { socket, client } = await upgraded(port, server)
+  await withUpgraded(async ({ socket, client }) => {
     const state = (socket as unknown as { _writableState: { length: number } })._writableState
     t.is(state.length, 0)
     const data = Buffer.alloc(1024, 61)
@@ -375,7 +373,5 @@ test("an upgraded socket's _writableState.length counts what it holds once write
     await new Promise<void>((resolve) => client.on('end', () => resolve()))
     t.is(received, writes * data.length)
     client.destroy()
-  } finally {
-    await close(server)
-  }
+  })
 })
