@@ -108,6 +108,32 @@ test('instanceof: a server is an http.Server, as libraries that take one check w
   t.true(new Sub(null as never) instanceof nodeHttp.IncomingMessage)
 })
 
+test("instanceof: node:http's own messages (a client's response) are instances of the exported classes, as of node:http's", async (t) => {
+  const nodeReq = new nodeHttp.IncomingMessage(null as never)
+  t.true(nodeReq instanceof http.IncomingMessage)
+  t.true(new nodeHttp.ServerResponse(nodeReq) instanceof http.ServerResponse)
+  t.false(nodeReq instanceof http.ServerResponse)
+  t.false({} instanceof http.IncomingMessage)
+  t.false((null as unknown) instanceof http.IncomingMessage)
+  // A subclass keeps the ordinary test: its own instances only.
+  class Sub extends http.IncomingMessage {}
+  t.false(nodeReq instanceof Sub)
+  t.true(new Sub(null as never) instanceof Sub)
+  // A response of node:http's client, from a server of the module under test.
+  const server = http.createServer((_req, res) => res.end('ok'))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    const { port } = server.address() as { port: number }
+    const res = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      nodeHttp.get({ host: '127.0.0.1', port, agent: false }, resolve).on('error', reject)
+    })
+    res.resume()
+    t.true(res instanceof http.IncomingMessage)
+  } finally {
+    await new Promise((resolve) => server.close(resolve))
+  }
+})
+
 test("IncomingMessage and ServerResponse can be called on an object that inherits from them, as node:http's functions (light-my-request does)", (t) => {
   function Req(this: object, socket: unknown) {
     ;(http.IncomingMessage as unknown as (this: object, s: unknown) => void).call(this, socket)

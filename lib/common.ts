@@ -25,9 +25,20 @@ export function optionalSymbol(obj: object, description: string): symbol | null 
  * behind fastify.inject, does this). Ours are classes, which cannot be called: the exported
  * name is the class behind a Proxy that, called on an object, runs Node's constructor on it,
  * and called on nothing constructs. `new`, `extends` and statics reach the class itself.
+ *
+ * `x instanceof` the exported name is Node's own test (ours extend Node's classes), so node:http's
+ * messages (a client's response) are instances too, as they are of `http.IncomingMessage`. The
+ * Proxy answers `Symbol.hasInstance` only for itself, never by defining it: a defined
+ * `Symbol.hasInstance` costs V8's instanceof fast path process-wide. Subclasses keep the
+ * ordinary test.
  */
 export function callableClass<C extends new (...args: never[]) => object>(cls: C, nodeConstructor: (...args: unknown[]) => unknown): C {
-  return new Proxy(cls, {
+  const nodeHasInstance = (x: unknown): boolean => x instanceof (nodeConstructor as unknown as new () => object);
+  const proxy: C = new Proxy(cls, {
+    get(target, key, receiver: unknown) {
+      if (key === Symbol.hasInstance && receiver === proxy) return nodeHasInstance;
+      return Reflect.get(target, key, receiver) as unknown;
+    },
     apply(target, thisArg: unknown, args: unknown[]) {
       if (thisArg !== null && (typeof thisArg === 'object' || typeof thisArg === 'function')) {
         nodeConstructor.apply(thisArg, args);
@@ -36,6 +47,7 @@ export function callableClass<C extends new (...args: never[]) => object>(cls: C
       return new (target as unknown as new (...a: unknown[]) => object)(...args);
     },
   });
+  return proxy;
 }
 
 const probeReq = new http.IncomingMessage(null as never);
