@@ -1,7 +1,8 @@
 //! Request body decoding: Content-Length and chunked, as a byte-level state machine (the shape of
 //! hyper's `ChunkedState`) with llhttp's strictness and Node's limits on extensions and trailers.
 
-use super::llhttp::{scan_trailers, Grammar, TOKEN};
+use super::llhttp::{scan_trailers, Grammar, HeadState, TOKEN};
+use super::parse::Fold;
 use super::ParseError;
 
 /// Node caps chunk extensions at 16 KiB per chunk (HPE_CHUNK_EXTENSIONS_OVERFLOW → 413).
@@ -17,6 +18,9 @@ pub struct BodyDecoder {
     grammar: Grammar,
     /// Where the trailer line being read starts in `trailers`.
     trailer_line: usize,
+    /// llhttp's flags as the head left them, and with the complete trailer lines added.
+    head_state: HeadState,
+    trailer_state: HeadState,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +94,8 @@ impl BodyDecoder {
             max_trailer_bytes: 0,
             grammar: Grammar::default(),
             trailer_line: 0,
+            head_state: HeadState::default(),
+            trailer_state: HeadState::default(),
         }
     }
 
@@ -106,14 +112,27 @@ impl BodyDecoder {
         self.kind == Kind::UntilEof
     }
 
-    pub fn chunked(max_trailer_bytes: usize, grammar: Grammar) -> Self {
+    /// `head_flags`: llhttp's flags after the head (`RequestHead::flags`), which its trailers
+    /// are parsed with.
+    pub fn chunked(max_trailer_bytes: usize, grammar: Grammar, head_flags: u16) -> Self {
+        let head_state = HeadState {
+            flags: head_flags,
+            ..HeadState::default()
+        };
         Self {
             kind: Kind::Chunked(Chunked::Size { size: 0, digits: 0 }),
             trailers: Vec::new(),
             max_trailer_bytes,
             grammar,
             trailer_line: 0,
+            head_state,
+            trailer_state: head_state,
         }
+    }
+
+    /// llhttp's flags once the trailers are in: the head's and those the trailers added.
+    pub fn flags(&self) -> u16 {
+        self.trailer_state.flags
     }
 
     pub fn is_done(&self) -> bool {
@@ -213,8 +232,10 @@ impl BodyDecoder {
                         bytes: 0,
                         at: Ext::Start,
                     },
+                    // Lenient llhttp takes a bare LF for the CR, and then still an LF if one
+                    // follows (chunk_size_almost_done): "0\n\n" is one line end.
                     b'\r' => Chunked::SizeLf { size },
-                    b'\n' if lenient => Self::after_size(size),
+                    b'\n' if lenient => Chunked::SizeLf { size },
                     b'\n' => return Err((E::CrExpectedAfterChunkSize, after)),
                     _ => return Err((E::InvalidChunkSize, at)),
                 },
@@ -314,14 +335,21 @@ impl BodyDecoder {
                     self.push_trailer(b).map_err(|e| (e, at))?;
                     if b == b'\n' {
                         // Each line is checked as it completes, so an error stops where llhttp
-                        // stops (the error's byte is in this line, at or before `at`).
+                        // stops (the error's byte is in this line, at or before `at`). An obs-fold
+                        // line (lenient) continues the one before: the whole block is checked at
+                        // its end.
                         let line = &self.trailers[self.trailer_line..];
-                        let mut probe = Vec::with_capacity(line.len() + 2);
-                        probe.extend_from_slice(line);
-                        probe.extend_from_slice(b"\r\n");
-                        if let Err((e, k)) = scan_trailers(&probe, self.grammar) {
-                            let back = (line.len() - 1).saturating_sub(k);
-                            return Err((e, at.saturating_sub(back)));
+                        let fold = lenient && matches!(line[0], b' ' | b'\t');
+                        if !fold {
+                            let mut probe = Vec::with_capacity(line.len() + 2);
+                            probe.extend_from_slice(line);
+                            probe.extend_from_slice(b"\r\n");
+                            let mut st = self.trailer_state;
+                            if let Err((e, k)) = scan_trailers(&probe, self.grammar, &mut st) {
+                                let back = (line.len() - 1).saturating_sub(k);
+                                return Err((e, at.saturating_sub(back)));
+                            }
+                            self.trailer_state = st;
                         }
                         Chunked::TrailerLineStart
                     } else {
@@ -364,14 +392,22 @@ impl BodyDecoder {
 
     /// Trailers as `[name_off, name_len, value_off, value_len]` into `trailer_bytes()`, parsed
     /// as llhttp does; an error comes with its offset in `trailer_bytes()`.
-    pub fn parse_trailers(&self, out: &mut Vec<[u32; 4]>) -> Result<(), (ParseError, usize)> {
+    /// Values continued over obs-fold lines (lenient) come in `folds`.
+    pub fn parse_trailers(
+        &mut self,
+        out: &mut Vec<[u32; 4]>,
+        folds: &mut Vec<Fold>,
+    ) -> Result<(), (ParseError, usize)> {
         out.clear();
+        folds.clear();
         if self.trailers.is_empty() {
             return Ok(());
         }
         let mut block = self.trailers.clone();
         block.extend_from_slice(b"\r\n");
-        *out = scan_trailers(&block, self.grammar)?;
+        let mut st = self.head_state;
+        (*out, *folds) = scan_trailers(&block, self.grammar, &mut st)?;
+        self.trailer_state = st;
         Ok(())
     }
 }
@@ -379,6 +415,13 @@ impl BodyDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::h1::llhttp::{
+        F_CHUNKED, F_CONNECTION_CLOSE, F_CONNECTION_KEEP_ALIVE, F_CONTENT_LENGTH,
+        F_TRANSFER_ENCODING,
+    };
+
+    /// The flags of a head with `Transfer-Encoding: chunked`.
+    const CHUNKED_HEAD: u16 = F_TRANSFER_ENCODING | F_CHUNKED;
 
     /// Decodes `input` fed in pieces of `step` bytes; returns (body, rest after the body).
     fn run(
@@ -419,8 +462,12 @@ mod tests {
     fn chunked_every_split() {
         let wire = b"5\r\nhello\r\n1;ext=1\r\n \r\na\r\n0123456789\r\n0\r\nX-T: 1\r\n\r\nNEXT";
         for step in 1..wire.len() {
-            let (body, used) =
-                run(BodyDecoder::chunked(1024, Grammar::default()), wire, step).unwrap();
+            let (body, used) = run(
+                BodyDecoder::chunked(1024, Grammar::default(), CHUNKED_HEAD),
+                wire,
+                step,
+            )
+            .unwrap();
             assert_eq!(body, b"hello 0123456789", "step {step}");
             assert_eq!(&wire[used..], b"NEXT");
         }
@@ -428,17 +475,102 @@ mod tests {
 
     #[test]
     fn trailers_are_parsed() {
-        let mut dec = BodyDecoder::chunked(1024, Grammar::default());
+        let mut dec = BodyDecoder::chunked(1024, Grammar::default(), CHUNKED_HEAD);
         let wire = b"0\r\nX-A: 1\r\nx-b: two\r\n\r\n";
         let (n, d) = dec.decode(wire).unwrap();
         assert_eq!((n, d), (wire.len(), Decoded::Done));
         let mut t = Vec::new();
-        dec.parse_trailers(&mut t).unwrap();
+        dec.parse_trailers(&mut t, &mut Vec::new()).unwrap();
         let raw = dec.trailer_bytes();
         let s = |o: u32, l: u32| &raw[o as usize..(o + l) as usize];
         assert_eq!(t.len(), 2);
         assert_eq!(s(t[1][0], t[1][1]), b"x-b");
         assert_eq!(s(t[1][2], t[1][3]), b"two");
+    }
+
+    /// llhttp parses trailers with the head's flags: what the head could not carry beside
+    /// `Transfer-Encoding: chunked` is an error there too, at the byte Node 20 reports
+    /// (offsets into the body here); a trailer's Connection header counts for the connection.
+    #[test]
+    fn trailers_keep_the_heads_flags() {
+        let strict = Grammar::default();
+        let cases: &[(&str, ParseError, usize)] = &[
+            (
+                "3\r\nabc\r\n0\r\nContent-Length: 5\r\n\r\n",
+                ParseError::ContentLengthWithTransferEncoding,
+                26,
+            ),
+            (
+                "3\r\nabc\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n",
+                ParseError::InvalidTransferEncodingValue,
+                31,
+            ),
+        ];
+        for &(input, want, at) in cases {
+            let mut dec = BodyDecoder::chunked(1024, strict, CHUNKED_HEAD);
+            let mut pos = 0;
+            let got = loop {
+                match dec.decode(&input.as_bytes()[pos..]) {
+                    Ok((n, Decoded::Data { .. })) => pos += n,
+                    Ok(other) => break Ok(other),
+                    Err((e, k)) => break Err((e, pos + k)),
+                }
+            };
+            assert_eq!(got, Err((want, at)), "{input:?}");
+        }
+        let flags_after = |trailer: &str, g: Grammar| {
+            let mut dec = BodyDecoder::chunked(1024, g, CHUNKED_HEAD);
+            let input = format!("0\r\n{trailer}\r\n");
+            assert_eq!(dec.decode(input.as_bytes()).unwrap().1, Decoded::Done);
+            dec.parse_trailers(&mut Vec::new(), &mut Vec::new())
+                .unwrap();
+            dec.flags()
+        };
+        assert_eq!(flags_after("", strict), CHUNKED_HEAD);
+        assert_eq!(
+            flags_after("Connection: close\r\n", strict),
+            CHUNKED_HEAD | F_CONNECTION_CLOSE
+        );
+        let lenient = Grammar {
+            lenient: true,
+            ..Grammar::default()
+        };
+        assert_eq!(
+            flags_after("Connection: keep-alive\r\nContent-Length: 1\r\n", lenient),
+            CHUNKED_HEAD | F_CONNECTION_KEEP_ALIVE | F_CONTENT_LENGTH
+        );
+    }
+
+    /// Lenient llhttp: a bare LF after the size stands for the CR and an LF may still follow
+    /// ("0\n\n" is one line end, so the trailers start after it); an obs-fold line continues
+    /// a trailer's value.
+    #[test]
+    fn lenient_line_ends_and_folded_trailers() {
+        let lenient = Grammar {
+            lenient: true,
+            ..Grammar::default()
+        };
+        let mut dec = BodyDecoder::chunked(1024, lenient, CHUNKED_HEAD);
+        let input = b"3\nabc\n0\n\nX: y\r\n\r\nNEXT";
+        let (body, used) = run(dec, input, 1).unwrap();
+        assert_eq!(body, b"abc");
+        assert_eq!(&input[used..], b"NEXT");
+
+        dec = BodyDecoder::chunked(1024, lenient, CHUNKED_HEAD);
+        let input = b"0\r\nA: b \r\n  folded\r\n\tagain \r\nC: d\r\n\r\n";
+        assert_eq!(dec.decode(input).unwrap(), (input.len(), Decoded::Done));
+        let (mut spans, mut folds) = (Vec::new(), Vec::new());
+        dec.parse_trailers(&mut spans, &mut folds).unwrap();
+        assert_eq!(spans.len(), 2);
+        assert_eq!(folds.len(), 1);
+        assert_eq!(folds[0].header, 0);
+        let mut value = Vec::new();
+        folds[0].joined_value(dec.trailer_bytes(), &mut value);
+        assert_eq!(value, b"b   folded\tagain");
+
+        // Strict llhttp refuses the fold.
+        let mut dec = BodyDecoder::chunked(1024, Grammar::default(), CHUNKED_HEAD);
+        assert!(dec.decode(b"0\r\nA: b\r\n c\r\n\r\n").is_err());
     }
 
     #[test]
@@ -453,7 +585,7 @@ mod tests {
         ];
         for (input, want) in cases {
             let got = run(
-                BodyDecoder::chunked(1024, Grammar::default()),
+                BodyDecoder::chunked(1024, Grammar::default(), CHUNKED_HEAD),
                 input,
                 input.len(),
             )
@@ -462,7 +594,7 @@ mod tests {
         }
         let ext = format!("2;{}=bar\r\nAA\r\n0\r\n\r\n", "A".repeat(20000));
         let got = run(
-            BodyDecoder::chunked(1024, Grammar::default()),
+            BodyDecoder::chunked(1024, Grammar::default(), CHUNKED_HEAD),
             ext.as_bytes(),
             1000,
         )
@@ -470,7 +602,7 @@ mod tests {
         assert_eq!(got, Some(ParseError::ChunkExtensionsOverflow));
         let trailer = format!("0\r\nX: {}\r\n\r\n", "a".repeat(2000));
         let got = run(
-            BodyDecoder::chunked(1024, Grammar::default()),
+            BodyDecoder::chunked(1024, Grammar::default(), CHUNKED_HEAD),
             trailer.as_bytes(),
             100,
         )
@@ -521,7 +653,7 @@ mod tests {
             ("3;a=\"b;\\\"c\";d\r\nabc\r\n0\r\n\r\n", "", 0),
         ];
         for &(input, reason, at) in cases {
-            let mut dec = BodyDecoder::chunked(1024, Grammar::default());
+            let mut dec = BodyDecoder::chunked(1024, Grammar::default(), CHUNKED_HEAD);
             let mut pos = 0;
             let got = loop {
                 match dec.decode(&input.as_bytes()[pos..]) {

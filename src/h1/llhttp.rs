@@ -7,7 +7,7 @@
 //! and `url.ts`: a `match` consumes what it matched, a `peek` does not, `skipTo` consumes one
 //! byte, and an error is reported at the byte where its node is reached.
 
-use super::parse::RequestHead;
+use super::parse::{Fold, RequestHead};
 use super::ParseError;
 
 /// llhttp's methods (HTTP, PRI and RTSP), sorted; a request's method crosses as an index here.
@@ -121,11 +121,25 @@ impl Special {
     }
 }
 
+/// `llhttp_should_keep_alive` for a message whose length does not depend on EOF: HTTP/1.1
+/// (and later minors) unless `Connection: close`, older versions only with `keep-alive`.
+pub fn should_keep_alive(version_major: u8, version_minor: u8, flags: u16) -> bool {
+    if version_major > 0 && version_minor > 0 {
+        flags & F_CONNECTION_CLOSE == 0
+    } else {
+        flags & F_CONNECTION_KEEP_ALIVE != 0
+    }
+}
+
 /// The parser state a head's headers build up: llhttp's `flags` and `content_length`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct HeadState {
     pub flags: u16,
     pub content_length: u64,
+    /// A Connection value ended inside llhttp's token list (its last token none of close,
+    /// upgrade, keep-alive: `header_state` still CONNECTION), so an obs-fold line goes on
+    /// parsing tokens; after a known token the rest is an ordinary value.
+    pub connection_open: bool,
 }
 
 /// An error and the input offset llhttp reports it at.
@@ -442,6 +456,7 @@ pub fn scan_special_value(
         Special::Connection => {
             // The flag of the token being read, set when a comma or the value's end confirms it.
             let mut pending = 0u16;
+            st.connection_open = false;
             'value: loop {
                 // header_value_connection
                 while matches!(input.get(p), Some(b' ' | b'\t')) {
@@ -462,6 +477,7 @@ pub fn scan_special_value(
                 if let Some((q, flag)) = known {
                     p = q;
                     pending = flag;
+                    st.connection_open = false;
                     // header_value_connection_ws
                     while ows(input.get(p)) {
                         p += 1;
@@ -481,6 +497,7 @@ pub fn scan_special_value(
                         Some(_) => pending = 0,
                     }
                 } else {
+                    st.connection_open = true;
                     // A mismatch inside a word leaves the trie where it failed.
                     p = [&b"close"[..], b"upgrade", b"keep-alive"]
                         .iter()
@@ -555,6 +572,7 @@ pub fn empty_value(kind: Option<Special>, at: usize) -> Result<(), Stop> {
 /// presence flags, body and keep-alive are the caller's to derive).
 pub fn scan_head(input: &[u8], g: Grammar, out: &mut RequestHead) -> Scan {
     out.headers.clear();
+    out.folds.clear();
     match scan(input, g, out) {
         Ok(st) => Scan::Complete(st),
         Err(None) => Scan::Partial,
@@ -601,16 +619,26 @@ fn scan(input: &[u8], g: Grammar, out: &mut RequestHead) -> Result<HeadState, Op
             p = request_version(input, p, out, lenient)?;
         }
     }
-    headers(input, p, out, g, true)
+    headers(input, p, out, g, true, HeadState::default())
 }
 
 /// Trailer lines (each with its CRLF) followed by the blank line, as llhttp parses them after
 /// the last chunk: `[name_off, name_len, value_off, value_len]` into `block`, or where llhttp
-/// stops.
-pub fn scan_trailers(block: &[u8], g: Grammar) -> Result<Vec<[u32; 4]>, Stop> {
+/// stops. llhttp parses trailers with the head's flags still set (a Content-Length or a second
+/// Transfer-Encoding there is the same error as in the head), and the flags they add count for
+/// the connection (`Connection: close` in a trailer ends it): `st` comes in as the head left
+/// it and goes out with the trailers' flags added.
+pub fn scan_trailers(
+    block: &[u8],
+    g: Grammar,
+    st: &mut HeadState,
+) -> Result<(Vec<[u32; 4]>, Vec<Fold>), Stop> {
     let mut out = RequestHead::default();
-    match headers(block, 0, &mut out, g, false) {
-        Ok(_) => Ok(out.headers),
+    match headers(block, 0, &mut out, g, false, *st) {
+        Ok(after) => {
+            *st = after;
+            Ok((out.headers, out.folds))
+        }
         Err(Some(stop)) => Err(stop),
         // The decoder hands over whole lines ending in the blank one.
         Err(None) => Err((ParseError::InvalidEofState, block.len())),
@@ -702,17 +730,18 @@ fn request_version(
 
 /// Header lines from `p` through the blank line; fills `out.headers` and `out.end`.
 /// `after_start_line`: llhttp's headers_start (a space there has its own error), not trailers.
+/// `st`: the parser state the lines start from (the head's, for trailers).
 fn headers(
     input: &[u8],
     mut p: usize,
     out: &mut RequestHead,
     g: Grammar,
     after_start_line: bool,
+    mut st: HeadState,
 ) -> Result<HeadState, Option<Stop>> {
     use ParseError as E;
     let lenient = g.lenient;
     let byte = |p: usize| input.get(p).copied().ok_or(None);
-    let mut st = HeadState::default();
     if after_start_line && byte(p)? == b' ' {
         if !lenient {
             return Err(Some((E::UnexpectedSpace, p + 1)));
@@ -821,13 +850,65 @@ fn headers(
             continue;
         }
         let value_start = p;
-        let cr = match kind {
+        let mut cr = match kind {
             Some(kind) => scan_special_value(input, p, kind, &mut st, g)?,
             None => general_value(input, p, lenient)?,
         };
+        let mut pieces = Vec::new();
+        loop {
+            // header_value_almost_done
+            p = cr;
+            if byte(p)? == b'\r' {
+                p += 1;
+                match byte(p)? {
+                    b'\n' => p += 1,
+                    _ => return Err(Some((E::LfExpected, p))),
+                }
+            } else {
+                p += 1;
+            }
+            // header_value_lws: whitespace starting the next line is obs-fold, which only
+            // lenient llhttp takes: the value goes on from that whitespace, with the special
+            // header's parsing going on too (after a final `chunked`, as any header's).
+            if !matches!(byte(p)?, b' ' | b'\t') {
+                break;
+            }
+            if !lenient {
+                return Err(Some((E::UnexpectedWhitespace, p)));
+            }
+            if pieces.is_empty() {
+                pieces.push((value_start as u32, (cr - value_start) as u32));
+            }
+            // What llhttp's header_state makes of the rest: Content-Length is parsed again (a
+            // duplicate), a token list still open goes on; anything else is an ordinary value,
+            // and a Transfer-Encoding's `chunked` no longer counts (its flag is set only when
+            // the value ends in that state, which the fold resets).
+            kind = match kind {
+                Some(Special::ContentLength) => kind,
+                Some(Special::Connection) if st.connection_open => kind,
+                Some(Special::TransferEncoding) => {
+                    st.flags &= !F_CHUNKED;
+                    None
+                }
+                _ => None,
+            };
+            let piece_start = p;
+            cr = match kind {
+                Some(kind) => scan_special_value(input, p, kind, &mut st, g)?,
+                None => general_value(input, p, lenient)?,
+            };
+            pieces.push((piece_start as u32, (cr - piece_start) as u32));
+        }
         let mut value_end = cr;
-        while value_end > value_start && matches!(input[value_end - 1], b' ' | b'\t') {
-            value_end -= 1;
+        if pieces.is_empty() {
+            while value_end > value_start && matches!(input[value_end - 1], b' ' | b'\t') {
+                value_end -= 1;
+            }
+        } else {
+            out.folds.push(Fold {
+                header: out.headers.len(),
+                pieces,
+            });
         }
         out.headers.push([
             name_start as u32,
@@ -835,22 +916,6 @@ fn headers(
             value_start as u32,
             (value_end - value_start) as u32,
         ]);
-        // header_value_almost_done, header_value_lws
-        p = cr;
-        if byte(p)? == b'\r' {
-            p += 1;
-            match byte(p)? {
-                b'\n' => p += 1,
-                _ => return Err(Some((E::LfExpected, p))),
-            }
-        } else {
-            p += 1;
-        }
-        if matches!(byte(p)?, b' ' | b'\t') {
-            // obs-fold: llhttp takes it only when lenient, as a continuation this layout
-            // cannot express; refused either way.
-            return Err(Some((E::UnexpectedWhitespace, p)));
-        }
     }
     out.end = p;
     Ok(st)
@@ -1103,6 +1168,80 @@ mod tests {
         };
         assert_eq!(h.headers.len(), 3);
         assert_eq!(h.end, input.len());
+    }
+
+    /// Lenient llhttp continues a value over obs-fold lines (Node 20.20, insecureHTTPParser):
+    /// the value Node sees, and what the fold does to a special header's flags.
+    #[test]
+    fn lenient_obs_fold_follows_llhttp() {
+        let lenient = Grammar {
+            lenient: true,
+            ..Grammar::default()
+        };
+        let scan = |headers: &str| {
+            let input = format!("GET / HTTP/1.1\r\n{headers}\r\n");
+            let (scan, head) = scan_new(input.as_bytes(), lenient);
+            let values: Vec<String> = (0..head.headers.len())
+                .map(|k| {
+                    let mut v = Vec::new();
+                    match head.folds.iter().find(|f| f.header == k) {
+                        Some(fold) => fold.joined_value(input.as_bytes(), &mut v),
+                        None => {
+                            let [_, _, off, len] = head.headers[k];
+                            v.extend_from_slice(
+                                &input.as_bytes()[off as usize..(off + len) as usize],
+                            );
+                        }
+                    }
+                    String::from_utf8(v).unwrap()
+                })
+                .collect();
+            (scan, values)
+        };
+        let flags = |s: Scan| match s {
+            Scan::Complete(st) => st.flags,
+            other => panic!("{other:?}"),
+        };
+        let (s, v) = scan("X: a \r\n b\r\nY: z\r\n");
+        assert_eq!(
+            (flags(s), v),
+            (0, vec!["a  b".to_string(), "z".to_string()])
+        );
+        assert_eq!(scan("X: a\r\n b \r\n\tc\t\r\n").1, vec!["a b \tc"]);
+        assert_eq!(scan("X: a\r\n  \r\n").1, vec!["a"]);
+        // A `chunked` that a fold follows no longer counts.
+        let (s, v) = scan("Transfer-Encoding: chunked\r\n x\r\n");
+        assert_eq!(
+            (flags(s), v),
+            (F_TRANSFER_ENCODING, vec!["chunked x".to_string()])
+        );
+        assert_eq!(
+            flags(scan("Transfer-Encoding: gzip\r\n chunked\r\n").0),
+            F_TRANSFER_ENCODING
+        );
+        // A token list still open goes on over the fold; after a known token it is text.
+        assert_eq!(
+            flags(scan("Connection: foo\r\n close\r\n").0),
+            F_CONNECTION_CLOSE
+        );
+        assert_eq!(
+            flags(scan("Connection: keep-alive\r\n close\r\n").0),
+            F_CONNECTION_KEEP_ALIVE
+        );
+        assert_eq!(
+            flags(scan("Connection: close\r\n foo\r\n").0),
+            F_CONNECTION_CLOSE
+        );
+        // Content-Length is parsed again: a duplicate, at the fold's whitespace.
+        assert_eq!(
+            scan("Content-Length: 1\r\n 2\r\n").0,
+            Scan::Error(ParseError::UnexpectedContentLength, 35)
+        );
+        // Strict llhttp refuses the fold.
+        assert_eq!(
+            scan_new(b"GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", Grammar::default()).0,
+            Scan::Error(ParseError::UnexpectedWhitespace, 22)
+        );
     }
 
     #[test]

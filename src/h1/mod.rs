@@ -7,4 +7,4 @@ pub mod parse;
 
 pub use decode::{BodyDecoder, Decoded};
 pub use error::ParseError;
-pub use parse::{parse_request_head, BodyKind, HeadLimits, RequestHead};
+pub use parse::{parse_request_head, BodyKind, Fold, HeadLimits, RequestHead};

@@ -65,8 +65,13 @@ pub struct RequestHead {
     pub version_minor: u8,
     /// `[name_off, name_len, value_off, value_len]` per header, in wire order.
     pub headers: Vec<[u32; 4]>,
+    /// Values continued over obs-fold lines (lenient llhttp only): the header's index in
+    /// `headers` and the value's pieces, `(offset, length)` each; see `Fold`.
+    pub folds: Vec<Fold>,
     pub body: BodyKindSlot,
     pub keep_alive: bool,
+    /// llhttp's flags after the head (`F_*`): trailers are parsed with them.
+    pub flags: u16,
     /// llhttp's upgrade flag: CONNECT, or `Upgrade` with `Connection: upgrade`.
     pub upgrade: bool,
     /// A `Host` header is present (so JS can check requireHostHeader without building
@@ -77,6 +82,29 @@ pub struct RequestHead {
     /// An error llhttp raises only after `onHeadersComplete`, so Node dispatches the request
     /// first (a request `Transfer-Encoding` whose last coding is not chunked).
     pub late_error: Option<ParseError>,
+}
+
+/// A header value llhttp (lenient) continued over obs-fold lines: Node's value is its pieces
+/// joined, each continuation with its leading whitespace, the line ends left out and the trailing
+/// whitespace of the whole trimmed. Not one span of the input, so whoever hands the head on
+/// joins it (`joined_value`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fold {
+    pub header: usize,
+    pub pieces: Vec<(u32, u32)>,
+}
+
+impl Fold {
+    /// The value Node sees, from the input the pieces point into.
+    pub fn joined_value(&self, input: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        for &(off, len) in &self.pieces {
+            out.extend_from_slice(&input[off as usize..(off + len) as usize]);
+        }
+        while out.len() > start && matches!(out.last(), Some(b' ' | b'\t')) {
+            out.pop();
+        }
+    }
 }
 
 /// `BodyKind` with a `Default`, so `RequestHead` can be reused across requests.
@@ -184,7 +212,9 @@ fn fast_path(buf: &[u8], start: usize, limits: &HeadLimits, out: &mut RequestHea
                 if let Some(at) = overflow_at(buf, url, spans, limits.max_head_bytes) {
                     return Fast::Overflow(at);
                 }
-                if !limits.lenient && has_bare_lf(&input[..len]) {
+                // Strict llhttp refuses a bare LF; lenient llhttp takes one where a CR goes and
+                // then an LF if one follows, which httparse does not: llhttp's grammar decides.
+                if has_bare_lf(&input[..len]) {
                     return Fast::Ask;
                 }
                 out.start = start;
@@ -298,6 +328,7 @@ fn fill_head(
     out.version_major = 1;
     out.version_minor = req.version.unwrap_or(1);
     out.headers.clear();
+    out.folds.clear();
     out.late_error = None;
     out.has_host = false;
     out.has_expect = false;
@@ -375,11 +406,8 @@ fn finish_head(out: &mut RequestHead, st: &HeadState, lenient: bool) {
     } else {
         BodyKind::None
     };
-    out.keep_alive = if out.version_major > 0 && out.version_minor > 0 {
-        flags & llhttp::F_CONNECTION_CLOSE == 0
-    } else {
-        flags & llhttp::F_CONNECTION_KEEP_ALIVE != 0
-    };
+    out.flags = flags;
+    out.keep_alive = llhttp::should_keep_alive(out.version_major, out.version_minor, flags);
     let both = llhttp::F_UPGRADE | llhttp::F_CONNECTION_UPGRADE;
     out.upgrade = out.method == METHOD_CONNECT || flags & both == both;
 }

@@ -17,7 +17,10 @@ use tokio::time::Instant;
 use super::queue::*;
 use super::stream::ConnStream;
 use super::{ConnShared, ServerInner};
-use crate::h1::{parse_request_head, BodyDecoder, BodyKind, Decoded, ParseError, RequestHead};
+use crate::h1::llhttp::should_keep_alive;
+use crate::h1::{
+    parse_request_head, BodyDecoder, BodyKind, Decoded, Fold, ParseError, RequestHead,
+};
 
 /// What ended a connection's wait.
 enum Woken {
@@ -723,7 +726,7 @@ impl Conn {
         if matches!(&self.reading, Reading::Body(d) if d.ends_at_eof()) {
             // The body that runs to EOF is complete: the message ends here, then the EOF.
             let mut q = self.inner.queue.lock();
-            push_end(q.batch(), self.id, &[], &[]);
+            push_end(q.batch(), self.id, &[], &[], &[]);
             drop(q);
             self.after_message();
         }
@@ -890,6 +893,7 @@ impl Conn {
                                     self.reading = Reading::Body(BodyDecoder::chunked(
                                         inner.config.head_limits.max_head_bytes,
                                         inner.config.head_limits.grammar(),
+                                        self.head.flags,
                                     ));
                                 }
                             }
@@ -927,14 +931,22 @@ impl Conn {
                         Ok((n, Decoded::Done)) => {
                             self.rpos += n;
                             let mut trailers = Vec::new();
-                            if let Err((e, at)) = decoder.parse_trailers(&mut trailers) {
+                            let mut folds = Vec::new();
+                            if let Err((e, at)) = decoder.parse_trailers(&mut trailers, &mut folds)
+                            {
                                 // The trailer block ended with its blank line, just consumed.
                                 let block_start = self.rpos - 2 - decoder.trailer_bytes().len();
                                 drop(q);
                                 self.fail_at(e.index(), block_start + at);
                                 return;
                             }
-                            push_end(batch, self.id, decoder.trailer_bytes(), &trailers);
+                            push_end(batch, self.id, decoder.trailer_bytes(), &trailers, &folds);
+                            // A trailer's Connection header counts for what follows, as in llhttp.
+                            self.keep_alive = should_keep_alive(
+                                self.head.version_major,
+                                self.head.version_minor,
+                                decoder.flags(),
+                            );
                             self.after_message();
                         }
                         Err((e, at)) => {
@@ -1047,9 +1059,23 @@ fn push_head(batch: &mut EventBatch, id: u32, input: &[u8], head: &RequestHead) 
             .meta
             .extend_from_slice(&[rebase(h[0]), h[1], rebase(h[2]), h[3]]);
     }
+    let first_header = batch.meta.len() - 4 * head.headers.len();
+    push_folded_values(batch, input, &head.folds, first_header);
 }
 
-fn push_end(batch: &mut EventBatch, id: u32, raw: &[u8], trailers: &[[u32; 4]]) {
+/// Values continued over obs-fold lines (lenient) are not one span of the input: each is
+/// joined after the text copied so far, and its header's value span points there.
+fn push_folded_values(batch: &mut EventBatch, input: &[u8], folds: &[Fold], first_header: usize) {
+    for fold in folds {
+        let off = batch.text.len();
+        fold.joined_value(input, &mut batch.text);
+        let at = first_header + 4 * fold.header;
+        batch.meta[at + 2] = off as u32;
+        batch.meta[at + 3] = (batch.text.len() - off) as u32;
+    }
+}
+
+fn push_end(batch: &mut EventBatch, id: u32, raw: &[u8], trailers: &[[u32; 4]], folds: &[Fold]) {
     let base = batch.text.len() as u32;
     batch.text.extend_from_slice(raw);
     batch
@@ -1060,4 +1086,6 @@ fn push_end(batch: &mut EventBatch, id: u32, raw: &[u8], trailers: &[[u32; 4]]) 
             .meta
             .extend_from_slice(&[t[0] + base, t[1], t[2] + base, t[3]]);
     }
+    let first_trailer = batch.meta.len() - 4 * trailers.len();
+    push_folded_values(batch, raw, folds, first_trailer);
 }
