@@ -144,6 +144,7 @@ const VECTORS = [
   'GET / RTSP/1.0\r\nHost: a\r\n\r\n',
   'GET /\r\n\r\n',
   'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
+  'PRI /a?b\r\nX: y\r\n\r\n',
   'CONNECT a:80 HTTP/1.1\r\nHost: a\r\n\r\n',
   'GET http://a@b/ HTTP/1.1\r\nHost: a\r\n\r\n',
   'GET http://[::1]:80/ HTTP/1.1\r\nHost: a\r\n\r\n',

@@ -679,6 +679,13 @@ export class Server extends AdoptingNetServer {
           throw err;
         });
       }
+      // The events of one read are consecutive: their end is where Node's parser returns.
+      const pri = this.priRequestSocket;
+      if (pri !== null && (next >= metaCount || meta[next + 1] !== pri._id)) {
+        this.priRequestSocket = null;
+        // As Node checks it: the request parsed last (lenient llhttp may parse on) is PRI.
+        if ((pri.parser as ConnParser | null)?.incoming?.method === 'PRI') pri.destroy();
+      }
       i = next;
     }
     const heads = stats.requests - headsBefore;
@@ -845,6 +852,13 @@ export class Server extends AdoptingNetServer {
   private foreignDelegate: http.Server | null = null;
 
   /**
+   * A connection whose read brought a PRI request (HTTP/0.9 form; with a version llhttp refuses
+   * it): Node's onParserExecuteCommon destroys the socket once that read is parsed, after the
+   * request was dispatched, if the parser's current request is that PRI one.
+   */
+  private priRequestSocket: Socket | null = null;
+
+  /**
    * The private node:http server for foreign streams, configured like this one. Its settings
    * and its server events are this server's, read when node:http looks at them: node:http's
    * behaviour depends on whether there is a listener (checkContinue, clientError…), and a
@@ -956,6 +970,7 @@ export class Server extends AdoptingNetServer {
         : null;
     const upgraded = this.parserOnIncoming(socket, parser, req, flags, upgradeHead);
     if (upgraded) return;
+    if (req.method === 'PRI') this.priRequestSocket = socket;
     if ((flags & HEAD_HAS_BODY) === 0) parserOnMessageComplete(socket, null);
   }
 
