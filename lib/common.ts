@@ -139,3 +139,10 @@ export function systemError(errno: number, syscall: string, address?: string, po
   if (port !== undefined && port > 0) err.port = port;
   return err;
 }
+
+/** Node's ERR_STREAM_DESTROYED. */
+export function streamDestroyedError(method: string): Error {
+  const err = new Error(`Cannot call ${method} after a stream was destroyed`) as NodeJS.ErrnoException;
+  err.code = 'ERR_STREAM_DESTROYED';
+  return err;
+}

@@ -4,7 +4,7 @@
 // connection: its writes are batched per JS turn into one native call. Only end() has a fast
 // path of its own (below); Express-style prototype swaps get Node's end(), equally correct.
 import * as http from 'node:http';
-import { callableClass, findSymbol, isOneBytePerUnit, isUtf8, optionalSymbol, probeRes } from './common';
+import { callableClass, findSymbol, isOneBytePerUnit, isUtf8, optionalSymbol, probeRes, streamDestroyedError } from './common';
 import { Socket } from './socket';
 
 const kCorked = findSymbol(probeRes, 'corked');
@@ -66,23 +66,27 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
       self[kCorked] > 0 ||
       self.strictContentLength ||
       !(direct || socket == null) ||
-      !(chunk == null || (isString && (enc == null || isUtf8(enc) || isOneBytePerUnit(enc))) || chunk instanceof Uint8Array)
+      !(chunk == null || (isString && (enc == null || isUtf8(enc) || isOneBytePerUnit(enc))) || chunk instanceof Uint8Array) ||
+      // An unknown encoding throws from the socket's write() in the middle of Node's end(),
+      // leaving the state it leaves (callback not added, socket corked).
+      (enc != null && !Buffer.isEncoding(enc))
     ) {
       return super.end(chunk as string, enc as BufferEncoding, callback);
     }
     const body = chunk as string | Uint8Array | null | undefined;
-    // Node's end() tests `if (chunk)`: an empty string counts as no chunk.
-    const hasChunk = isString ? (body as string).length > 0 : body != null;
+    // Node's end() tests `if (chunk)`: an empty string is no chunk, and an empty buffer, though
+    // written, adds no bytes and (chunked) no chunk of its own.
+    const hasChunk = isString ? (body as string).length > 0 : body != null && (body as Uint8Array).byteLength > 0;
     let len = 0;
     if (hasChunk) {
       len = isString ? (isOneBytePerUnit(enc) ? (body as string).length : Buffer.byteLength(body as string, 'utf8')) : (body as Uint8Array).byteLength;
       if (!self._header) {
         self._contentLength = len;
-        self._implicitHeader();
+        implicitHeaderAsEnd(this, socket);
       }
     } else if (!self._header) {
       self._contentLength = 0;
-      self._implicitHeader();
+      implicitHeaderAsEnd(this, socket);
     }
     // No body allowed (HEAD, 204, 304), or a head sent already with nothing left to frame:
     // Node's own paths for those (warnings, errors, the deferred finish).
@@ -133,6 +137,20 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
 /** The exported ServerResponse: callable as node:http's is (see callableClass). */
 export const PublicServerResponse = callableClass(ServerResponse, http.ServerResponse as unknown as (...args: unknown[]) => unknown);
 
+/**
+ * The head, as end() makes it. Node's end() corks the socket first and uncorks at its end: a
+ * head that throws (Trailer without chunked encoding…) leaves the socket corked, holding what
+ * is written after it, and so does this.
+ */
+function implicitHeaderAsEnd(res: http.ServerResponse, socket: unknown): void {
+  try {
+    (res as unknown as OutgoingFields)._implicitHeader();
+  } catch (err) {
+    if (socket instanceof Socket) socket.cork();
+    throw err;
+  }
+}
+
 /** Node's _writeRaw for end()'s two cases: a write to the connection, or outputData. */
 function sendRaw(res: http.ServerResponse, socket: Socket | null, data: string | Uint8Array, encoding: BufferEncoding, cb: WriteCallback | null): void {
   if (socket) {
@@ -170,11 +188,4 @@ function flushEndCallbacks(state: Record<symbol, unknown>, key: symbol, err: Err
   if (!callbacks) return;
   state[key] = null;
   for (const cb of callbacks) cb(err);
-}
-
-/** Node's ERR_STREAM_DESTROYED. */
-function streamDestroyedError(method: string): Error {
-  const err = new Error(`Cannot call ${method} after a stream was destroyed`) as NodeJS.ErrnoException;
-  err.code = 'ERR_STREAM_DESTROYED';
-  return err;
 }

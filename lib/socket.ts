@@ -15,7 +15,7 @@ import {
   OP_WRITE,
   OP_WRITE_BUF,
 } from './native';
-import { isOneBytePerUnit, isUtf8, systemError } from './common';
+import { isOneBytePerUnit, isUtf8, streamDestroyedError, systemError } from './common';
 
 const ARENA_SIZE = 64 * 1024;
 /**
@@ -308,6 +308,8 @@ export class Socket extends net.Socket {
   _overHighWaterMark = false;
   private turnBytes = 0;
   private heldCallbacks: WriteCallback[] = [];
+  /** Callbacks of writes cork() holds: run after uncork() has sent them, as Writable's are. */
+  private corkedCallbacks: WriteCallback[] | null = null;
   /** Writes made while corked: chunk, encoding, chunk, encoding… */
   private corkedChunks: Array<string | Uint8Array | BufferEncoding> | null = null;
   /** Their length as Writable counts it (strings by length): part of `writableLength`. */
@@ -394,7 +396,15 @@ export class Socket extends net.Socket {
       encoding = null;
     }
     const ws = this.ws();
-    if (ws.ending || ws.destroyed || ws.errored || this._nativeClosed || !(typeof chunk === 'string' || chunk instanceof Uint8Array)) {
+    if (
+      ws.ending ||
+      ws.destroyed ||
+      ws.errored ||
+      this._nativeClosed ||
+      !(typeof chunk === 'string' || chunk instanceof Uint8Array) ||
+      // Writable throws ERR_UNKNOWN_ENCODING for any chunk: its own error, from its own write().
+      (encoding != null && encoding !== 'utf8' && encoding !== 'latin1' && (encoding as string) !== 'buffer' && !Buffer.isEncoding(encoding))
+    ) {
       return super.write(chunk as string, encoding as BufferEncoding, cb as WriteCallback);
     }
     const enc = (encoding || 'utf8') as BufferEncoding;
@@ -413,8 +423,13 @@ export class Socket extends net.Socket {
     }
     const over = this._overHighWaterMark || this.turnBytes >= ws.highWaterMark;
     if (cb) {
+      // Past the high-water mark (this turn, or unwritten in Rust) the callback waits for the
+      // flush or DRAIN: run on the next tick, a producer chaining writes on callbacks would
+      // keep the tick queue busy and never let the turn's flush run. Writable's afterWrite
+      // calls back with null.
       if (over) this.heldCallbacks.push(cb);
-      else process.nextTick(cb);
+      else if (ws.corked > 0) (this.corkedCallbacks ??= []).push(cb);
+      else process.nextTick(cb, null);
     }
     if (over) {
       ws.needDrain = true;
@@ -436,18 +451,29 @@ export class Socket extends net.Socket {
     return (this as unknown as { _writableState: WritableStateFields })._writableState;
   }
 
-  override cork(): void {
-    this.ws().corked++;
-  }
-
+  /**
+   * Writable's uncork() (as its cork(), not overridden) keeps the count and, in Node 20.20, a
+   * kCorked bit that end() reads to uncork fully: bypassing them left writes corked for good.
+   */
   override uncork(): void {
     const ws = this.ws();
-    if (ws.corked > 0) ws.corked--;
+    super.uncork();
     if (ws.corked === 0 && this.corkedChunks) {
       const held = this.corkedChunks;
       this.corkedChunks = null;
       this.corkedLength = 0;
       for (let k = 0; k < held.length; k += 2) this.queue(held[k] as string | Uint8Array, held[k + 1] as BufferEncoding);
+    }
+    const cbs = ws.corked === 0 ? this.corkedCallbacks : null;
+    if (cbs) {
+      this.corkedCallbacks = null;
+      if (this._overHighWaterMark || this.turnBytes >= ws.highWaterMark) {
+        this.heldCallbacks.push(...cbs);
+        this.outbox.markTouched(this);
+      } else {
+        // Writable's afterWrite: the batch's callbacks in one later tick.
+        process.nextTick(runCallbacks, cbs);
+      }
     }
   }
 
@@ -501,7 +527,7 @@ export class Socket extends net.Socket {
     if (this.heldCallbacks.length > 0) {
       const cbs = this.heldCallbacks;
       this.heldCallbacks = [];
-      for (const cb of cbs) cb();
+      for (const cb of cbs) cb(null);
     }
     const ws = this.ws();
     if (ws.needDrain && !this._overHighWaterMark) {
@@ -517,8 +543,11 @@ export class Socket extends net.Socket {
    */
   _pendingBytes(): number {
     const hwm = this.writableHighWaterMark;
-    // Past the high-water mark this turn, write() returned false: those bytes count as held.
-    if (this._overHighWaterMark || this.turnBytes >= hwm) return Math.max(this.turnBytes, hwm, this.corkedLength);
+    // Rust holds at least the high-water mark unwritten. A turn's writes past it (write()
+    // returned false) count as held only on a taken-over connection, whose protocol (ws's
+    // bufferedAmount) waits on them; on HTTP ones they count as written, as a net.Socket's
+    // bytes the kernel takes at once do (res.writableFinished is true right after end()).
+    if (this._overHighWaterMark || (this._upgraded && this.turnBytes >= hwm)) return Math.max(this.turnBytes, hwm, this.corkedLength);
     return this.corkedLength;
   }
 
@@ -559,9 +588,13 @@ export class Socket extends net.Socket {
     this._nativeClosed = true;
     this._syncHold();
     this.outbox.sockets.delete(this._id);
-    // Writable drops what it buffers (here: what cork() holds) when destroyed.
+    // Writable drops what it buffers (here: what cork() holds) when destroyed, failing those
+    // writes' callbacks on a later tick (errorBuffer).
     this.corkedChunks = null;
     this.corkedLength = 0;
+    const corkedCbs = this.corkedCallbacks;
+    this.corkedCallbacks = null;
+    if (corkedCbs) process.nextTick(runCallbacks, corkedCbs, err ?? streamDestroyedError('write'));
     const held = this.heldCallbacks;
     this.heldCallbacks = [];
     // A net.Socket's pending writes complete (without error) when it is destroyed.
@@ -779,3 +812,8 @@ Object.defineProperties(Socket.prototype, {
     },
   },
 });
+
+/** Runs write callbacks in order, with `err` (null: written). */
+function runCallbacks(cbs: WriteCallback[], err: Error | null = null): void {
+  for (const cb of cbs) cb(err);
+}

@@ -1,0 +1,138 @@
+/**
+ * ServerResponse edge cases found by differential fuzzing against node:http (the same script
+ * of calls run in both servers): each expectation is node:http's, and the suite passes against
+ * it (FERRO_TEST_TARGET=node).
+ */
+import test from 'ava'
+import { startServer, close, rawExchange, normalize } from './helpers/target'
+
+const CLOSE_10 = 'GET / HTTP/1.0\r\n\r\n'
+const CLOSE_11 = 'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'
+
+test('end() with an empty Buffer after a chunked write sends one last chunk, not two', async (t) => {
+  const { server, port } = await startServer((_req, res) => {
+    res.write('abc')
+    res.end(Buffer.alloc(0))
+  })
+  try {
+    const r = await rawExchange(port, CLOSE_11)
+    t.is(normalize(r.data), 'HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n')
+  } finally {
+    await close(server)
+  }
+})
+
+test('end() with an empty Buffer and no head yet: Content-Length 0', async (t) => {
+  const { server, port } = await startServer((_req, res) => res.end(new Uint8Array(0)))
+  try {
+    const r = await rawExchange(port, CLOSE_11)
+    t.is(normalize(r.data), 'HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: close\r\nContent-Length: 0\r\n\r\n')
+  } finally {
+    await close(server)
+  }
+})
+
+test('write() with an unknown encoding throws ERR_UNKNOWN_ENCODING at once, for strings and buffers alike; the response goes on', async (t) => {
+  const errors: string[] = []
+  const { server, port } = await startServer((_req, res) => {
+    for (const chunk of ['abc', Buffer.from('abc')]) {
+      try {
+        res.write(chunk, 'bogus' as BufferEncoding)
+      } catch (err) {
+        errors.push((err as NodeJS.ErrnoException).code ?? String(err))
+      }
+    }
+    res.end('ok')
+  })
+  try {
+    const r = await rawExchange(port, CLOSE_10)
+    t.deepEqual(errors, ['ERR_UNKNOWN_ENCODING', 'ERR_UNKNOWN_ENCODING'])
+    t.is(normalize(r.data), 'HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: close\r\n\r\nok')
+  } finally {
+    await close(server)
+  }
+})
+
+test("end() with an unknown encoding throws and does not keep its callback (node adds it after writing)", async (t) => {
+  const events: string[] = []
+  const { server, port } = await startServer((_req, res) => {
+    res.on('finish', () => events.push('finish'))
+    res.flushHeaders()
+    try {
+      res.end(Buffer.from('x'), 'bogus' as BufferEncoding, () => events.push('end callback'))
+    } catch (err) {
+      events.push((err as NodeJS.ErrnoException).code ?? String(err))
+    }
+    setImmediate(() => res.end())
+  })
+  try {
+    await rawExchange(port, CLOSE_10)
+    t.deepEqual(events, ['ERR_UNKNOWN_ENCODING', 'finish'])
+  } finally {
+    await close(server)
+  }
+})
+
+test('write callbacks are called with null, as Writable calls them', async (t) => {
+  const args: unknown[] = []
+  const { server, port } = await startServer((_req, res) => {
+    res.write('a', (err) => args.push(err))
+    res.end('b', () => args.push('end'))
+  })
+  try {
+    await rawExchange(port, CLOSE_11)
+    t.deepEqual(args, [null, 'end'])
+  } finally {
+    await close(server)
+  }
+})
+
+test('writableFinished right after end() of a body larger than the high-water mark, to a reading client: true, as node', async (t) => {
+  let finishedAtOnce: boolean | undefined
+  const { server, port } = await startServer((_req, res) => {
+    res.end('y'.repeat(20000))
+    finishedAtOnce = res.writableFinished
+  })
+  try {
+    const r = await rawExchange(port, CLOSE_11)
+    t.true(r.data.endsWith('y'.repeat(20000)))
+    t.true(finishedAtOnce)
+  } finally {
+    await close(server)
+  }
+})
+
+test('writes held by cork() after end() still go out before the connection closes', async (t) => {
+  const { server, port } = await startServer((_req, res) => {
+    res.end()
+    res.writeContinue()
+    res.cork()
+    res.writeProcessing()
+  })
+  try {
+    const r = await rawExchange(port, CLOSE_10)
+    t.is(normalize(r.data), 'HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: close\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n')
+  } finally {
+    await close(server)
+  }
+})
+
+test('a head that throws in end() (Trailer without chunked encoding) leaves the socket corked, as node: a later write is held', async (t) => {
+  const events: string[] = []
+  const { server, port } = await startServer((_req, res) => {
+    res.setHeader('Trailer', 'X-T')
+    try {
+      res.end('abc')
+    } catch (err) {
+      events.push((err as NodeJS.ErrnoException).code ?? String(err))
+    }
+    events.push(`corked ${res.socket?.writableCorked}`)
+    res.socket?.destroy()
+  })
+  try {
+    await rawExchange(port, CLOSE_10)
+    t.deepEqual(events, ['ERR_HTTP_TRAILER_INVALID', 'corked 1'])
+  } finally {
+    await close(server)
+  }
+})
