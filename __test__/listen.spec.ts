@@ -224,3 +224,19 @@ test("listen()'s arguments: what throws, and how, is node:http's (a non-numeric 
   }
   for (const args of cases) t.is(outcome(http, args), outcome(nodeHttp as typeof http, args), JSON.stringify(args))
 })
+
+test("close() right after listen(): no 'listening' (its callback is not called), close's callback is, as Node's emitListeningNT", async (t) => {
+  for (const when of ['sync', 'microtask'] as const) {
+    const events: string[] = []
+    const server = http.createServer()
+    server.listen(0, '127.0.0.1', () => events.push(`listening ${server.address() === null}`))
+    await new Promise<void>((resolve) => {
+      const closeNow = () => server.close(() => resolve())
+      if (when === 'sync') closeNow()
+      else queueMicrotask(closeNow)
+    })
+    await new Promise((r) => setImmediate(r))
+    t.deepEqual(events, [], when)
+    t.false(server.listening, when)
+  }
+})

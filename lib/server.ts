@@ -498,7 +498,10 @@ export class Server extends AdoptingNetServer {
     // Node's setupConnectionsTracking, run by its first 'listening' listener.
     clearInterval(this[kConnectionsCheckingInterval]);
     this[kConnectionsCheckingInterval] = setInterval(noop, this.connectionsCheckingInterval).unref();
-    process.nextTick(() => this.emit('listening'));
+    // Node's emitListeningNT: a server closed in the meantime (no handle) stays silent.
+    process.nextTick(() => {
+      if (this._handle) this.emit('listening');
+    });
   }
 
   override address(): net.AddressInfo | string | null {
