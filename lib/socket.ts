@@ -421,7 +421,7 @@ export class Socket extends net.Socket {
     } else {
       this.account(this.queue(chunk as string | Buffer, enc));
     }
-    const over = this._overHighWaterMark || this.turnBytes >= ws.highWaterMark;
+    const over = this.backedUp();
     if (cb) {
       // Past the high-water mark (this turn, or unwritten in Rust) the callback waits for the
       // flush or DRAIN: run on the next tick, a producer chaining writes on callbacks would
@@ -467,7 +467,7 @@ export class Socket extends net.Socket {
     const cbs = ws.corked === 0 ? this.corkedCallbacks : null;
     if (cbs) {
       this.corkedCallbacks = null;
-      if (this._overHighWaterMark || this.turnBytes >= ws.highWaterMark) {
+      if (this.backedUp()) {
         this.heldCallbacks.push(...cbs);
         this.outbox.markTouched(this);
       } else {
@@ -501,9 +501,14 @@ export class Socket extends net.Socket {
     this.turnBytes += n;
   }
 
+  /** Rust holds the high-water mark unwritten, or this turn's writes reached it. */
+  private backedUp(): boolean {
+    return this._overHighWaterMark || this.turnBytes >= this.ws().highWaterMark;
+  }
+
   /** Completes a write now unless the connection is backed up; then at DRAIN. */
   private settle(cb: WriteCallback): void {
-    if (this._overHighWaterMark || this.turnBytes >= this.writableHighWaterMark) {
+    if (this.backedUp()) {
       this.heldCallbacks.push(cb);
     } else {
       cb();

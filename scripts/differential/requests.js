@@ -3,6 +3,8 @@
 // on a fresh connection; what comes back (Date aside) and whether the server closed must be
 // equal. The handler echoes what it saw (method, url, version, raw headers, body, trailers).
 // A development tool (not run by CI; __test__/parser-parity.spec.ts holds a fixed corpus).
+// scripts/parser-diff.js is its twin for errors: it half-closes and compares each clientError's
+// code, reason and bytesParsed, which this one (bytes back only) does not see.
 //   node scripts/differential/requests.js [--lenient]          byte sweeps + vectors
 //   LIST=cases.json node scripts/differential/requests.js      a JSON array of inputs
 //   SEED=3 N=8000 node scripts/differential/random-requests.js > cases.json (then LIST=…)
