@@ -375,3 +375,81 @@ test("an upgraded socket's _writableState.length counts what it holds once write
     client.destroy()
   })
 })
+
+/** Resolves once `socket` holds at least `n` bytes unread (checked on each turn of the loop). */
+function buffered(socket: net.Socket, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (socket.readableLength >= n) resolve()
+      else setImmediate(check)
+    }
+    check()
+  })
+}
+
+for (const kind of ['upgrade', 'connect'] as const) {
+  test(`the '${kind}' socket is handed over neither flowing nor paused: bytes sent before a 'data' listener wait in its buffer`, async (t) => {
+    const server = http.createServer()
+    const handedOver = new Promise<net.Socket>((resolve) =>
+      server.on(kind, (_req: IncomingMessage, socket: net.Socket) => {
+        t.is(socket.readableFlowing, null)
+        t.false(socket.isPaused())
+        socket.write(kind === 'connect' ? 'HTTP/1.1 200 OK\r\n\r\n' : 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n')
+        resolve(socket)
+      }),
+    )
+    const port = await listen(server)
+    const client = net.connect(port, '127.0.0.1')
+    client.once('data', () => client.write('late'))
+    client.write(
+      kind === 'connect' ? 'CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n' : 'GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n',
+    )
+    const socket = await handedOver
+    await buffered(socket, 4)
+    const data = await new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString('latin1'))))
+    t.is(data, 'late')
+    client.destroy()
+    socket.destroy()
+    await close(server)
+  })
+}
+
+test("a paused upgraded socket goes on reading: read() gets the bytes, and the peer's FIN is still its 'end'", async (t) => {
+  await withUpgraded(async ({ socket, client }) => {
+    socket.resume()
+    socket.pause()
+    client.write('abc')
+    await buffered(socket, 3)
+    t.true(socket.isPaused())
+    t.is(String(socket.read()), 'abc')
+    const ended = new Promise<void>((resolve) => socket.on('end', () => resolve()))
+    client.end()
+    await ended
+    t.true(socket.isPaused())
+    socket.destroy()
+  })
+})
+
+test('an upgraded socket nobody reads stops reading near its high-water mark and reads on when it is read', async (t) => {
+  await withUpgraded(async ({ socket, client }) => {
+    const total = 32 * 1024 * 1024
+    const clientDone = new Promise<void>((resolve) => client.end(Buffer.alloc(total, 'x'), () => resolve()))
+    await buffered(socket, socket.readableHighWaterMark)
+    // Until nothing more arrives for a while: reading stopped.
+    for (let last = -1, same = 0; same < 50; ) {
+      await new Promise((resolve) => setImmediate(resolve))
+      if (socket.readableLength === last) same++
+      else [last, same] = [socket.readableLength, 0]
+    }
+    // Node stops within a read (64 KiB) past the mark; ferrohttp within its read-ahead window
+    // (128 KiB) and a read.
+    t.true(socket.readableLength < 512 * 1024, `${socket.readableLength} bytes buffered`)
+    const ended = new Promise<void>((resolve) => socket.on('end', () => resolve()))
+    let got = 0
+    socket.on('data', (d: Buffer) => (got += d.length))
+    await ended
+    await clientDone
+    t.is(got, total)
+    socket.destroy()
+  })
+})

@@ -41,6 +41,9 @@ export const OP_KEEP_ALIVE = 10;
 export const OP_CLOSE_IF_IDLE = 11;
 export const OP_UPGRADE = 12;
 export const OP_TAP = 13;
+export const OP_RAW_CREDIT = 14;
+/** src/server/mod.rs RAW_WINDOW: how far Rust reads a taken-over connection ahead of credit. */
+export const RAW_WINDOW = 128 * 1024;
 
 // `[code, reason]` by the index an ERROR event carries (src/h1/error.rs owns the table).
 export const PARSE_ERRORS: ReadonlyArray<readonly string[]> = binding.parseErrors();

@@ -785,7 +785,9 @@ export class Server extends AdoptingNetServer {
         // A connection JS took over (upgrade, CONNECT), or one whose bytes the application
         // listens to (OP_TAP): the socket's data.
         const off = bodyStart + meta[i + 2];
-        if (!socket.push(Buffer.from(buf.subarray(off, off + meta[i + 3])))) socket.pause();
+        const chunk = Buffer.from(buf.subarray(off, off + meta[i + 3]));
+        if (socket._upgraded) socket._onRawData(chunk);
+        else if (!socket.push(chunk)) socket.pause();
         // A read's 'data' is a libuv callback of its own in Node: its ticks run before the
         // events of the next read (a response ended in a 'data' listener is out first).
         runNextTicks();
@@ -798,7 +800,12 @@ export class Server extends AdoptingNetServer {
         // data's ticks (a request's 'end', the response it triggers) ran. A microtask runs after
         // them and still before the other sockets' callbacks of this loop iteration, which a
         // setImmediate would let in first (a proxied response seen before the client left).
-        queueMicrotask(() => socket.push(null));
+        // push(null) then read(0), as net.Socket's onStreamRead: a paused socket with nothing
+        // buffered still emits 'end'.
+        queueMicrotask(() => {
+          socket.push(null);
+          socket.read(0);
+        });
         break;
       case EV_DRAIN:
         socket._onNativeDrain();
@@ -1007,6 +1014,10 @@ export class Server extends AdoptingNetServer {
         freeParser(socket);
         socket._upgraded = true;
         socket._countPendingInWritableLength();
+        // The connection's bytes now wait in the socket's buffer for a reader (Node sets
+        // readableFlowing to null here); reading restarts if HTTP had stopped it for a body.
+        (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+        socket._readStart();
         if (this.listenerCount(eventName) > 0) {
           this.emit(eventName, req, socket, upgradeHead ?? Buffer.alloc(0));
         } else {

@@ -10,6 +10,8 @@ import {
   OP_KEEP_ALIVE,
   OP_NO_DELAY,
   OP_PAUSE,
+  OP_RAW_CREDIT,
+  RAW_WINDOW,
   OP_RESUME,
   OP_SET_TIMEOUT,
   OP_WRITE,
@@ -314,7 +316,10 @@ export class Socket extends net.Socket {
   private corkedChunks: Array<string | Uint8Array | BufferEncoding> | null = null;
   /** Their length as Writable counts it (strings by length): part of `writableLength`. */
   private corkedLength = 0;
-  private readPaused = false;
+  /** Rust was told to stop reading (OP_PAUSE): the libuv handle's readStop(). */
+  private readStopped = false;
+  /** Bytes of a taken-over connection pushed but not credited back to Rust (OP_RAW_CREDIT). */
+  private rawUncredited = 0;
   private finalSent = false;
   /** resetAndDestroy() is closing this connection. */
   private resetting = false;
@@ -579,7 +584,26 @@ export class Socket extends net.Socket {
   }
 
   override _read(): void {
-    // Data reaches this side only after an upgrade; nothing to pull.
+    // net.Socket's tryReadStart: after an upgrade the Readable's buffer drives reading; over
+    // HTTP, pause() and resume() do (below).
+    if (this.rawUncredited > 0) this.creditRaw();
+  }
+
+  /**
+   * A taken-over connection's bytes (DATA). Rust reads at most RAW_WINDOW ahead of what is
+   * credited back; bytes are credited once the buffer is below its high-water mark, so reading
+   * stops when nobody reads, as net.Socket's does when push() returns false.
+   */
+  _onRawData(chunk: Buffer): void {
+    this.rawUncredited += chunk.length;
+    if (this.push(chunk) && this.rawUncredited > 0) this.creditRaw();
+    else this._syncHold();
+  }
+
+  private creditRaw(): void {
+    if (!this._nativeClosed) this.outbox.op(OP_RAW_CREDIT, this._id, this.rawUncredited);
+    this.rawUncredited = 0;
+    this._syncHold();
   }
 
   override _destroy(err: Error | null, cb: (error: Error | null) => void): void {
@@ -652,21 +676,37 @@ export class Socket extends net.Socket {
     else this.once('finish', () => this.destroy());
   }
 
-  override pause(): this {
-    if (!this.readPaused && !this._nativeClosed) {
-      this.readPaused = true;
+  /** Rust stops reading this connection (libuv's readStop). */
+  _readStop(): void {
+    if (!this.readStopped && !this._nativeClosed) {
+      this.readStopped = true;
       this.outbox.op(OP_PAUSE, this._id);
       this._syncHold();
     }
+  }
+
+  /** Rust reads this connection again (libuv's readStart). */
+  _readStart(): void {
+    if (this.readStopped && !this._nativeClosed) {
+      this.readStopped = false;
+      this.outbox.op(OP_RESUME, this._id);
+      this._syncHold();
+    }
+  }
+
+  /**
+   * While HTTP owns the connection, pausing stops the reading (Node's onSocketPause /
+   * onSocketResume listeners). After an upgrade they are gone, as in Node: pause() only stops
+   * the flow; reading goes on into the buffer up to the high-water mark (so the peer's FIN is
+   * still seen) and `_read()` starts it again.
+   */
+  override pause(): this {
+    if (!this._upgraded) this._readStop();
     return super.pause();
   }
 
   override resume(): this {
-    if (this.readPaused && !this._nativeClosed) {
-      this.readPaused = false;
-      this.outbox.op(OP_RESUME, this._id);
-      this._syncHold();
-    }
+    if (!this._upgraded) this._readStart();
     return super.resume();
   }
 
@@ -708,7 +748,7 @@ export class Socket extends net.Socket {
    */
   _holdsLoop(): boolean {
     return (
-      !this._nativeClosed && !this.loopUnrefed && ((!this._eofReceived && !this.readPaused) || this.finalSent || this._overHighWaterMark)
+      !this._nativeClosed && !this.loopUnrefed && ((!this._eofReceived && !this.readStopped && this.rawUncredited < RAW_WINDOW) || this.finalSent || this._overHighWaterMark)
     );
   }
 

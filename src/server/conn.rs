@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 use super::queue::*;
 use super::stream::ConnStream;
-use super::{ConnShared, ServerInner};
+use super::{ConnShared, ServerInner, RAW_WINDOW};
 use crate::h1::llhttp::should_keep_alive;
 use crate::h1::{
     parse_request_head, BodyDecoder, BodyKind, Decoded, Fold, ParseError, RequestHead,
@@ -93,6 +93,8 @@ struct Conn {
     dispatched: u32,
     responses_done: u32,
     js_paused: bool,
+    /// Bytes a taken-over connection may still forward before JS credits some back.
+    raw_window: usize,
     eof: bool,
     end_requested: bool,
     /// Writing is shut down (end() done); reading goes on unless `close_requested`.
@@ -165,6 +167,7 @@ pub(super) async fn run(
         dispatched: 0,
         responses_done: 0,
         js_paused: false,
+        raw_window: 0,
         eof: false,
         end_requested: false,
         write_shut: false,
@@ -378,8 +381,15 @@ impl Conn {
                 Reading::Head => 4 * max_head + SMALL_READ_CHUNK,
                 _ => max_head,
             };
+            if matches!(self.reading, Reading::Raw) && self.raw_window == 0 {
+                // Under the lock JS credits under, so a credit arriving now cannot be missed.
+                let mut out = self.shared.lock();
+                self.raw_window += std::mem::take(&mut out.raw_credit);
+                out.raw_blocked = self.raw_window == 0;
+            }
             let want_read = !self.eof
                 && !self.js_paused
+                && (self.raw_window > 0 || !matches!(self.reading, Reading::Raw))
                 && !body_budget_full
                 // Closed still reads, as Node does after a closing request: a FIN is the client
                 // leaving (its pending request is aborted), other bytes are llhttp's error.
@@ -500,6 +510,10 @@ impl Conn {
             self.wpos = 0;
         }
         self.js_paused = out.paused;
+        if out.raw_credit > 0 {
+            self.raw_window += std::mem::take(&mut out.raw_credit);
+            out.raw_blocked = false;
+        }
         self.want_drain |= std::mem::take(&mut out.want_drain);
         self.responses_done = out.responses_done;
         // Under the same lock JS checks it, so a response finishing now cannot be missed.
@@ -826,6 +840,8 @@ impl Conn {
                     return;
                 }
                 Reading::Raw => {
+                    let n = self.rbuf.len() - self.rpos;
+                    self.raw_window = self.raw_window.saturating_sub(n);
                     batch.push_bytes(EV_DATA, self.id, &self.rbuf[self.rpos..]);
                     self.rpos = self.rbuf.len();
                     return;
@@ -1011,6 +1027,7 @@ impl Conn {
                     // JS has them already, as the 'upgrade' event's head.
                     self.rpos = self.rbuf.len();
                 }
+                self.raw_window = RAW_WINDOW;
                 Reading::Raw
             }
             (Reading::AwaitUpgrade, 0) => Reading::Discard,

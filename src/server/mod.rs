@@ -76,6 +76,14 @@ pub const OP_CLOSE_IF_IDLE: u32 = 11; // close unless a request is being receive
 pub const OP_UPGRADE: u32 = 12; // a: 1 JS took the connection over (raw bytes), 0 declined,
                                 // 2 handed back to HTTP (parse requests again)
 pub const OP_TAP: u32 = 13; // every read's bytes go to JS too (DATA), while HTTP parses on
+/// a: bytes of a taken-over connection's DATA that left JS's buffer (or found it below its
+/// high-water mark): the task may read that much more. See `RAW_WINDOW`.
+pub const OP_RAW_CREDIT: u32 = 14;
+
+/// How far a taken-over connection reads ahead of JS: the DATA bytes not yet credited back.
+/// As a net.Socket reads on until its buffer passes the high-water mark, then stops until
+/// `_read()`; this window is the read in flight meanwhile (Node's is one 64 KiB read).
+pub const RAW_WINDOW: usize = 128 * 1024;
 
 /// State the JS thread writes and the connection task reads.
 #[derive(Debug, Default)]
@@ -106,6 +114,10 @@ pub(crate) struct Outbox {
     pub keep_alive: Option<(bool, u32)>,
     pub close_if_idle: bool,
     pub upgrade: Option<u32>,
+    /// OP_RAW_CREDIT's bytes, until the task takes them.
+    pub raw_credit: usize,
+    /// The task stopped reading a taken-over connection for want of credit: a credit wakes it.
+    pub raw_blocked: bool,
     /// Already in the list of connections the current `submit` writes after its ops.
     pub in_submit: bool,
     /// The current `submit` changed what the task waits for: wake it after the writes.
@@ -489,12 +501,17 @@ impl Server {
                     // At once, not when the task next takes commands: the peer may answer
                     // this turn's writes (sent below) before that.
                     OP_TAP => conn.tap.store(true, Ordering::Release),
+                    OP_RAW_CREDIT => out.raw_credit += a as usize,
                     _ => {}
                 }
-                // Everything but writes and finished responses changes what the task waits
-                // for; a finished response matters only to a task stopped at the bound.
-                wake |= !matches!(op, OP_WRITE | OP_WRITE_BUF | OP_RESPONSE_DONE)
-                    || (op == OP_RESPONSE_DONE && out.waiting_for_responses);
+                // Everything but writes, finished responses and credit changes what the task
+                // waits for; the other two matter only to a task stopped for them.
+                wake |= match op {
+                    OP_WRITE | OP_WRITE_BUF => false,
+                    OP_RESPONSE_DONE => out.waiting_for_responses,
+                    OP_RAW_CREDIT => out.raw_blocked,
+                    _ => true,
+                };
                 i += 4;
             }
             out.wake_after_submit |= wake;

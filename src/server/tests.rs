@@ -420,3 +420,65 @@ fn a_body_stopped_at_the_budget_resumes_when_js_takes_the_batch() {
     assert_eq!(got, size);
     drop(writer.join().unwrap());
 }
+
+#[test]
+fn a_taken_over_connection_reads_only_as_far_as_js_credits() {
+    let server = Server::new(ServerConfig::default(), Box::new(|| {}));
+    let port = server.listen("127.0.0.1", 0, 511, false).unwrap().port;
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n")
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let id = 'head: loop {
+        let batch = server.take_events();
+        let m = &batch.meta;
+        let mut i = 0;
+        while i < m.len() {
+            if m[i] == EV_HEAD {
+                break 'head m[i + 1];
+            }
+            i += event_len(m, i);
+        }
+        assert!(std::time::Instant::now() < deadline, "no head");
+        thread::sleep(Duration::from_millis(5));
+    };
+    server.submit(&[OP_UPGRADE, id, 1, 0], &[], &[]);
+    let size = 8 * RAW_WINDOW;
+    let writer = thread::spawn(move || {
+        s.write_all(&vec![b'x'; size]).unwrap();
+        s
+    });
+    let data_in = |got: &mut usize| {
+        let batch = server.take_events();
+        let m = &batch.meta;
+        let mut i = 0;
+        while i < m.len() {
+            if m[i] == EV_DATA {
+                *got += m[i + 3] as usize;
+            }
+            i += event_len(m, i);
+        }
+    };
+    // No credit for a while: reading stops after the window (and the read that crossed it).
+    let mut got = 0;
+    for _ in 0..60 {
+        data_in(&mut got);
+        thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        (RAW_WINDOW..2 * RAW_WINDOW).contains(&got),
+        "read {got} uncredited"
+    );
+    let mut credited = 0;
+    while got < size {
+        if got > credited {
+            server.submit(&[OP_RAW_CREDIT, id, (got - credited) as u32, 0], &[], &[]);
+            credited = got;
+        }
+        data_in(&mut got);
+        assert!(std::time::Instant::now() < deadline, "stalled at {got}");
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(got, size);
+    drop(writer.join().unwrap());
+}
