@@ -240,3 +240,27 @@ test("close() right after listen(): no 'listening' (its callback is not called),
     t.false(server.listening, when)
   }
 })
+
+test("listen(port, IP literal) binds on the next tick, as the host's lookup answers: address() is null and listening false until then", async (t) => {
+  const server = http.createServer()
+  server.listen(0, '127.0.0.1')
+  t.is(server.address(), null)
+  t.false(server.listening)
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()))
+  t.is((server.address() as AddressInfo).address, '127.0.0.1')
+  await close(server)
+})
+
+test('close() while listen() resolves its host cancels the listen; the callback gets ERR_SERVER_NOT_RUNNING', async (t) => {
+  for (const host of ['127.0.0.1', 'localhost']) {
+    const server = http.createServer()
+    let listened = false
+    server.listen(0, host, () => (listened = true))
+    const err = await new Promise<Error | undefined>((resolve) => server.close(resolve))
+    t.is((err as Error & { code?: string })?.code, 'ERR_SERVER_NOT_RUNNING', host)
+    // The lookup answered by now (localhost's from the resolver: wait for a few turns).
+    for (let k = 0; k < 20; k++) await new Promise((r) => setTimeout(r, 1))
+    t.false(listened, host)
+    t.false(server.listening, host)
+  }
+})

@@ -305,6 +305,8 @@ export class Server extends AdoptingNetServer {
   _handle: ServerHandle | null = null;
   private maxConnectionsValue: number | undefined = undefined;
   private closing = false;
+  /** Bumped by close(): a listen still resolving its host is cancelled (Node's _listeningId). */
+  private listeningId = 0;
   private unrefed = false;
 
   constructor(requestListener?: RequestListener);
@@ -407,11 +409,15 @@ export class Server extends AdoptingNetServer {
       const port = validatePort(options.port, 'options.port');
       const ipv6Only = options.ipv6Only === true;
       const host = options.host ? String(options.host) : undefined;
-      if (host === undefined || net.isIP(host)) {
-        this.bindNow(host ?? '', port, backlog, ipv6Only);
+      if (host === undefined) {
+        this.bindNow('', port, backlog, ipv6Only);
       } else {
-        // Like net.Server: resolve the name, bind the first address.
+        // Like net.Server: resolve the name, bind the first address. An IP literal too: its
+        // lookup answers on the next tick, so until then address() is null, as in Node.
+        const listeningId = this.listeningId;
         dns.lookup(host, (err, address) => {
+          // close() meanwhile cancels the listen (Node's _listeningId).
+          if (listeningId !== this.listeningId) return;
           if (err) {
             this.emit('error', err);
             return;
@@ -520,6 +526,7 @@ export class Server extends AdoptingNetServer {
   }
 
   override close(callback?: (err?: Error) => void): this {
+    this.listeningId++;
     if (typeof callback === 'function') {
       if (!this.listening) {
         this.once('close', () => {
