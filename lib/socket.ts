@@ -81,6 +81,20 @@ export class Outbox {
     readonly onSocketGone: () => void,
   ) {}
 
+  /** `_final` callbacks of this turn's ends, run together in the loop's next check phase. */
+  private shutdowns: WriteCallback[] = [];
+
+  /** A net.Socket's shutdown completes in a later callback of the loop (see Socket#_final). */
+  shutdownLater(cb: WriteCallback): void {
+    if (this.shutdowns.push(cb) === 1) setImmediate(this.completeShutdowns);
+  }
+
+  private readonly completeShutdowns = (): void => {
+    const done = this.shutdowns;
+    this.shutdowns = [];
+    for (const cb of done) cb(null);
+  };
+
   /** The native server holds the event loop open (its threadsafe function is ref'd). */
   loopHeld = true;
   /** Its listening handle holds the loop (listening, not unref'd): set by the Server. */
@@ -580,7 +594,10 @@ export class Socket extends net.Socket {
     // peer's FIN or destroy().
     if (!this._nativeClosed) this.outbox.op(OP_END, this._id, 0);
     this._syncHold();
-    cb();
+    // net.Socket's shutdown completes in a later callback of the loop, never within the
+    // current one: the parser goes on with the read ('finish', and destroySoon()'s destroy,
+    // come after it).
+    this.outbox.shutdownLater(cb);
   }
 
   override _read(): void {
