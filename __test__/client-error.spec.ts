@@ -149,6 +149,8 @@ const cases: Array<[string, string, string, string, number]> = [
   ['trailer name ended by a bare LF', `${CHUNKED}3\r\nabc\r\n0\r\nT: v\r\na\n`, 'HPE_INVALID_HEADER_TOKEN', 'Invalid header token', 74],
   ['bare LF ending the trailers', `${CHUNKED}3\r\nabc\r\n0\r\n\n`, 'HPE_INVALID_HEADER_TOKEN', 'Invalid header field char', 68],
   ['data after a Connection: close request', 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGARBAGE', 'HPE_CLOSED_CONNECTION', 'Data after `Connection: close`', 47],
+  ['data after the body of a Connection: close request', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nabGET / HTTP/1.1\r\n\r\n', 'HPE_CLOSED_CONNECTION', 'Data after `Connection: close`', 69],
+  ['data after the body of an HTTP/1.0 request', 'POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\nabX', 'HPE_CLOSED_CONNECTION', 'Data after `Connection: close`', 41],
   ['HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'HPE_PAUSED_H2_UPGRADE', 'Pause on PRI/Upgrade', 24],
 ]
 
@@ -535,4 +537,26 @@ test('other connections keep being served while one gets a clientError', async (
     good.destroy()
     await close(server)
   }
+})
+
+test('data after the body of a Connection: close request is the error even once the response was sent: nothing after it is a request', async (t) => {
+  const requests: string[] = []
+  const { server, port } = await startServer((req: IncomingMessage, res: ServerResponse) => {
+    requests.push(`${req.method} ${req.url}`)
+    res.end('x')
+  })
+  const errors: string[] = []
+  const gotError = new Promise<void>((resolve) =>
+    server.on('clientError', (err: Error & { code?: string }, socket: net.Socket) => {
+      errors.push(String(err.code))
+      socket.destroy()
+      resolve()
+    }),
+  )
+  const r = await rawExchange(port, 'POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nabGET /b HTTP/1.1\r\nHost: x\r\n\r\n')
+  await gotError
+  t.true(r.data.startsWith('HTTP/1.1 200 OK\r\n'))
+  t.deepEqual(requests, ['POST /a'])
+  t.deepEqual(errors, ['HPE_CLOSED_CONNECTION'])
+  await close(server)
 })

@@ -21,6 +21,8 @@ pub struct BodyDecoder {
     /// llhttp's flags as the head left them, and with the complete trailer lines added.
     head_state: HeadState,
     trailer_state: HeadState,
+    /// A chunked body: only its trailers can change what the head said (Connection…).
+    chunked: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +98,7 @@ impl BodyDecoder {
             trailer_line: 0,
             head_state: HeadState::default(),
             trailer_state: HeadState::default(),
+            chunked: false,
         }
     }
 
@@ -127,12 +130,14 @@ impl BodyDecoder {
             trailer_line: 0,
             head_state,
             trailer_state: head_state,
+            chunked: true,
         }
     }
 
-    /// llhttp's flags once the trailers are in: the head's and those the trailers added.
-    pub fn flags(&self) -> u16 {
-        self.trailer_state.flags
+    /// llhttp's flags once a chunked body's trailers are in: the head's and those the trailers
+    /// added. `None` for other bodies, whose end leaves the head's flags as they were.
+    pub fn trailer_flags(&self) -> Option<u16> {
+        self.chunked.then_some(self.trailer_state.flags)
     }
 
     pub fn is_done(&self) -> bool {
@@ -524,7 +529,7 @@ mod tests {
             assert_eq!(dec.decode(input.as_bytes()).unwrap().1, Decoded::Done);
             dec.parse_trailers(&mut Vec::new(), &mut Vec::new())
                 .unwrap();
-            dec.flags()
+            dec.trailer_flags().unwrap()
         };
         assert_eq!(flags_after("", strict), CHUNKED_HEAD);
         assert_eq!(

@@ -958,11 +958,13 @@ impl Conn {
                             }
                             push_end(batch, self.id, decoder.trailer_bytes(), &trailers, &folds);
                             // A trailer's Connection header counts for what follows, as in llhttp.
-                            self.keep_alive = should_keep_alive(
-                                self.head.version_major,
-                                self.head.version_minor,
-                                decoder.flags(),
-                            );
+                            if let Some(flags) = decoder.trailer_flags() {
+                                self.keep_alive = should_keep_alive(
+                                    self.head.version_major,
+                                    self.head.version_minor,
+                                    flags,
+                                );
+                            }
                             self.after_message();
                         }
                         Err((e, at)) => {
