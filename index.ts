@@ -15,7 +15,13 @@ type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => 
  * `extends` see the class itself. Called on an object that inherits from it
  * (`http.Server.call(this, …)`), it initializes that object, as Node's function does.
  */
+const nodeServerSource = (): string => Function.prototype.toString.call(http.Server);
 export const Server = new Proxy(ServerClass, {
+  // A Proxy's own source text is "[native code]"; feature tests read node:http's.
+  get(target, key, receiver: unknown) {
+    if (key === 'toString' && receiver === Server) return nodeServerSource;
+    return Reflect.get(target, key, receiver) as unknown;
+  },
   apply(target, thisArg: unknown, args: ConstructorParameters<typeof ServerClass>) {
     if (thisArg instanceof target) {
       adoptServer(thisArg, args);

@@ -153,3 +153,11 @@ test("IncomingMessage and ServerResponse can be called on an object that inherit
   t.deepEqual(res.getHeaders(), { 'x-a': '1' })
   t.is(res.req, req)
 })
+
+test("the exported Server, IncomingMessage and ServerResponse have node:http's length and source text (feature tests read them)", (t) => {
+  for (const name of ['Server', 'IncomingMessage', 'ServerResponse'] as const) {
+    t.is(http[name].length, nodeHttp[name].length, name)
+    t.is(String(http[name]), String(nodeHttp[name]), name)
+    t.is(http[name].toString(), nodeHttp[name].toString(), name)
+  }
+})

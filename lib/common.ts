@@ -30,13 +30,20 @@ export function optionalSymbol(obj: object, description: string): symbol | null 
  * messages (a client's response) are instances too, as they are of `http.IncomingMessage`. The
  * Proxy answers `Symbol.hasInstance` only for itself, never by defining it: a defined
  * `Symbol.hasInstance` costs V8's instanceof fast path process-wide. Subclasses keep the
- * ordinary test.
+ * ordinary test. `length` and `toString()` are Node's too.
  */
 export function callableClass<C extends new (...args: never[]) => object>(cls: C, nodeConstructor: (...args: unknown[]) => unknown): C {
   const nodeHasInstance = (x: unknown): boolean => x instanceof (nodeConstructor as unknown as new () => object);
+  // A Proxy's own source text is "[native code]"; feature tests read Node's (the function a
+  // call runs), as they would from node:http.
+  const nodeSource = (): string => Function.prototype.toString.call(nodeConstructor);
   const proxy: C = new Proxy(cls, {
     get(target, key, receiver: unknown) {
-      if (key === Symbol.hasInstance && receiver === proxy) return nodeHasInstance;
+      if (receiver === proxy) {
+        if (key === Symbol.hasInstance) return nodeHasInstance;
+        if (key === 'toString') return nodeSource;
+        if (key === 'length') return nodeConstructor.length;
+      }
       return Reflect.get(target, key, receiver) as unknown;
     },
     apply(target, thisArg: unknown, args: unknown[]) {

@@ -126,6 +126,11 @@ const templates = process.env.LIST ? [] : [
   ['trailer-fold2', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nA: b\r\n c§\r\n d\r\nE: f\r\n\r\n'],
   ['chunk-lf-lf', 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\n§abc\r\n0\n\n'],
   ['http10', 'GET / HTTP/1.0\r\nHost: a\r\nConnection: keep§alive\r\n\r\n'],
+  // What follows a body: the next request, or llhttp's error after a closing one.
+  ['next-after-body', 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc§GET /2 HTTP/1.1\r\nHost: a\r\n\r\n'],
+  ['conn-then-body', 'POST / HTTP/1.1\r\nHost: a\r\nConnection: clo§e\r\nContent-Length: 3\r\n\r\nabcGET /2 HTTP/1.1\r\nHost: a\r\n\r\n'],
+  ['http10-then-body', 'POST / HTTP/1.0\r\nContent-Length: 3\r\nConnection: keep-aliv§\r\n\r\nabcGET /2 HTTP/1.1\r\nHost: a\r\n\r\n'],
+  ['http10-then-chunked', 'POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nConnection: keep-aliv§\r\n\r\n3\r\nabc\r\n0\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n'],
 ];
 const bytes = process.env.BYTES ? process.env.BYTES.split(',').map(Number) : [...Array(256).keys()];
 for (const [name, t] of templates) for (const b of bytes) add(`${name} 0x${b.toString(16)}`, t.replace('§', String.fromCharCode(b)));
