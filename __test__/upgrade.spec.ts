@@ -453,3 +453,25 @@ test('an upgraded socket nobody reads stops reading near its high-water mark and
     socket.destroy()
   })
 })
+
+test("destroy() on an upgraded socket sends the FIN at once: bytes the peer writes right after do not turn it into a reset", async (t) => {
+  const outcomes: string[] = []
+  for (let k = 0; k < 10; k++) {
+    await withUpgraded(async ({ socket, client }) => {
+      socket.on('data', () => {})
+      client.resume()
+      const seen = new Promise<string>((resolve) => {
+        client.on('end', () => resolve('end'))
+        client.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`))
+      })
+      // From a timer, as ws's close timeout: the next check phase comes before the next poll.
+      setTimeout(() => {
+        socket.destroy()
+        setImmediate(() => client.write('late bytes'))
+      }, 5)
+      outcomes.push(await seen)
+      client.destroy()
+    })
+  }
+  t.deepEqual(outcomes, Array(10).fill('end'))
+})

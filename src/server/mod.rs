@@ -524,6 +524,16 @@ impl Server {
             let mut out = conn.lock();
             out.in_submit = false;
             let mut wake = std::mem::take(&mut out.wake_after_submit);
+            if out.destroy && !out.reset && !out.io_busy {
+                // Node's destroy() closes at once: what is queued gets its one attempt and
+                // the FIN goes now, before a later packet of the peer finds the socket still
+                // open (unread bytes at the task's close would turn the FIN into a reset).
+                if !out.buf.is_empty() {
+                    let _ = conn.stream.try_write(&out.buf);
+                    out.buf.clear();
+                }
+                let _ = conn.stream.sock().shutdown(std::net::Shutdown::Write);
+            }
             if !out.buf.is_empty() && !out.io_busy && !out.destroy {
                 match conn.stream.try_write(&out.buf) {
                     Ok(n) if n == out.buf.len() => out.buf.clear(),
