@@ -373,6 +373,18 @@ test('ref/unref: after close(), an upgraded socket whose peer is gone does not k
   }
 })
 
+test('ref/unref: after close(), an upgraded socket that ended and holds unread bytes and the EOF does not keep the process alive', async (t) => {
+  const child = runFixture('lifecycle-refs.js', ['upgrade-ended-unread'])
+  try {
+    const { code, stdout, stderr } = await within(child.exited, 'child exit (the ended upgraded socket held the process)', 20000)
+    t.is(stderr, '')
+    t.is(code, 0)
+    t.regex(stdout, /^listening \d+\nexit 0\n$/)
+  } finally {
+    child.kill()
+  }
+})
+
 test('ref() and unref() return the server', (t) => {
   const server = http.createServer()
   t.is(server.unref(), server)

@@ -236,6 +236,21 @@ export class Outbox {
     this.touched.push(socket);
   }
 
+  /**
+   * Submits the turn's output so far, from within the turn (a write reached the high-water
+   * mark): what completes with it completes on a later tick, not inside the caller.
+   */
+  flushNow(): void {
+    this.midTurn = true;
+    try {
+      this.flush();
+    } finally {
+      this.midTurn = false;
+    }
+  }
+
+  private midTurn = false;
+
   readonly flush = (): void => {
     this.scheduled = false;
     if (this.count === 0) return;
@@ -256,7 +271,7 @@ export class Outbox {
     const touched = this.touched;
     if (touched.length > 0) {
       this.touched = [];
-      for (const s of touched) s._afterFlush();
+      for (const s of touched) s._afterFlush(this.midTurn);
     }
   };
 }
@@ -335,6 +350,8 @@ export class Socket extends net.Socket {
   /** Bytes of a taken-over connection pushed but not credited back to Rust (OP_RAW_CREDIT). */
   private rawUncredited = 0;
   private finalSent = false;
+  /** The end()'s shutdown completed (see `_final`). */
+  private shutdownDone = false;
   /** resetAndDestroy() is closing this connection. */
   private resetting = false;
   /** The connection is gone on the Rust side; nothing more may be sent. */
@@ -441,13 +458,12 @@ export class Socket extends net.Socket {
       this.account(this.queue(chunk as string | Buffer, enc));
     }
     const over = this.backedUp();
+    if (over && !this._overHighWaterMark && ws.corked === 0) return this.writeThrough(cb);
     if (cb) {
-      // Past the high-water mark (this turn, or unwritten in Rust) the callback waits for the
-      // flush or DRAIN: run on the next tick, a producer chaining writes on callbacks would
-      // keep the tick queue busy and never let the turn's flush run. Writable's afterWrite
-      // calls back with null.
-      if (over) this.heldCallbacks.push(cb);
-      else if (ws.corked > 0) (this.corkedCallbacks ??= []).push(cb);
+      // Past the high-water mark (unwritten in Rust) the callback waits for DRAIN. Writable's
+      // afterWrite calls back with null.
+      if (ws.corked > 0) (this.corkedCallbacks ??= []).push(cb);
+      else if (over) this.heldCallbacks.push(cb);
       else process.nextTick(cb, null);
     }
     if (over) {
@@ -455,6 +471,33 @@ export class Socket extends net.Socket {
       return false;
     }
     return true;
+  }
+
+  /**
+   * This turn's writes reached the high-water mark: libuv would have tried them at once, so the
+   * turn's output goes to Rust now. If the kernel took it (Rust holds less than the mark), the
+   * write completes on the next tick as Writable's afterWriteTick ('drain', then the callback);
+   * otherwise at DRAIN. write() returns false either way, as a net.Socket's does.
+   */
+  private writeThrough(cb: WriteCallback | undefined): boolean {
+    this.ws().needDrain = true;
+    this.outbox.flushNow();
+    if (this._overHighWaterMark) {
+      if (cb) this.heldCallbacks.push(cb);
+    } else {
+      process.nextTick(afterWriteThrough, this, cb);
+    }
+    return false;
+  }
+
+  /** Writable's afterWrite for a write that went through at once (see writeThrough). */
+  _afterWriteThrough(cb: WriteCallback | undefined): void {
+    const ws = this.ws();
+    if (ws.needDrain && !ws.ending && !this.destroyed && !this.backedUp()) {
+      ws.needDrain = false;
+      this.emit('drain');
+    }
+    if (cb) cb(null);
   }
 
   /**
@@ -483,16 +526,19 @@ export class Socket extends net.Socket {
       this.corkedLength = 0;
       for (let k = 0; k < held.length; k += 2) this.queue(held[k] as string | Uint8Array, held[k + 1] as BufferEncoding);
     }
-    const cbs = ws.corked === 0 ? this.corkedCallbacks : null;
-    if (cbs) {
-      this.corkedCallbacks = null;
-      if (this.backedUp()) {
-        this.heldCallbacks.push(...cbs);
-        this.outbox.markTouched(this);
-      } else {
-        // Writable's afterWrite: the batch's callbacks in one later tick.
-        process.nextTick(runCallbacks, cbs);
-      }
+    if (ws.corked > 0) return;
+    const cbs = this.corkedCallbacks;
+    this.corkedCallbacks = null;
+    if (this.backedUp() && !this._overHighWaterMark) {
+      // As in write(): libuv would write the batch at once (writeThrough).
+      this.outbox.flushNow();
+    }
+    if (!cbs) return;
+    if (this._overHighWaterMark) {
+      this.heldCallbacks.push(...cbs);
+    } else {
+      // Writable's afterWrite: the batch's callbacks in one later tick.
+      process.nextTick(runCallbacks, cbs);
     }
   }
 
@@ -535,9 +581,11 @@ export class Socket extends net.Socket {
   }
 
   /** After a flush: callbacks held only for this turn's volume are released if Rust took it. */
-  _afterFlush(): void {
+  _afterFlush(midTurn: boolean): void {
     this.turnBytes = 0;
-    if (!this._overHighWaterMark) this.releaseCallbacks();
+    if (this._overHighWaterMark) return;
+    if (midTurn) process.nextTick(releaseCallbacksOf, this);
+    else this.releaseCallbacks();
   }
 
   /** Rust wrote everything it held for this connection. */
@@ -547,7 +595,7 @@ export class Socket extends net.Socket {
     this.releaseCallbacks();
   }
 
-  private releaseCallbacks(): void {
+  releaseCallbacks(): void {
     if (this.heldCallbacks.length > 0) {
       const cbs = this.heldCallbacks;
       this.heldCallbacks = [];
@@ -596,8 +644,13 @@ export class Socket extends net.Socket {
     this._syncHold();
     // net.Socket's shutdown completes in a later callback of the loop, never within the
     // current one: the parser goes on with the read ('finish', and destroySoon()'s destroy,
-    // come after it).
-    this.outbox.shutdownLater(cb);
+    // come after it). Then, like a libuv handle with no request pending, the ended socket no
+    // longer holds the loop by writing (an unread upgraded one lets the process exit).
+    this.outbox.shutdownLater((err) => {
+      this.shutdownDone = true;
+      this._syncHold();
+      cb(err);
+    });
   }
 
   override _read(): void {
@@ -761,11 +814,12 @@ export class Socket extends net.Socket {
 
   /**
    * Whether this connection keeps the process alive, as its libuv handle would: while reading
-   * (not paused, no EOF yet), ending, or with writes pending; never once unref'd.
+   * (not paused, no EOF yet), ending (until its shutdown completed), or with writes pending;
+   * never once unref'd.
    */
   _holdsLoop(): boolean {
     return (
-      !this._nativeClosed && !this.loopUnrefed && ((!this._eofReceived && !this.readStopped && this.rawUncredited < RAW_WINDOW) || this.finalSent || this._overHighWaterMark)
+      !this._nativeClosed && !this.loopUnrefed && ((!this._eofReceived && !this.readStopped && this.rawUncredited < RAW_WINDOW) || (this.finalSent && !this.shutdownDone) || this._overHighWaterMark)
     );
   }
 
@@ -876,6 +930,14 @@ Object.defineProperties(Socket.prototype, {
 });
 
 /** Runs write callbacks in order, with `err` (null: written). */
+function releaseCallbacksOf(socket: Socket): void {
+  if (!socket._overHighWaterMark) socket.releaseCallbacks();
+}
+
+function afterWriteThrough(socket: Socket, cb: WriteCallback | undefined): void {
+  socket._afterWriteThrough(cb);
+}
+
 function runCallbacks(cbs: WriteCallback[], err: Error | null = null): void {
   for (const cb of cbs) cb(err);
 }
