@@ -475,3 +475,19 @@ test("destroy() on an upgraded socket sends the FIN at once: bytes the peer writ
   }
   t.deepEqual(outcomes, Array(10).fill('end'))
 })
+
+test("a write past the high-water mark that the kernel takes at once returns true and calls back on the next tick, before ticks queued after it, without 'drain'", async (t) => {
+  await withUpgraded(async ({ socket, client }) => {
+    client.resume()
+    const order: string[] = []
+    socket.on('drain', () => order.push('drain'))
+    const ret = socket.write(Buffer.alloc(socket.writableHighWaterMark + 1000, 'x'), () => order.push('callback'))
+    order.push(`writableLength ${socket.writableLength}`)
+    process.nextTick(() => order.push('later tick'))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    t.true(ret)
+    t.deepEqual(order, ['writableLength 0', 'callback', 'later tick'])
+    client.destroy()
+    socket.destroy()
+  })
+})

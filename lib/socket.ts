@@ -476,18 +476,19 @@ export class Socket extends net.Socket {
   /**
    * This turn's writes reached the high-water mark: libuv would have tried them at once, so the
    * turn's output goes to Rust now. If the kernel took it (Rust holds less than the mark), the
-   * write completes on the next tick as Writable's afterWriteTick ('drain', then the callback);
-   * otherwise at DRAIN. write() returns false either way, as a net.Socket's does.
+   * write completes on the next tick as Writable's afterWriteTick and write() returns true, as a
+   * net.Socket's whose write completed synchronously; otherwise false, and it completes at
+   * DRAIN.
    */
   private writeThrough(cb: WriteCallback | undefined): boolean {
-    this.ws().needDrain = true;
     this.outbox.flushNow();
     if (this._overHighWaterMark) {
+      this.ws().needDrain = true;
       if (cb) this.heldCallbacks.push(cb);
-    } else {
-      process.nextTick(afterWriteThrough, this, cb);
+      return false;
     }
-    return false;
+    process.nextTick(afterWriteThrough, this, cb);
+    return true;
   }
 
   /** Writable's afterWrite for a write that went through at once (see writeThrough). */
