@@ -361,29 +361,22 @@ test('a connection paused by an unread request body does not keep the process al
   }
 })
 
-test('ref/unref: after close(), an upgraded socket whose peer is gone does not keep the process alive', async (t) => {
-  const child = runFixture('lifecycle-refs.js', ['upgrade-peer-gone'])
-  try {
-    const { code, stdout, stderr } = await within(child.exited, 'child exit (the upgraded socket held the process)', 20000)
-    t.is(stderr, '')
-    t.is(code, 0)
-    t.regex(stdout, /^listening \d+\nexit 0\n$/)
-  } finally {
-    child.kill()
-  }
-})
-
-test('ref/unref: after close(), an upgraded socket that ended and holds unread bytes and the EOF does not keep the process alive', async (t) => {
-  const child = runFixture('lifecycle-refs.js', ['upgrade-ended-unread'])
-  try {
-    const { code, stdout, stderr } = await within(child.exited, 'child exit (the ended upgraded socket held the process)', 20000)
-    t.is(stderr, '')
-    t.is(code, 0)
-    t.regex(stdout, /^listening \d+\nexit 0\n$/)
-  } finally {
-    child.kill()
-  }
-})
+for (const [mode, what] of [
+  ['upgrade-peer-gone', 'an upgraded socket whose peer is gone'],
+  ['upgrade-ended-unread', 'an upgraded socket that ended and holds unread bytes and the EOF'],
+] as const) {
+  test(`ref/unref: after close(), ${what} does not keep the process alive`, async (t) => {
+    const child = runFixture('lifecycle-refs.js', [mode])
+    try {
+      const { code, stdout, stderr } = await within(child.exited, `child exit (${mode}: the upgraded socket held the process)`, 20000)
+      t.is(stderr, '')
+      t.is(code, 0)
+      t.regex(stdout, /^listening \d+\nexit 0\n$/)
+    } finally {
+      child.kill()
+    }
+  })
+}
 
 test('ref() and unref() return the server', (t) => {
   const server = http.createServer()
