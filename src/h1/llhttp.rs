@@ -1215,23 +1215,21 @@ mod tests {
             (flags(s), v),
             (F_TRANSFER_ENCODING, vec!["chunked x".to_string()])
         );
-        assert_eq!(
-            flags(scan("Transfer-Encoding: gzip\r\n chunked\r\n").0),
-            F_TRANSFER_ENCODING
-        );
-        // A token list still open goes on over the fold; after a known token it is text.
-        assert_eq!(
-            flags(scan("Connection: foo\r\n close\r\n").0),
-            F_CONNECTION_CLOSE
-        );
-        assert_eq!(
-            flags(scan("Connection: keep-alive\r\n close\r\n").0),
-            F_CONNECTION_KEEP_ALIVE
-        );
-        assert_eq!(
-            flags(scan("Connection: close\r\n foo\r\n").0),
-            F_CONNECTION_CLOSE
-        );
+        for (head, want) in [
+            (
+                "Transfer-Encoding: gzip\r\n chunked\r\n",
+                F_TRANSFER_ENCODING,
+            ),
+            // A token list still open goes on over the fold; after a known token it is text.
+            ("Connection: foo\r\n close\r\n", F_CONNECTION_CLOSE),
+            (
+                "Connection: keep-alive\r\n close\r\n",
+                F_CONNECTION_KEEP_ALIVE,
+            ),
+            ("Connection: close\r\n foo\r\n", F_CONNECTION_CLOSE),
+        ] {
+            assert_eq!(flags(scan(head).0), want, "{head:?}");
+        }
         // Content-Length is parsed again: a duplicate, at the fold's whitespace.
         assert_eq!(
             scan("Content-Length: 1\r\n 2\r\n").0,
