@@ -560,3 +560,55 @@ test('data after the body of a Connection: close request is the error even once 
   t.deepEqual(errors, ['HPE_CLOSED_CONNECTION'])
   await close(server)
 })
+
+/**
+ * A request cut short by the client's FIN, answered at once by the handler. Node finds the
+ * error in socketOnEnd (parser.finish() at the socket's 'end'): with `Connection: close` the
+ * response's destroySoon() closes the socket before the FIN is read (libuv completes the
+ * shutdown first), so there is neither 'end' nor 'clientError'; on a keep-alive connection
+ * 'clientError' comes from the server's 'end' listener, before the application's.
+ */
+async function cutShortAtFin(bytes: string): Promise<string[]> {
+  const log: string[] = []
+  const closed = deferred()
+  const { server, port } = await startServer((req, res) => {
+    log.push(`request ${req.url}`)
+    res.end('x')
+  })
+  server.on('connection', (socket: net.Socket) => {
+    socket.on('end', () => log.push('socket end'))
+    socket.on('close', () => {
+      log.push('socket close')
+      closed.resolve()
+    })
+  })
+  server.on('clientError', (err: Error & { code?: string; bytesParsed?: number }, socket: net.Socket) => {
+    log.push(`clientError ${err.code} bytesParsed=${err.bytesParsed} destroyed=${socket.destroyed}`)
+    socket.destroy()
+  })
+  try {
+    const conn = new RawConnection(port)
+    await conn.ready()
+    conn.socket.end(Buffer.from(bytes, 'latin1'))
+    await conn.waitClose(10000)
+    await within(closed.promise, "the server's socket 'close'")
+    return log
+  } finally {
+    await close(server)
+  }
+}
+
+test("a Connection: close request cut short at the FIN and answered at once: no 'end', no 'clientError'", async (t) => {
+  t.deepEqual(await cutShortAtFin('POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nab'), ['request /a', 'socket close'])
+  t.deepEqual(await cutShortAtFin(`POST /b HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r`), [
+    'request /b',
+    'socket close',
+  ])
+})
+
+test("a keep-alive request cut short at the FIN: 'clientError' (HPE_INVALID_EOF_STATE, bytesParsed 0) from the socket's 'end', before the application's 'end' listener", async (t) => {
+  const expected = (url: string) => [`request ${url}`, 'clientError HPE_INVALID_EOF_STATE bytesParsed=0 destroyed=false', 'socket end', 'socket close']
+  t.deepEqual(await cutShortAtFin('POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab'), expected('/c'))
+  // A pipelined head cut short: parser.finish() parses no bytes whatever the packet held.
+  t.deepEqual(await cutShortAtFin('GET /d HTTP/1.1\r\nHost: x\r\n\r\nGET /e HT'), expected('/d'))
+})

@@ -116,9 +116,9 @@ export function parseError(index: number, rawPacket: Buffer, bytesParsed: number
   const err = new Error(atEof ? 'Parse Error' : `Parse Error: ${reason}`) as ParseErrorShape;
   err.code = code;
   err.reason = reason;
-  err.bytesParsed = bytesParsed;
-  // Node has no packet to show for an error found at end of input.
-  if (code !== 'HPE_INVALID_EOF_STATE') err.rawPacket = rawPacket;
+  // parser.finish() parses no bytes, and Node has no packet to show for it.
+  err.bytesParsed = atEof ? 0 : bytesParsed;
+  if (!atEof) err.rawPacket = rawPacket;
   return err;
 }
 

@@ -140,6 +140,14 @@ class ConnParser {
     readonly onDrain: () => void,
   ) {}
 
+  /** The parse error Rust found at the peer's FIN (a message cut short): Node's parser.finish() finds it. */
+  eofError: ParseErrorShape | null = null;
+
+  /** Node's HTTPParser#finish, called at the socket's 'end': the error of a message cut short. */
+  finish(): ParseErrorShape | undefined {
+    return this.eofError ?? undefined;
+  }
+
   // Node's HTTPParser methods that freeParser calls when the socket closes or is upgraded;
   // applications (and Node's tests) hook them. Nothing to release here.
   free(): void {}
@@ -801,18 +809,7 @@ export class Server extends AdoptingNetServer {
         break;
       }
       case EV_EOF:
-        socket._eofReceived = true;
-        socket._syncHold();
-        // In Node the EOF is a later libuv callback than the data before it, run once that
-        // data's ticks (a request's 'end', the response it triggers) ran. A microtask runs after
-        // them and still before the other sockets' callbacks of this loop iteration, which a
-        // setImmediate would let in first (a proxied response seen before the client left).
-        // push(null) then read(0), as net.Socket's onStreamRead: a paused socket with nothing
-        // buffered still emits 'end'.
-        queueMicrotask(() => {
-          socket.push(null);
-          socket.read(0);
-        });
+        socket._onNativeEof();
         break;
       case EV_DRAIN:
         socket._onNativeDrain();
@@ -820,7 +817,16 @@ export class Server extends AdoptingNetServer {
       case EV_ERROR: {
         const off = bodyStart + meta[i + 3];
         const raw = Buffer.from(buf.subarray(off, off + meta[i + 4]));
-        socketOnError.call(socket, parseError(meta[i + 2], raw, meta[i + 5]));
+        const err = parseError(meta[i + 2], raw, meta[i + 5]);
+        const parser = socket.parser as ConnParser | null;
+        if (err.code === 'HPE_INVALID_EOF_STATE' && parser) {
+          // Found at the peer's FIN: Node's socketOnEnd gets it from parser.finish() when the
+          // socket's 'end' comes, which it never does if the socket is destroyed first.
+          parser.eofError = err;
+          socket._onNativeEof();
+        } else {
+          socketOnError.call(socket, err);
+        }
         break;
       }
       case EV_TIMEOUT:
@@ -914,7 +920,7 @@ export class Server extends AdoptingNetServer {
     if (this.timeout) socket.setTimeout(this.timeout);
     socket.on('timeout', socketOnTimeout);
     const parser: ConnParser = new ConnParser(
-      () => this.socketOnEnd(socket),
+      () => this.socketOnEnd(socket, parser),
       () => socketOnClose(socket, parser),
       () => socketOnDrain(socket, parser),
     );
@@ -933,13 +939,17 @@ export class Server extends AdoptingNetServer {
     setListenerMethods(socket, socketOnWrapped, socketAddListenerWrapped, socketPrependListenerWrapped);
   }
 
-  /** Node's socketOnEnd with httpAllowHalfOpen false: the server ends its side too. */
-  private socketOnEnd(socket: Socket): void {
+  /** Node's socketOnEnd: a message cut short is a client error, else the server ends its side too. */
+  private socketOnEnd(socket: Socket, parser: ConnParser): void {
+    const ret = parser.finish();
+    if (ret) {
+      socketOnError.call(socket, ret);
+      return;
+    }
     if (!this.httpAllowHalfOpen) {
       if (socket.writable) socket.end();
       return;
     }
-    const parser = socket.parser as ConnParser;
     if (parser.outgoing.length) {
       (parser.outgoing[parser.outgoing.length - 1] as Res)._last = true;
     } else if (socket._httpMessage) {

@@ -654,6 +654,33 @@ export class Socket extends net.Socket {
     });
   }
 
+  /**
+   * The peer's FIN. In Node the EOF is a later libuv callback than the data before it, run once
+   * that data's ticks (a request's 'end', the response it triggers) ran. A microtask runs after
+   * them and still before the other sockets' callbacks of this loop iteration, which a
+   * setImmediate would let in first (a proxied response seen before the client left). Then
+   * push(null) and read(0), as net.Socket's onStreamRead: a paused socket with nothing buffered
+   * still emits 'end'.
+   */
+  _onNativeEof(): void {
+    this._eofReceived = true;
+    this._syncHold();
+    queueMicrotask(this.readEof);
+  }
+
+  private readonly readEof = (): void => {
+    // libuv completes a shutdown asked for with nothing left to write in its pending phase,
+    // before the poll that reads the FIN: destroySoon() destroys the socket, and it never
+    // emits 'end' (nor does the parser report a message cut short).
+    if (this.finalSent && !this.shutdownDone) {
+      setImmediate(this.readEof);
+      return;
+    }
+    if (this.destroyed) return;
+    this.push(null);
+    this.read(0);
+  };
+
   override _read(): void {
     // net.Socket's tryReadStart: after an upgrade the Readable's buffer drives reading; over
     // HTTP, pause() and resume() do (below).
