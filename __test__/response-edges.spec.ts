@@ -136,3 +136,38 @@ test('a head that throws in end() (Trailer without chunked encoding) leaves the 
     await close(server)
   }
 })
+
+test("an end() that throws leaves the socket corked (write() uncorks once, on the next tick): no 'drain' for the write past the high-water mark before it", async (t) => {
+  // Several connections at once, as the differential found it: requests served in one batch.
+  const CONNECTIONS = 6
+  const logs: string[][] = []
+  const { server, port } = await startServer((_req, res) => {
+    const log: string[] = []
+    logs.push(log)
+    res.on('drain', () => log.push('drain'))
+    res.on('finish', () => log.push('finish'))
+    log.push(`write ${res.write('y'.repeat(20000))}`)
+    try {
+      res.end(Buffer.alloc(0), 'bogus' as BufferEncoding)
+    } catch (err) {
+      log.push((err as NodeJS.ErrnoException).code ?? 'no code')
+    }
+    setImmediate(() => {
+      log.push(`corked ${res.socket?.writableCorked}`)
+      // end() uncorks fully; the response is finished before the socket drains.
+      res.end()
+    })
+  })
+  try {
+    const results = await Promise.all(
+      Array.from({ length: CONNECTIONS }, () => rawExchange(port, 'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n')),
+    )
+    for (const r of results) t.true(r.data.endsWith('\r\n0\r\n\r\n'), r.data.slice(-40))
+    t.deepEqual(
+      logs,
+      Array.from({ length: CONNECTIONS }, () => ['write false', 'ERR_UNKNOWN_ENCODING', 'corked 1', 'finish']),
+    )
+  } finally {
+    await close(server)
+  }
+})

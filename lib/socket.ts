@@ -603,7 +603,9 @@ export class Socket extends net.Socket {
       for (const cb of cbs) cb(null);
     }
     const ws = this.ws();
-    if (ws.needDrain && !this._overHighWaterMark) {
+    // A Writable emits 'drain' only with nothing buffered: writes still corked keep it for
+    // after their uncork (a socket left corked, by an end() that threw, never drains).
+    if (ws.needDrain && !this._overHighWaterMark && this.corkedChunks === null) {
       ws.needDrain = false;
       this.emit('drain');
     }
