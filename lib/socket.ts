@@ -667,21 +667,21 @@ export class Socket extends net.Socket {
   _onNativeEof(): void {
     this._eofReceived = true;
     this._syncHold();
-    queueMicrotask(this.readEof);
+    queueMicrotask(() => this.readEof());
   }
 
-  private readonly readEof = (): void => {
+  private readEof(): void {
     // libuv completes a shutdown asked for with nothing left to write in its pending phase,
     // before the poll that reads the FIN: destroySoon() destroys the socket, and it never
     // emits 'end' (nor does the parser report a message cut short).
     if (this.finalSent && !this.shutdownDone) {
-      setImmediate(this.readEof);
+      setImmediate(() => this.readEof());
       return;
     }
     if (this.destroyed) return;
     this.push(null);
     this.read(0);
-  };
+  }
 
   override _read(): void {
     // net.Socket's tryReadStart: after an upgrade the Readable's buffer drives reading; over
