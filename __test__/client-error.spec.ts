@@ -612,3 +612,26 @@ test("a keep-alive request cut short at the FIN: 'clientError' (HPE_INVALID_EOF_
   // A pipelined head cut short: parser.finish() parses no bytes whatever the packet held.
   t.deepEqual(await cutShortAtFin('GET /d HTTP/1.1\r\nHost: x\r\n\r\nGET /e HT'), expected('/d'))
 })
+
+test("a request with a Transfer-Encoding other than chunked: 'request', then the error (400); the request is aborted, never ended", async (t) => {
+  const log: string[] = []
+  const closed = deferred()
+  const { server, port } = await startServer((req) => {
+    log.push('request')
+    req.on('data', () => log.push('data'))
+    req.on('end', () => log.push('end'))
+    req.on('aborted', () => log.push('aborted'))
+    req.on('close', () => {
+      log.push('req close')
+      closed.resolve()
+    })
+  })
+  try {
+    const r = await rawExchange(port, 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunkedchunked\r\n\r\n1\r\nA\r\n0\r\n\r\n')
+    t.is(r.data, BAD_REQUEST)
+    await within(closed.promise, "the request's 'close'")
+    t.deepEqual(log, ['request', 'aborted', 'req close'])
+  } finally {
+    await close(server)
+  }
+})

@@ -1059,6 +1059,9 @@ fn push_head(batch: &mut EventBatch, id: u32, input: &[u8], head: &RequestHead) 
         flags |= HEAD_HAS_EXPECT;
     }
     match head.body.0 {
+        // A head whose error llhttp reports after it (a request's unknown Transfer-Encoding):
+        // the message never completes, so JS must not end the request as bodiless.
+        BodyKind::None if head.late_error.is_some() => flags |= HEAD_HAS_BODY,
         BodyKind::None => {}
         BodyKind::Length(_) | BodyKind::UntilEof => flags |= HEAD_HAS_BODY,
         BodyKind::Chunked => flags |= HEAD_HAS_BODY | HEAD_CHUNKED,
