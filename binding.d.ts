@@ -75,3 +75,12 @@ export declare function methods(): Array<string>
  * lives in Rust only (`h1::error::ALL`).
  */
 export declare function parseErrors(): Array<Array<string>>
+
+/**
+ * Runs the close-phase function in this loop iteration's close phase, after its setImmediate
+ * callbacks; false when it cannot (then JS falls back to setImmediate).
+ */
+export declare function requestClosePhase(): boolean
+
+/** Sets the function `requestClosePhase` runs (see `uv::set_close_phase_callback`). */
+export declare function setClosePhaseCallback(callback: () => void): boolean

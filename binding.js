@@ -838,3 +838,5 @@ module.exports = nativeBinding
 module.exports.BindingServer = nativeBinding.BindingServer
 module.exports.methods = nativeBinding.methods
 module.exports.parseErrors = nativeBinding.parseErrors
+module.exports.requestClosePhase = nativeBinding.requestClosePhase
+module.exports.setClosePhaseCallback = nativeBinding.setClosePhaseCallback

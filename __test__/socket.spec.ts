@@ -626,3 +626,58 @@ test("an upgraded socket keeps only the application's 'data' listeners (node rem
     await close(server)
   }
 })
+
+/**
+ * A net.Socket emits 'close' from its handle's close callback, in libuv's close phase: after
+ * the setImmediate callbacks of the loop iteration in which it was destroyed, and each socket's
+ * 'close' (with the ticks it queues: the request's 'aborted' and 'close') before the next one's.
+ */
+test("socket 'close' after destroy() comes after the iteration's setImmediate callbacks; the request's 'aborted' and 'close' with it", async (t) => {
+  const log: string[] = []
+  const done = deferred()
+  const { server, port } = await startServer((req, res) => {
+    log.push(`request ${req.url}`)
+    req.on('aborted', () => log.push(`${req.url} aborted`))
+    req.on('close', () => log.push(`${req.url} req close`))
+    req.socket.on('close', () => {
+      log.push(`${req.url} socket close`)
+      if (log.filter((l) => l.endsWith('socket close')).length === 2) setTimeout(done.resolve, 20)
+    })
+    if (req.url === '/destroy') req.socket.destroy()
+    setImmediate(() => log.push(`${req.url} immediate destroyed=${req.socket?.destroyed ?? 'no socket'}`))
+    res.on('error', () => {})
+  })
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    log.push(`clientError ${err.code}`)
+    socket.destroy()
+  })
+  const a = new RawConnection(port)
+  const b = new RawConnection(port)
+  try {
+    await a.write('GET /destroy HTTP/1.1\r\nHost: x\r\n\r\n')
+    await a.waitClose()
+    // data after a Connection: close request: the parse error destroys the socket
+    await b.write('POST /close HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 0\r\n\r\nGET /s HTTP/1.1\r\n\r\n')
+    await b.waitClose()
+    await within(done.promise, "both sockets' 'close'")
+    t.deepEqual(log, [
+      'request /destroy',
+      '/destroy immediate destroyed=true',
+      // the server's 'close' listener (socketOnClose, added first) aborts the request
+      '/destroy aborted',
+      '/destroy socket close',
+      '/destroy req close',
+      'request /close',
+      'clientError HPE_CLOSED_CONNECTION',
+      '/close immediate destroyed=true',
+      // the server's 'close' listener (socketOnClose, added first) aborts the request
+      '/close aborted',
+      '/close socket close',
+      '/close req close',
+    ])
+  } finally {
+    a.destroy()
+    b.destroy()
+    await close(server)
+  }
+})

@@ -153,3 +153,6 @@ export function streamDestroyedError(method: string): Error {
   err.code = 'ERR_STREAM_DESTROYED';
   return err;
 }
+
+/** Node's runNextTicks: what the close of a top-level MakeCallback scope runs. */
+export const runNextTicks = (process as unknown as { _tickCallback: () => void })._tickCallback;

@@ -33,7 +33,7 @@ import {
   OP_TAP,
   OP_UPGRADE,
 } from './native';
-import { defaultInsecureHTTPParser, kNeedDrain, kUniqueHeaders, optionalSymbol, parseError, parseUniqueHeaders, systemError, type ParseErrorShape } from './common';
+import { defaultInsecureHTTPParser, kNeedDrain, kUniqueHeaders, optionalSymbol, parseError, parseUniqueHeaders, runNextTicks, systemError, type ParseErrorShape } from './common';
 import { Outbox, Socket } from './socket';
 import { IncomingMessage } from './incoming';
 import { ServerResponse } from './outgoing';
@@ -71,8 +71,6 @@ const ABORTS_QUEUED_RESPONSES = Number(process.versions.node.split('.')[0]) >= 2
  */
 const kConnectionsCheckingInterval: unique symbol = (require('node:_http_server') as { kConnectionsCheckingInterval: symbol })
   .kConnectionsCheckingInterval as never;
-/** Node's runNextTicks: what the close of a top-level MakeCallback scope runs. */
-const runNextTicks = (process as unknown as { _tickCallback: () => void })._tickCallback;
 /** The HEAD event's version word (major << 8 | minor) for HTTP/1.1. */
 const HTTP_1_1 = 0x101;
 const continueExpression = /(?:^|\W)100-continue(?:$|\W)/i;

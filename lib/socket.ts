@@ -2,7 +2,7 @@
 // that collects a JS turn's output for all of a server's connections into one native call.
 import * as net from 'node:net';
 import { Readable } from 'node:stream';
-import type { BindingServer } from './native';
+import { binding, type BindingServer } from './native';
 import {
   OP_DESTROY,
   OP_END,
@@ -17,7 +17,7 @@ import {
   OP_WRITE,
   OP_WRITE_BUF,
 } from './native';
-import { isOneBytePerUnit, isUtf8, streamDestroyedError, systemError } from './common';
+import { isOneBytePerUnit, isUtf8, runNextTicks, streamDestroyedError, systemError } from './common';
 
 const ARENA_SIZE = 64 * 1024;
 /**
@@ -276,6 +276,39 @@ export class Outbox {
   };
 }
 
+/** Sockets destroyed and not yet closed, each followed by whether with an error. */
+let closing: Array<Socket | boolean> = [];
+let closePhaseSet = false;
+
+/**
+ * A net.Socket emits 'close' from its handle's close callback: in libuv's close phase, after
+ * the setImmediate callbacks of the loop iteration. The native side runs `emitCloses` there;
+ * where it cannot, the next check phase comes closest.
+ */
+function emitCloseLater(socket: Socket, hadError: boolean): void {
+  if (closing.push(socket, hadError) > 2) return;
+  if (!closePhaseSet) closePhaseSet = binding.setClosePhaseCallback(emitCloses);
+  if (!closePhaseSet || !binding.requestClosePhase()) setImmediate(emitCloses);
+}
+
+function emitCloses(): void {
+  const now = closing;
+  closing = [];
+  for (let i = 0; i < now.length; i += 2) {
+    // Each handle's close callback is a callback scope of its own in Node: its ticks run
+    // before the next socket's 'close'.
+    if (i > 0) runNextTicks();
+    try {
+      (now[i] as Socket).emit('close', now[i + 1] as boolean);
+    } catch (err) {
+      // A throwing 'close' listener surfaces as Node's would, without costing the others.
+      process.nextTick(() => {
+        throw err;
+      });
+    }
+  }
+}
+
 /** Buffer's per-encoding writers (Node internals, as used by Buffer#write itself). */
 type EncodingWriters = Buffer & {
   utf8Write(s: string, offset: number, length: number): number;
@@ -330,7 +363,7 @@ export class Socket extends net.Socket {
   _hadError = false;
   /** Bytes handed to the Outbox (net.Socket's `_bytesDispatched`); see `bytesWritten`. */
   _bytesDispatched = 0;
-  /** Final `bytesRead`, from the CLOSE event. */
+  /** Final `bytesRead`: the count at destroy(), or the CLOSE event's. */
   private finalBytesRead: number | undefined = undefined;
   _family: number;
   _remotePort: number;
@@ -714,6 +747,8 @@ export class Socket extends net.Socket {
       else this.outbox.op(OP_END, this._id, 1);
     }
     if (this._tapped && !this._upgraded && !this._nativeClosed) this.outbox.tappedGone.set(this._id, this);
+    // net.Socket keeps its handle's bytesRead when it lets go of the handle.
+    if (!this._nativeClosed) this.finalBytesRead ??= this.outbox.bytesRead(this._id) ?? undefined;
     this._nativeClosed = true;
     this._syncHold();
     this.outbox.sockets.delete(this._id);
@@ -731,8 +766,10 @@ export class Socket extends net.Socket {
     cb(err);
     // As net.Socket's _destroy: the server learns first (its 'close' may precede this socket's).
     this.outbox.onSocketGone();
-    // net.Socket turns off the stream's own 'close' and emits it itself, with `hadError`.
-    process.nextTick(() => this.emit('close', err != null));
+    // net.Socket turns off the stream's own 'close' and emits it itself, with `hadError`, from
+    // its handle's close callback: libuv's close phase, after this iteration's setImmediate
+    // callbacks (the check phase), which the loop's next check phase comes closest to.
+    emitCloseLater(this, err != null);
   }
 
   /** net.Socket's: close with a reset (RST), dropping unwritten output. */
@@ -875,7 +912,8 @@ export class Socket extends net.Socket {
 
   /** Rust closed the connection; `errno` 0 is an orderly close. */
   _onNativeClose(errno: number, bytesRead: number): void {
-    this.finalBytesRead = bytesRead;
+    // Destroyed by JS first: the count it had then is final, as a net.Socket's handle's.
+    this.finalBytesRead ??= bytesRead;
     this._nativeClosed = true;
     this._syncHold();
     if (this.destroyed) return;

@@ -18,6 +18,21 @@ use crate::server::{Server, ServerConfig};
 /// the queue itself when it runs, so everything queued by then rides along.
 type BatchFn = ThreadsafeFunction<(), (), napi::sys::napi_value, Status, false>;
 
+/// Sets the function `requestClosePhase` runs (see `uv::set_close_phase_callback`).
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn set_close_phase_callback(env: Env, callback: Function<'_, (), ()>) -> bool {
+    uv::set_close_phase_callback(&env, callback.value().value)
+}
+
+/// Runs the close-phase function in this loop iteration's close phase, after its setImmediate
+/// callbacks; false when it cannot (then JS falls back to setImmediate).
+#[cfg_attr(test, allow(dead_code))]
+#[napi]
+pub fn request_close_phase(env: Env) -> bool {
+    uv::request_close_phase(&env)
+}
+
 /// `[code, reason]` of every parse error, indexed as the ERROR event sends them: the table
 /// lives in Rust only (`h1::error::ALL`).
 // Called from JS only; a test build of the crate sees no caller.

@@ -27,6 +27,7 @@ type UvHandle = *mut c_void;
 // libuv's uv_handle_type and uv_poll_event values (stable across libuv 1.x).
 const UV_POLL: c_int = 8;
 const UV_TIMER: c_int = 13;
+const UV_IDLE: c_int = 6;
 const UV_READABLE: c_int = 1;
 
 extern "C" {
@@ -46,6 +47,7 @@ extern "C" {
     ) -> c_int;
     fn uv_timer_stop(handle: UvHandle) -> c_int;
     fn uv_unref(handle: UvHandle);
+    fn uv_idle_init(event_loop: *mut c_void, handle: UvHandle) -> c_int;
     fn uv_close(handle: UvHandle, cb: Option<unsafe extern "C" fn(UvHandle)>);
 }
 
@@ -75,10 +77,14 @@ thread_local! {
 /// Zeroed, 8-byte aligned memory for a libuv handle of `kind`, owned by libuv from here on
 /// (never freed: one poll and one timer per JS thread).
 fn alloc_handle(kind: c_int) -> UvHandle {
+    let words = vec![0u64; handle_words(kind)];
+    Box::leak(words.into_boxed_slice()).as_mut_ptr().cast()
+}
+
+fn handle_words(kind: c_int) -> usize {
     // SAFETY: uv_handle_size only reads its argument.
     let size = unsafe { uv_handle_size(kind) };
-    let words = vec![0u64; size.div_ceil(8).max(1)];
-    Box::leak(words.into_boxed_slice()).as_mut_ptr().cast()
+    size.div_ceil(8).max(1)
 }
 
 /// Whether servers created on this JS thread run their IO here (the local runtime, its watchers
@@ -338,4 +344,152 @@ pub fn after_run() {
         }
         d.armed = next;
     });
+}
+
+/// The JS function run in libuv's close phase (`request_close_phase`), per JS thread.
+struct ClosePhase {
+    env: sys::napi_env,
+    callback: sys::napi_ref,
+    async_context: sys::napi_async_context,
+}
+
+thread_local! {
+    static CLOSE_PHASE: RefCell<Option<ClosePhase>> = const { RefCell::new(None) };
+}
+
+/// Sets the function `request_close_phase` runs. A net.Socket emits 'close' from its handle's
+/// close callback, after the loop iteration's setImmediate callbacks: this is how ours do too.
+pub fn set_close_phase_callback(env: &Env, callback: sys::napi_value) -> bool {
+    let env = env.raw();
+    let mut callback_ref = std::ptr::null_mut();
+    let mut name = std::ptr::null_mut();
+    let mut async_context = std::ptr::null_mut();
+    let label = "ferrohttp:close";
+    // SAFETY: `env` is this thread's live environment and `callback` a value of the current
+    // call; the out-pointers are valid.
+    let ok = unsafe {
+        sys::napi_create_reference(env, callback, 1, &mut callback_ref) == sys::Status::napi_ok
+            && sys::napi_create_string_utf8(
+                env,
+                label.as_ptr().cast(),
+                label.len() as isize,
+                &mut name,
+            ) == sys::Status::napi_ok
+            && sys::napi_async_init(env, std::ptr::null_mut(), name, &mut async_context)
+                == sys::Status::napi_ok
+    };
+    if !ok {
+        // SAFETY: as above; a reference made before the failure is released.
+        unsafe {
+            if !callback_ref.is_null() {
+                sys::napi_delete_reference(env, callback_ref);
+            }
+        }
+        return false;
+    }
+    let first = CLOSE_PHASE.with(|c| {
+        c.borrow_mut()
+            .replace(ClosePhase {
+                env,
+                callback: callback_ref,
+                async_context,
+            })
+            .is_none()
+    });
+    if first {
+        // SAFETY: registered once per thread; the hook only clears this thread's state.
+        unsafe {
+            sys::napi_add_env_cleanup_hook(env, Some(on_close_phase_cleanup), std::ptr::null_mut());
+        }
+    }
+    true
+}
+
+unsafe extern "C" fn on_close_phase_cleanup(_arg: *mut c_void) {
+    // The environment frees its references and async contexts itself.
+    CLOSE_PHASE.with(|c| c.borrow_mut().take());
+}
+
+/// Runs the close-phase function once, in this loop iteration's close phase: a handle is made
+/// and closed at once, and its close callback calls the function. False when it cannot be.
+pub fn request_close_phase(env: &Env) -> bool {
+    if CLOSE_PHASE.with(|c| c.borrow().is_none()) {
+        return false;
+    }
+    let mut event_loop = std::ptr::null_mut();
+    // SAFETY: `env` is the calling thread's live environment; the handle is fresh, zeroed, large
+    // enough and never moved; libuv gives it back to `on_handle_closed`, which frees it.
+    unsafe {
+        if sys::napi_get_uv_event_loop(env.raw(), &mut event_loop) != sys::Status::napi_ok
+            || event_loop.is_null()
+        {
+            return false;
+        }
+        let idle = alloc_handle(UV_IDLE);
+        if uv_idle_init(event_loop.cast(), idle) != 0 {
+            free_handle(idle, UV_IDLE);
+            return false;
+        }
+        uv_close(idle, Some(on_handle_closed));
+    }
+    true
+}
+
+/// Frees what `alloc_handle(kind)` gave.
+///
+/// # Safety
+/// `handle` came from `alloc_handle(kind)` and libuv no longer uses it.
+unsafe fn free_handle(handle: UvHandle, kind: c_int) {
+    let words = handle_words(kind);
+    // SAFETY: the slice was leaked by alloc_handle with this very length.
+    drop(unsafe {
+        Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+            handle.cast::<u64>(),
+            words,
+        ))
+    });
+}
+
+unsafe extern "C" fn on_handle_closed(handle: UvHandle) {
+    // SAFETY: libuv is done with the handle once its close callback runs.
+    unsafe { free_handle(handle, UV_IDLE) };
+    let Some((env, callback, async_context)) = CLOSE_PHASE.with(|c| {
+        c.borrow()
+            .as_ref()
+            .map(|c| (c.env, c.callback, c.async_context))
+    }) else {
+        return;
+    };
+    // SAFETY: called from a libuv callback on the environment's own thread with no JS running;
+    // every value lives in the handle scope opened here.
+    unsafe {
+        let mut scope = std::ptr::null_mut();
+        if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
+            return;
+        }
+        let mut func = std::ptr::null_mut();
+        let mut recv = std::ptr::null_mut();
+        if sys::napi_get_reference_value(env, callback, &mut func) == sys::Status::napi_ok
+            && !func.is_null()
+            && sys::napi_get_global(env, &mut recv) == sys::Status::napi_ok
+        {
+            let mut result = std::ptr::null_mut();
+            let status = sys::napi_make_callback(
+                env,
+                async_context,
+                recv,
+                func,
+                0,
+                std::ptr::null(),
+                &mut result,
+            );
+            if status == sys::Status::napi_pending_exception {
+                let mut err = std::ptr::null_mut();
+                if sys::napi_get_and_clear_last_exception(env, &mut err) == sys::Status::napi_ok {
+                    sys::napi_fatal_exception(env, err);
+                }
+            }
+        }
+        sys::napi_close_handle_scope(env, scope);
+    }
 }
