@@ -804,3 +804,48 @@ test('the split helpers themselves: randomPieces covers the payload and includes
   const body = chunkedEncode(SPLIT_BODY, [1, 2, 10, 255, 3, 500, 64], SPLIT_TRAILERS, true).toString('latin1')
   t.deepEqual(chunkedDecode(body), { body: SPLIT_BODY.toString('latin1'), trailers: `${SPLIT_TRAILERS}\r\n` })
 })
+
+test("a paused request with a large body stops the parsing: not complete, and a request pipelined after it comes once the body was read, as node's parser stopped after that read", async (t) => {
+  const BODY = 300_000
+  const log: string[] = []
+  const done = deferred()
+  const { server, port } = await startServer((req, res) => {
+    log.push(`request ${req.url}`)
+    if (req.url === '/second') {
+      res.end('second')
+      done.resolve()
+      return
+    }
+    req.pause()
+    // Two turns of the loop for whatever was read to arrive.
+    setImmediate(() =>
+      setImmediate(() => {
+        log.push(`paused: complete ${req.complete}, buffered under the body ${req.readableLength < BODY}`)
+        let got = 0
+        req.on('data', (c: Buffer) => (got += c.length))
+        req.on('end', () => {
+          log.push(`end ${got}`)
+          res.end('first')
+        })
+        req.resume()
+      }),
+    )
+  })
+  try {
+    const conn = new RawConnection(port)
+    await conn.write(
+      Buffer.concat([
+        Buffer.from(`POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: ${BODY}\r\n\r\n`),
+        Buffer.alloc(BODY, 'a'),
+        Buffer.from('GET /second HTTP/1.1\r\nHost: x\r\n\r\n'),
+      ]),
+    )
+    await within(done.promise, 10_000, 'the second request')
+    await conn.readResponses(2)
+    // The second request is parsed in the read that ends the body, before the body's 'end' tick.
+    t.deepEqual(log, ['request /first', 'paused: complete false, buffered under the body true', 'request /second', `end ${BODY}`])
+    conn.destroy()
+  } finally {
+    await close(server)
+  }
+})

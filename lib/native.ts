@@ -19,6 +19,7 @@ export const EV_CLOSE = 9;
 export const EV_DROP = 10;
 export const EV_DATA = 11;
 export const EV_UPGRADE_HEAD = 12;
+export const EV_READ_END = 13;
 
 export const HEAD_KEEP_ALIVE = 1;
 export const HEAD_UPGRADE = 2;

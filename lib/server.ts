@@ -17,6 +17,7 @@ import {
   EV_CONNECTION,
   EV_DATA,
   EV_UPGRADE_HEAD,
+  EV_READ_END,
   EV_DRAIN,
   EV_DROP,
   EV_END,
@@ -34,7 +35,7 @@ import {
   OP_UPGRADE,
 } from './native';
 import { defaultInsecureHTTPParser, kNeedDrain, kUniqueHeaders, optionalSymbol, parseError, parseUniqueHeaders, runNextTicks, systemError, type ParseErrorShape } from './common';
-import { Outbox, Socket } from './socket';
+import { Outbox, Socket, type HeldEvent } from './socket';
 import { IncomingMessage } from './incoming';
 import { ServerResponse } from './outgoing';
 
@@ -754,6 +755,19 @@ export class Server extends AdoptingNetServer {
       return;
     }
     const socket = outbox.sockets.get(id);
+    if (socket && kind !== EV_DRAIN && kind !== EV_TIMEOUT && kind !== EV_CLOSE) {
+      if (socket._held !== null) {
+        // Read after the read in which reading stopped: Node's parser has not seen it yet.
+        socket._held.push({ meta: meta.slice(i, i + eventLength(meta, i)), text, buf, bodyStart });
+        return;
+      }
+      if (kind === EV_READ_END) {
+        // Node's parser stops at the end of the read in which reading was stopped (a request
+        // over its high-water mark): what Rust read beyond waits for the socket's resume().
+        if (socket._readingStopped()) socket._holdReads(() => this.replayHeld(outbox, socket));
+        return;
+      }
+    }
     if (!socket) {
       if (kind === EV_DATA) {
         // A tapped socket destroyed while its latest read was parsed (a parse error's canned
@@ -835,6 +849,34 @@ export class Server extends AdoptingNetServer {
         const bytesRead = meta[i + 3] + meta[i + 4] * 2 ** 32;
         setImmediate(() => socket._onNativeClose(errno, bytesRead));
         break;
+      }
+    }
+  }
+
+  /**
+   * The socket's reading started again: the events held since it stopped come now, in a later
+   * callback of the loop as the next read would, until reading stops again at a read's end.
+   */
+  private replayHeld(outbox: Outbox, socket: Socket): void {
+    const held = socket._held;
+    socket._held = null;
+    if (held === null) return;
+    for (let k = 0; k < held.length; k++) {
+      // A dispatch below may have stopped reading again at the end of a read.
+      const again = socket._held as HeldEvent[] | null;
+      if (again !== null) {
+        // The rest waits for the next resume().
+        for (let m = k; m < held.length; m++) again.push(held[m]);
+        return;
+      }
+      if (outbox.sockets.get(socket._id) !== socket) return;
+      const h = held[k];
+      try {
+        this.dispatch(outbox, h.meta[0], h.meta, 0, h.text, h.buf, h.bodyStart);
+      } catch (err) {
+        process.nextTick(() => {
+          throw err;
+        });
       }
     }
   }
@@ -1232,6 +1274,7 @@ function eventLength(meta: Uint32Array, i: number): number {
     case EV_EOF:
     case EV_DRAIN:
     case EV_TIMEOUT:
+    case EV_READ_END:
       return 2;
     default:
       // A layout mismatch with the native side: nothing after it can be trusted.

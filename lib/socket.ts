@@ -276,6 +276,14 @@ export class Outbox {
   };
 }
 
+/** An event held back by a socket whose reading stopped (Server#dispatch replays it). */
+export interface HeldEvent {
+  meta: Uint32Array;
+  text: string;
+  buf: Buffer;
+  bodyStart: number;
+}
+
 /** Sockets destroyed and not yet closed, each followed by whether with an error. */
 let closing: Array<Socket | boolean> = [];
 let closePhaseSet = false;
@@ -752,6 +760,9 @@ export class Socket extends net.Socket {
     this._nativeClosed = true;
     this._syncHold();
     this.outbox.sockets.delete(this._id);
+    // Unread, as a net.Socket's unread bytes are when it closes.
+    this._held = null;
+    this.heldReplay = null;
     // Writable drops what it buffers (here: what cork() holds) when destroyed, failing those
     // writes' callbacks on a later tick (errorBuffer).
     this.corkedChunks = null;
@@ -813,6 +824,23 @@ export class Socket extends net.Socket {
     else this.once('finish', () => this.destroy());
   }
 
+  /**
+   * Events Rust read past the read in which reading stopped (see Server#dispatch, READ_END),
+   * in order; null when not holding.
+   */
+  _held: HeldEvent[] | null = null;
+  private heldReplay: (() => void) | null = null;
+
+  _readingStopped(): boolean {
+    return this.readStopped && !this._upgraded;
+  }
+
+  /** Holds what follows until reading starts again, then has `replay` run in a later callback. */
+  _holdReads(replay: () => void): void {
+    this._held = [];
+    this.heldReplay = replay;
+  }
+
   /** Rust stops reading this connection (libuv's readStop). */
   _readStop(): void {
     if (!this.readStopped && !this._nativeClosed) {
@@ -828,6 +856,11 @@ export class Socket extends net.Socket {
       this.readStopped = false;
       this.outbox.op(OP_RESUME, this._id);
       this._syncHold();
+    }
+    const replay = this.heldReplay;
+    if (replay !== null && this._held !== null) {
+      this.heldReplay = null;
+      setImmediate(replay);
     }
   }
 

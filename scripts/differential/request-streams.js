@@ -6,12 +6,10 @@
 // equal. How a body is cut into chunks depends on the reads, so consecutive 'data' events count
 // as one and only their total length is compared. A development tool (not run by CI).
 //   SEED=1 N=200 node scripts/differential/request-streams.js      (SHOW=n: differences shown)
-// Known differences (SEED=1 N=200: 41 of 200 scripts):
-// - Read-ahead while a request is paused: node's parser stops after the read in which push()
-//   returned false (64 KiB), ferrohttp's batch carries what Rust read up to its 1 MiB budget.
-//   So req.complete turns true, readableLength is larger and a pipelined request is dispatched
-//   earlier than in node. Matching it needs read boundaries in the batch and JS holding the
-//   events after the read in which push() returned false, until _read().
+// Known differences (SEED=1 N=200):
+// - Read-ahead while a request is paused, within a batch: Rust marks the end of each read that
+//   leaves a body arriving (READ_END) and JS holds what follows once reading stopped, as
+//   node's parser stops after that read; what one read holds still differs in size.
 // - After req.destroy() in the handler node's parser still parses the rest of that read:
 //   req.complete turns true and a request pipelined in the same packet still gets 'request'.
 const net = require('node:net');

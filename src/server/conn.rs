@@ -350,7 +350,9 @@ impl Conn {
                     q.batch().meta.extend_from_slice(&[EV_DRAIN, self.id]);
                 }
             }
+            let rpos_before = self.rpos;
             self.process_input();
+            self.mark_read_end(rpos_before);
             self.push_tapped();
             if self.in_flight() >= self.inner.config.max_pipelined {
                 // Stopped at the bound: from here on a finished response must wake the task.
@@ -977,6 +979,17 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// After a pass over the input that consumed some and left a request body arriving:
+    /// `READ_END`, so that JS, whose reading stopped meanwhile (a request over its high-water
+    /// mark), holds back what follows as Node's parser, stopped after that read, would not see it.
+    fn mark_read_end(&mut self, rpos_before: usize) {
+        if self.rpos == rpos_before || !matches!(self.reading, Reading::Body(_)) {
+            return;
+        }
+        let mut q = self.inner.queue.lock();
+        q.batch().meta.extend_from_slice(&[EV_READ_END, self.id]);
     }
 
     /// A tapped connection's latest reads, as `DATA` after the events parsed from them: in

@@ -30,6 +30,8 @@ use tokio::sync::Notify;
 /// - `UPGRADE_HEAD`: off, len into `body`: right after the `HEAD` of an upgrade or CONNECT
 ///   request without a body, the bytes read past that head (Node's `head` argument of
 ///   'upgrade'/'connect'; `len` may be 0)
+/// - `READ_END`: (none) the events of one read end here and a request body is still arriving:
+///   where Node's parser stops when reading was stopped during that read
 pub const EV_CONNECTION: u32 = 1;
 pub const EV_HEAD: u32 = 2;
 pub const EV_BODY: u32 = 3;
@@ -42,6 +44,7 @@ pub const EV_CLOSE: u32 = 9;
 pub const EV_DROP: u32 = 10;
 pub const EV_DATA: u32 = 11;
 pub const EV_UPGRADE_HEAD: u32 = 12;
+pub const EV_READ_END: u32 = 13;
 
 /// `HEAD` flags.
 pub const HEAD_KEEP_ALIVE: u32 = 1;
@@ -63,7 +66,7 @@ pub fn event_len(meta: &[u32], i: usize) -> usize {
         EV_END => 3 + 4 * meta[i + 2] as usize,
         EV_CLOSE => 5,
         EV_ERROR => 6,
-        EV_EOF | EV_DRAIN | EV_TIMEOUT => 2,
+        EV_EOF | EV_DRAIN | EV_TIMEOUT | EV_READ_END => 2,
         _ => 0,
     }
 }

@@ -97,6 +97,7 @@ fn start_with(config: ServerConfig, end_on_error: bool) -> Harness {
                         ops.extend_from_slice(&[OP_END, id, 0, 0]);
                         i += 2;
                     }
+                    EV_READ_END => i += 2,
                     other => panic!("unknown event {other}"),
                 }
             }
