@@ -849,3 +849,30 @@ test("a paused request with a large body stops the parsing: not complete, and a 
     await close(server)
   }
 })
+
+test("req.destroy() in the handler: the rest of that read is still parsed, as node's parser does (the request completes, a request pipelined in the same packet gets 'request')", async (t) => {
+  const log: string[] = []
+  const done = deferred()
+  const { server, port } = await startServer((req, res) => {
+    log.push(`request ${req.url} destroyed ${req.socket.destroyed}`)
+    if (req.url === '/first') {
+      req.destroy()
+      setImmediate(() => {
+        log.push(`first: complete ${req.complete}`)
+        done.resolve()
+      })
+    } else {
+      res.end('second')
+    }
+  })
+  try {
+    const conn = new RawConnection(port)
+    await conn.write('POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /second HTTP/1.1\r\nHost: x\r\n\r\n')
+    await within(done.promise, 10_000, "the first request's check")
+    await conn.waitClose()
+    t.deepEqual(log, ['request /first destroyed false', 'request /second destroyed true', 'first: complete true'])
+    t.is(conn.data, '')
+  } finally {
+    await close(server)
+  }
+})

@@ -672,6 +672,7 @@ export class Server extends AdoptingNetServer {
   /** One batch of events from the IO threads (see src/server/queue.rs for the layout). */
   private onBatch(outbox: Outbox | null, buf: Buffer): void {
     if (!outbox || !this.outboxes.has(outbox) || buf.length < 16) return;
+    this.parsingSocket = null;
     const metaCount = buf.readUInt32LE(0);
     const textLen = buf.readUInt32LE(4);
     const meta = new Uint32Array(buf.buffer, buf.byteOffset + 16, metaCount);
@@ -708,6 +709,9 @@ export class Server extends AdoptingNetServer {
     const heads = stats.requests - headsBefore;
     stats.sizes[heads === 0 ? 0 : Math.min(31 - Math.clz32(heads) + 1, stats.sizes.length - 1)]++;
  }
+
+  /** The socket of the latest event dispatched (see `dispatch`), within a batch. */
+  private parsingSocket: Socket | null = null;
 
   /** Counters of the boundary: batches, events, requests, and batches by requests per batch. */
   private readonly batchStats = { batches: 0, events: 0, requests: 0, sizes: Array.from({ length: 13 }, () => 0) };
@@ -754,7 +758,19 @@ export class Server extends AdoptingNetServer {
       );
       return;
     }
-    const socket = outbox.sockets.get(id);
+    let socket = outbox.sockets.get(id);
+    if (socket === undefined) {
+      // Destroyed by a handler while the events of its read were dispatched: Node's parser
+      // still parses the rest of that read (the request completes, a pipelined one gets
+      // 'request' on the destroyed socket).
+      const parsing = this.parsingSocket;
+      if (parsing !== null && parsing._id === id) {
+        if (kind === EV_READ_END) this.parsingSocket = null;
+        else if (parsing.parser !== null && (kind === EV_HEAD || kind === EV_BODY || kind === EV_END)) socket = parsing;
+      }
+    } else {
+      this.parsingSocket = socket;
+    }
     if (socket && kind !== EV_DRAIN && kind !== EV_TIMEOUT && kind !== EV_CLOSE) {
       if (socket._held !== null) {
         // Read after the read in which reading stopped: Node's parser has not seen it yet.
