@@ -193,18 +193,20 @@ fn step() {
     after_run();
 }
 
-/// Registers a server whose IO runs on this thread, so its batches can be delivered by `step`.
-/// Without it (or if anything here fails) the threadsafe function delivers them.
-pub fn register(env: &Env, server: &Arc<Server>, on_batch: sys::napi_value) {
-    let env = env.raw();
-    let mut on_batch_ref = std::ptr::null_mut();
+/// A strong reference to the JS function `value` and an async context named `label` to call it
+/// in with `call_back`; None (nothing left allocated) if napi refuses either.
+fn callback_ref(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    label: &str,
+) -> Option<(sys::napi_ref, sys::napi_async_context)> {
+    let mut reference = std::ptr::null_mut();
     let mut name = std::ptr::null_mut();
     let mut async_context = std::ptr::null_mut();
-    let label = "ferrohttp:batch";
-    // SAFETY: `env` is this thread's live environment and `on_batch` a value of the current
-    // call; the out-pointers are valid.
+    // SAFETY: `env` is this thread's live environment and `value` a value of the current call;
+    // the out-pointers are valid.
     let ok = unsafe {
-        sys::napi_create_reference(env, on_batch, 1, &mut on_batch_ref) == sys::Status::napi_ok
+        sys::napi_create_reference(env, value, 1, &mut reference) == sys::Status::napi_ok
             && sys::napi_create_string_utf8(
                 env,
                 label.as_ptr().cast(),
@@ -214,15 +216,68 @@ pub fn register(env: &Env, server: &Arc<Server>, on_batch: sys::napi_value) {
             && sys::napi_async_init(env, std::ptr::null_mut(), name, &mut async_context)
                 == sys::Status::napi_ok
     };
-    if !ok {
-        // SAFETY: as above; a reference made before the failure is released.
-        unsafe {
-            if !on_batch_ref.is_null() {
-                sys::napi_delete_reference(env, on_batch_ref);
+    if ok {
+        return Some((reference, async_context));
+    }
+    // SAFETY: as above; a reference made before the failure is released.
+    unsafe {
+        if !reference.is_null() {
+            sys::napi_delete_reference(env, reference);
+        }
+    }
+    None
+}
+
+/// Calls `func` with `argv` from a libuv callback, as Node calls back into JS: in `async_context`,
+/// with the tick and microtask queues run after it; an exception escaping it is Node's
+/// 'uncaughtException'. False when the function cannot be reached.
+///
+/// # Safety
+/// On the environment's own thread, inside an open handle scope, with no JS running.
+unsafe fn call_back(
+    env: sys::napi_env,
+    func: sys::napi_ref,
+    async_context: sys::napi_async_context,
+    argv: &[sys::napi_value],
+) -> bool {
+    let mut value = std::ptr::null_mut();
+    let mut recv = std::ptr::null_mut();
+    // SAFETY: per this function's contract.
+    unsafe {
+        if sys::napi_get_reference_value(env, func, &mut value) != sys::Status::napi_ok
+            || value.is_null()
+            // napi_make_callback wants an object as `this` (our callbacks are arrow functions).
+            || sys::napi_get_global(env, &mut recv) != sys::Status::napi_ok
+        {
+            return false;
+        }
+        let mut result = std::ptr::null_mut();
+        let status = sys::napi_make_callback(
+            env,
+            async_context,
+            recv,
+            value,
+            argv.len(),
+            argv.as_ptr(),
+            &mut result,
+        );
+        if status == sys::Status::napi_pending_exception {
+            let mut err = std::ptr::null_mut();
+            if sys::napi_get_and_clear_last_exception(env, &mut err) == sys::Status::napi_ok {
+                sys::napi_fatal_exception(env, err);
             }
         }
-        return;
     }
+    true
+}
+
+/// Registers a server whose IO runs on this thread, so its batches can be delivered by `step`.
+/// Without it (or if anything here fails) the threadsafe function delivers them.
+pub fn register(env: &Env, server: &Arc<Server>, on_batch: sys::napi_value) {
+    let Some((on_batch_ref, async_context)) = callback_ref(env.raw(), on_batch, "ferrohttp:batch")
+    else {
+        return;
+    };
     TARGETS.with(|t| {
         t.borrow_mut().push(Target {
             queue_key: server.queue_key(),
@@ -274,41 +329,15 @@ fn deliver(env: sys::napi_env, queue: &EventQueue) -> bool {
         if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
             return false;
         }
-        let mut func = std::ptr::null_mut();
-        let mut recv = std::ptr::null_mut();
-        if sys::napi_get_reference_value(env, on_batch, &mut func) != sys::Status::napi_ok
-            || func.is_null()
-            // napi_make_callback wants an object as `this` (the callback is an arrow function).
-            || sys::napi_get_global(env, &mut recv) != sys::Status::napi_ok
-        {
-            sys::napi_close_handle_scope(env, scope);
-            return false;
-        }
         let wrapped = Env::from_raw(env);
         // Taking the batch clears the queue's wake flag, whatever happens next.
-        if let Ok(buf) = server.with_events(|batch| super::new_wire_buffer(&wrapped, batch)) {
-            let mut result = std::ptr::null_mut();
-            let argv = [buf];
-            let status = sys::napi_make_callback(
-                env,
-                async_context,
-                recv,
-                func,
-                1,
-                argv.as_ptr(),
-                &mut result,
-            );
-            if status == sys::Status::napi_pending_exception {
-                // Node's answer to an exception escaping a callback: 'uncaughtException'.
-                let mut err = std::ptr::null_mut();
-                if sys::napi_get_and_clear_last_exception(env, &mut err) == sys::Status::napi_ok {
-                    sys::napi_fatal_exception(env, err);
-                }
-            }
-        }
+        let delivered = match server.with_events(|batch| super::new_wire_buffer(&wrapped, batch)) {
+            Ok(buf) => call_back(env, on_batch, async_context, &[buf]),
+            Err(_) => true,
+        };
         sys::napi_close_handle_scope(env, scope);
+        delivered
     }
-    true
 }
 
 /// After anything ran the local runtime on this thread: makes sure JS gets the events it
@@ -361,32 +390,9 @@ thread_local! {
 /// close callback, after the loop iteration's setImmediate callbacks: this is how ours do too.
 pub fn set_close_phase_callback(env: &Env, callback: sys::napi_value) -> bool {
     let env = env.raw();
-    let mut callback_ref = std::ptr::null_mut();
-    let mut name = std::ptr::null_mut();
-    let mut async_context = std::ptr::null_mut();
-    let label = "ferrohttp:close";
-    // SAFETY: `env` is this thread's live environment and `callback` a value of the current
-    // call; the out-pointers are valid.
-    let ok = unsafe {
-        sys::napi_create_reference(env, callback, 1, &mut callback_ref) == sys::Status::napi_ok
-            && sys::napi_create_string_utf8(
-                env,
-                label.as_ptr().cast(),
-                label.len() as isize,
-                &mut name,
-            ) == sys::Status::napi_ok
-            && sys::napi_async_init(env, std::ptr::null_mut(), name, &mut async_context)
-                == sys::Status::napi_ok
-    };
-    if !ok {
-        // SAFETY: as above; a reference made before the failure is released.
-        unsafe {
-            if !callback_ref.is_null() {
-                sys::napi_delete_reference(env, callback_ref);
-            }
-        }
+    let Some((callback_ref, async_context)) = callback_ref(env, callback, "ferrohttp:close") else {
         return false;
-    }
+    };
     let first = CLOSE_PHASE.with(|c| {
         c.borrow_mut()
             .replace(ClosePhase {
@@ -467,29 +473,7 @@ unsafe extern "C" fn on_handle_closed(handle: UvHandle) {
         if sys::napi_open_handle_scope(env, &mut scope) != sys::Status::napi_ok {
             return;
         }
-        let mut func = std::ptr::null_mut();
-        let mut recv = std::ptr::null_mut();
-        if sys::napi_get_reference_value(env, callback, &mut func) == sys::Status::napi_ok
-            && !func.is_null()
-            && sys::napi_get_global(env, &mut recv) == sys::Status::napi_ok
-        {
-            let mut result = std::ptr::null_mut();
-            let status = sys::napi_make_callback(
-                env,
-                async_context,
-                recv,
-                func,
-                0,
-                std::ptr::null(),
-                &mut result,
-            );
-            if status == sys::Status::napi_pending_exception {
-                let mut err = std::ptr::null_mut();
-                if sys::napi_get_and_clear_last_exception(env, &mut err) == sys::Status::napi_ok {
-                    sys::napi_fatal_exception(env, err);
-                }
-            }
-        }
+        call_back(env, callback, async_context, &[]);
         sys::napi_close_handle_scope(env, scope);
     }
 }
