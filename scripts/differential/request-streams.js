@@ -13,12 +13,8 @@
 // - Destroying a connection with unread request bytes: node's close leaves them unread in the
 //   kernel, which answers with a reset (the client's ECONNRESET); Rust has read them, so the
 //   client sees an orderly close.
-const net = require('node:net');
-const nodeHttp = require('node:http');
-const ferro = require(process.env.FERRO || require('node:path').resolve(__dirname, '..', '..'));
-let s = Number(process.env.SEED || 1) >>> 0 || 1;
-const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
-const pick = (a) => a[Math.floor(rnd() * a.length)];
+const { seeded, compareAll } = require('./harness');
+const { rnd, pick } = seeded(Number(process.env.SEED || 1));
 
 const SIZES = [0, 0, 5, 3000, 70000, 300000];
 const ENCS = ['utf8', 'latin1', 'hex', 'base64'];
@@ -128,48 +124,19 @@ function requestBytes(i) {
   return Buffer.concat(parts);
 }
 
-function exchange(port, i) {
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    const got = [];
-    let t;
-    const fin = (how) => { clearTimeout(t); sock.destroy(); resolve(Buffer.concat(got).toString('latin1').replace(/Date: [^\r]*\r\n/g, 'Date: X\r\n') + '<' + how + '>'); };
-    const arm = () => { clearTimeout(t); t = setTimeout(() => fin('open'), 400); };
-    sock.on('connect', () => { sock.write(requestBytes(i)); arm(); });
-    sock.on('data', (d) => { got.push(d); arm(); });
-    sock.on('end', () => fin('closed'));
-    sock.on('error', (e) => fin('err ' + e.code));
-  });
-}
-(async () => {
-  const nlog = {}, flog = {};
-  const a = nodeHttp.createServer(makeHandler(nlog)), b = ferro.createServer(makeHandler(flog));
-  await new Promise((r) => a.listen(0, '127.0.0.1', r)); await new Promise((r) => b.listen(0, '127.0.0.1', r));
-  let diff = 0;
-  let next = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (next < N) {
-      const i = next++;
-      const [x, y] = await Promise.all([exchange(a.address().port, i), exchange(b.address().port, i)]);
-      await new Promise((r) => setTimeout(r, 100));
-      const ex = JSON.stringify(nlog[i]), ey = JSON.stringify(flog[i]);
-      if (x !== y || ex !== ey) {
-        diff++;
-        if (diff <= Number(process.env.SHOW || 5)) {
-          const sc = scripts[i];
-          console.log('### script', i, JSON.stringify(sc.ops), `size=${sc.size} chunked=${sc.chunked} close=${sc.close} second=${sc.second}`);
-          if (x !== y) console.log(' wire node :', JSON.stringify(x).slice(-200), '\n wire ferro:', JSON.stringify(y).slice(-200));
-          if (ex !== ey) {
-            const [u, v] = [nlog[i] || [], flog[i] || []];
-            let k = 0;
-            while (k < u.length && u[k] === v[k]) k++;
-            console.log(` events alike up to #${k}; then\n  node : ${JSON.stringify(u.slice(k, k + 3))}\n  ferro: ${JSON.stringify(v.slice(k, k + 3))}`);
-          }
-        }
-      }
-    }
-  }));
-  console.log(`${N} scripts, ${diff} differ`);
-  a.close(); b.close();
-  process.exit(0);
-})();
+compareAll({
+  n: N,
+  makeHandler,
+  bytesOf: requestBytes,
+  concurrency: 8,
+  idleMs: 400,
+  settleMs: 100,
+  report(i, [x, y], [u, v]) {
+    const sc = scripts[i];
+    console.log('### script', i, JSON.stringify(sc.ops), `size=${sc.size} chunked=${sc.chunked} close=${sc.close} second=${sc.second}`);
+    if (x !== y) console.log(' wire node :', JSON.stringify(x).slice(-200), '\n wire ferro:', JSON.stringify(y).slice(-200));
+    let k = 0;
+    while (k < u.length && u[k] === v[k]) k++;
+    if (k < u.length || k < v.length) console.log(` events alike up to #${k}; then\n  node : ${JSON.stringify(u.slice(k, k + 3))}\n  ferro: ${JSON.stringify(v.slice(k, k + 3))}`);
+  },
+});

@@ -7,12 +7,8 @@
 //   SEED=1 N=300 node scripts/differential/responses.js       (BIG=1: 20000-byte bodies)
 // BIG=1 seeds 1-5, N=300: no difference left (the last, 'drain' while writes were still corked,
 // is in response-edges.spec.ts).
-const net = require('node:net');
-const nodeHttp = require('node:http');
-const ferro = require(process.env.FERRO || require('node:path').resolve(__dirname, '..', '..'));
-let s = Number(process.env.SEED || 1) >>> 0 || 1;
-const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 4294967296; };
-const pick = (a) => a[Math.floor(rnd() * a.length)];
+const { seeded, compareAll } = require('./harness');
+const { rnd, pick } = seeded(Number(process.env.SEED || 1));
 
 const HNAMES = ['Content-Type', 'Content-Length', 'Transfer-Encoding', 'Connection', 'X-A', 'x-a', 'Date', 'Trailer', 'Keep-Alive', 'Set-Cookie', 'Expect', 'Content-Encoding', 'bad name', 'X-Ü'];
 const HVALUES = ['text/plain', '5', '0', '11', 'chunked', 'gzip, chunked', 'close', 'keep-alive', 'a', '', 'timeout=1', ['a', 'b'], 'x\u00ff', 'a\u0100', 7, 'bad\r\nx', 'X-T'];
@@ -100,42 +96,25 @@ const scripts = [];
 const N = Number(process.env.N || 500);
 for (let i = 0; i < N; i++) scripts.push(genScript());
 
-function exchange(port, i) {
+function requestBytes(i) {
   const sc = scripts[i];
-  return new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1');
-    const got = [];
-    let t;
-    const fin = (how) => { clearTimeout(t); sock.destroy(); resolve(Buffer.concat(got).toString('latin1').replace(/Date: [^\r]*\r\n/g, 'Date: X\r\n') + '<' + how + '>'); };
-    const arm = () => { clearTimeout(t); t = setTimeout(() => fin('open'), 300); };
-    sock.on('connect', () => { sock.write(`${sc.method} / HTTP/${sc.version}\r\nHost: a\r\nX-Id: ${i}\r\n${sc.ka}${sc.method === 'POST' ? 'Content-Length: 2\r\n\r\nhi' : '\r\n'}`); arm(); });
-    sock.on('data', (d) => { got.push(d); arm(); });
-    sock.on('end', () => fin('closed'));
-    sock.on('error', (e) => fin('err ' + e.code));
-  });
+  return `${sc.method} / HTTP/${sc.version}\r\nHost: a\r\nX-Id: ${i}\r\n${sc.ka}${sc.method === 'POST' ? 'Content-Length: 2\r\n\r\nhi' : '\r\n'}`;
 }
-(async () => {
-  const nlog = {}, flog = {};
-  const a = nodeHttp.createServer(makeHandler(nlog)), b = ferro.createServer(makeHandler(flog));
-  await new Promise((r) => a.listen(0, '127.0.0.1', r)); await new Promise((r) => b.listen(0, '127.0.0.1', r));
-  let diff = 0;
-  const idx = [...scripts.keys()];
-  let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < idx.length) {
-      const i = next++;
-      const [x, y] = await Promise.all([exchange(a.address().port, i), exchange(b.address().port, i)]);
-      await new Promise((r) => setTimeout(r, 60));
-      const ex = JSON.stringify(nlog[i]), ey = JSON.stringify(flog[i]);
-      if (x !== y || ex !== ey) {
-        diff++;
-        if (diff <= Number(process.env.SHOW || 5)) { const cut = (t) => { t = t.replace(/(y|y\\u0000){20,}/g, (m) => `<y*${m.length}>`).replace(/x{50,}/g, (m) => `x*${m.length}`); return t.length > 400 ? t.slice(0, 300) + '…#' + require('crypto').createHash('md5').update(t).digest('hex').slice(0, 8) : t; };
-          console.log('### script', i, cut(JSON.stringify(scripts[i].ops)).slice(0, 400), scripts[i].method, scripts[i].version, JSON.stringify(scripts[i].ka));
-          if (x !== y) console.log(' wire node :', cut(JSON.stringify(x)).slice(-250), '\n wire ferro:', cut(JSON.stringify(y)).slice(-250));
-          if (ex !== ey) console.log(' ev node :', ex.slice(-300), '\n ev ferro:', ey.slice(-300)); }
-      }
-    }
-  }));
-  console.log(`${N} scripts, ${diff} differ`);
-  process.exit(0);
-})();
+const cut = (t) => {
+  t = t.replace(/(y|y\\u0000){20,}/g, (m) => `<y*${m.length}>`).replace(/x{50,}/g, (m) => `x*${m.length}`);
+  return t.length > 400 ? t.slice(0, 300) + '…#' + require('crypto').createHash('md5').update(t).digest('hex').slice(0, 8) : t;
+};
+compareAll({
+  n: N,
+  makeHandler,
+  bytesOf: requestBytes,
+  concurrency: 16,
+  idleMs: 300,
+  settleMs: 60,
+  report(i, [x, y], [ex, ey]) {
+    console.log('### script', i, cut(JSON.stringify(scripts[i].ops)).slice(0, 400), scripts[i].method, scripts[i].version, JSON.stringify(scripts[i].ka));
+    if (x !== y) console.log(' wire node :', cut(JSON.stringify(x)).slice(-250), '\n wire ferro:', cut(JSON.stringify(y)).slice(-250));
+    const [u, v] = [JSON.stringify(ex), JSON.stringify(ey)];
+    if (u !== v) console.log(' ev node :', u.slice(-300), '\n ev ferro:', v.slice(-300));
+  },
+});
