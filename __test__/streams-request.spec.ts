@@ -876,3 +876,23 @@ test("req.destroy() in the handler: the rest of that read is still parsed, as no
     await close(server)
   }
 })
+
+test('req.destroy() in the handler with request bytes left unread: the client gets a reset (ECONNRESET), as from node; with the whole request read, an orderly close', async (t) => {
+  const { server, port } = await startServer((req) => {
+    req.destroy()
+  })
+  const outcome = (size: number) =>
+    new Promise<string>((resolve) => {
+      const conn = new RawConnection(port)
+      conn.socket.on('error', (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`))
+      conn.socket.on('end', () => resolve('end'))
+      void conn.write(Buffer.concat([Buffer.from(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`), Buffer.alloc(size, 'a')]))
+    })
+  try {
+    // Several reads' worth: node's parser sees the first only.
+    t.is(await within(outcome(300_000), 10_000, 'the large request'), 'error ECONNRESET')
+    t.is(await within(outcome(5), 10_000, 'the small request'), 'end')
+  } finally {
+    await close(server)
+  }
+})

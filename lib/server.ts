@@ -683,6 +683,7 @@ export class Server extends AdoptingNetServer {
     stats.batches++;
     const headsBefore = stats.requests;
     let i = 0;
+    outbox.dispatching = true;
     while (i < metaCount) {
       const kind = meta[i];
       if (kind === EV_HEAD) stats.requests++;
@@ -706,6 +707,7 @@ export class Server extends AdoptingNetServer {
       }
       i = next;
     }
+    outbox.endDispatch();
     const heads = stats.requests - headsBefore;
     stats.sizes[heads === 0 ? 0 : Math.min(31 - Math.clz32(heads) + 1, stats.sizes.length - 1)]++;
  }
@@ -785,6 +787,7 @@ export class Server extends AdoptingNetServer {
       }
     }
     if (!socket) {
+      if (kind === EV_HEAD || kind === EV_BODY || kind === EV_END || kind === EV_UPGRADE_HEAD) outbox.unreadInput(id);
       if (kind === EV_DATA) {
         // A tapped socket destroyed while its latest read was parsed (a parse error's canned
         // reply): in Node that chunk still reaches the application's 'data' listeners, which

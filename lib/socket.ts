@@ -228,6 +228,46 @@ export class Outbox {
     this.bufs.push(buf);
   }
 
+  /**
+   * Input of a destroyed connection that JS will never parse: in Node it stays unread in the
+   * kernel, whose close() then answers with a reset, so the connection closes with RST after
+   * its queued output (OP_DESTROY 2).
+   */
+  unreadInput(id: number): void {
+    const at = this.destroysDeferred.indexOf(id);
+    if (at >= 0) {
+      this.destroysDeferred[at + 1] = 2;
+    } else if (this.lastUnread !== id) {
+      // Destroyed in an earlier batch: its FIN may be out already.
+      this.lastUnread = id;
+      this.op(OP_DESTROY, id, 2);
+    }
+  }
+
+  private lastUnread = 0;
+
+  /**
+   * Set while a batch is dispatched: a destroy() then waits for the batch's end, which tells
+   * whether input the parser would not reach was left (`unreadInput`).
+   */
+  dispatching = false;
+  /** Connections destroyed during this batch, each followed by its OP_DESTROY argument. */
+  private destroysDeferred: number[] = [];
+
+  destroyNow(id: number, how: number): void {
+    if (this.dispatching && how === 0) this.destroysDeferred.push(id, 0);
+    else this.op(OP_DESTROY, id, how);
+  }
+
+  /** The batch was dispatched: the destroys it saw go to Rust. */
+  endDispatch(): void {
+    this.dispatching = false;
+    const d = this.destroysDeferred;
+    if (d.length === 0) return;
+    this.destroysDeferred = [];
+    for (let k = 0; k < d.length; k += 2) this.op(OP_DESTROY, d[k], d[k + 1]);
+  }
+
   bytesRead(id: number): number | null {
     return this.native.bytesRead(id);
   }
@@ -751,7 +791,7 @@ export class Socket extends net.Socket {
     // After end() Rust closes once everything is written; otherwise close now.
     if (!this._nativeClosed) {
       if (this.resetting) this.outbox.op(OP_DESTROY, this._id, 1);
-      else if (err || !this.finalSent) this.outbox.op(OP_DESTROY, this._id, 0);
+      else if (err || !this.finalSent) this.outbox.destroyNow(this._id, this._held !== null && this._held.length > 0 ? 2 : 0);
       else this.outbox.op(OP_END, this._id, 1);
     }
     if (this._tapped && !this._upgraded && !this._nativeClosed) this.outbox.tappedGone.set(this._id, this);

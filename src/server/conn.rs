@@ -510,6 +510,8 @@ impl Conn {
             let _ = stream.sock().set_linger(Some(Duration::ZERO));
             self.wbuf.clear();
             self.wpos = 0;
+        } else if out.unread_input {
+            let _ = stream.sock().set_linger(Some(Duration::ZERO));
         }
         self.js_paused = out.paused;
         if out.raw_credit > 0 {

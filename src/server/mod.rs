@@ -62,7 +62,10 @@ pub const OP_WRITE_BUF: u32 = 2; // a: index into the buffers
 /// Flush, then shut down writing; a: 1 close then, 0 read on until EOF (a half-open
 /// net.Socket's end()).
 pub const OP_END: u32 = 3;
-pub const OP_DESTROY: u32 = 4; // close now, dropping unwritten output; a: 1 with a reset (RST)
+/// Close now, dropping unwritten output; a: 1 with a reset (RST); 2: with bytes read that JS
+/// never parsed, as a net.Socket's close() with unread input, which the kernel answers with a
+/// reset: what is queued gets its one write first, then RST instead of FIN.
+pub const OP_DESTROY: u32 = 4;
 pub const OP_PAUSE: u32 = 5; // stop reading (a request body is not being consumed)
 pub const OP_RESUME: u32 = 6;
 /// One request answered; a: keep-alive timeout ms (0: none); b: 0, or 1 + ms when the keep-alive
@@ -105,6 +108,8 @@ pub(crate) struct Outbox {
     pub destroy: bool,
     /// Close with a reset: SO_LINGER 0, so the peer gets RST (`socket.resetAndDestroy()`).
     pub reset: bool,
+    /// Destroyed with input JS never parsed (`OP_DESTROY` 2): RST after the queued output.
+    pub unread_input: bool,
     pub paused: bool,
     pub want_drain: bool,
     pub responses_done: u32,
@@ -477,7 +482,8 @@ impl Server {
                     }
                     OP_DESTROY => {
                         out.destroy = true;
-                        out.reset |= a != 0;
+                        out.reset |= a == 1;
+                        out.unread_input |= a == 2;
                     }
                     OP_PAUSE => out.paused = true,
                     OP_RESUME => out.paused = false,
@@ -532,7 +538,11 @@ impl Server {
                     let _ = conn.stream.try_write(&out.buf);
                     out.buf.clear();
                 }
-                let _ = conn.stream.sock().shutdown(std::net::Shutdown::Write);
+                if out.unread_input {
+                    let _ = conn.stream.sock().set_linger(Some(Duration::ZERO));
+                } else {
+                    let _ = conn.stream.sock().shutdown(std::net::Shutdown::Write);
+                }
             }
             if !out.buf.is_empty() && !out.io_busy && !out.destroy {
                 match conn.stream.try_write(&out.buf) {
