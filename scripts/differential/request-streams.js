@@ -6,13 +6,10 @@
 // equal. How a body is cut into chunks depends on the reads, so consecutive 'data' events count
 // as one and only their total length is compared. A development tool (not run by CI).
 //   SEED=1 N=200 node scripts/differential/request-streams.js      (SHOW=n: differences shown)
-// Known differences (SEED=1 / SEED=2, N=200: 11 / 24 scripts):
+// Known differences (SEED=1 / SEED=2, N=200: 9 / 13 scripts):
 // - How a body is cut into 'data' events and how much arrives before a tick (timing).
 // - Read-ahead: Rust reads what arrived in one step, node one read per loop iteration, so a
 //   request not paused sees its body (and end) sooner.
-// - Destroying a connection with unread request bytes: node's close leaves them unread in the
-//   kernel, which answers with a reset (the client's ECONNRESET); Rust has read them, so the
-//   client sees an orderly close.
 const { seeded, compareAll } = require('./harness');
 const { rnd, pick } = seeded(Number(process.env.SEED || 1));
 
