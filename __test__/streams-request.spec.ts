@@ -896,3 +896,25 @@ test('req.destroy() in the handler with request bytes left unread: the client ge
     await close(server)
   }
 })
+
+test('a paused request destroyed when its body starts flowing again: the rest was never read, so the client gets a reset, as from node', async (t) => {
+  const got = deferred<string>()
+  const { server, port } = await startServer((req) => {
+    req.pause()
+    setImmediate(() =>
+      setImmediate(() => {
+        req.once('data', () => req.destroy())
+        req.resume()
+      }),
+    )
+  })
+  try {
+    const conn = new RawConnection(port)
+    conn.socket.on('error', (e: NodeJS.ErrnoException) => got.resolve(`error ${e.code}`))
+    conn.socket.on('end', () => got.resolve('end'))
+    await conn.write(Buffer.concat([Buffer.from('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\n\r\n'), Buffer.alloc(300_000, 'a')]))
+    t.is(await within(got.promise, 10_000, 'the connection to close'), 'error ECONNRESET')
+  } finally {
+    await close(server)
+  }
+})

@@ -880,15 +880,17 @@ export class Server extends AdoptingNetServer {
     const held = socket._held;
     socket._held = null;
     if (held === null) return;
+    // As a batch: a destroy() meanwhile learns whether input was left unread.
+    outbox.dispatching = true;
+    this.parsingSocket = null;
     for (let k = 0; k < held.length; k++) {
       // A dispatch below may have stopped reading again at the end of a read.
       const again = socket._held as HeldEvent[] | null;
       if (again !== null) {
         // The rest waits for the next resume().
         for (let m = k; m < held.length; m++) again.push(held[m]);
-        return;
+        break;
       }
-      if (outbox.sockets.get(socket._id) !== socket) return;
       const h = held[k];
       try {
         this.dispatch(outbox, h.meta[0], h.meta, 0, h.text, h.buf, h.bodyStart);
@@ -898,6 +900,7 @@ export class Server extends AdoptingNetServer {
         });
       }
     }
+    outbox.endDispatch();
   }
 
   /** Node's connectionListenerInternal. */
