@@ -234,9 +234,8 @@ export class Outbox {
    * its queued output (OP_DESTROY 2).
    */
   unreadInput(id: number): void {
-    const at = this.destroysDeferred.indexOf(id);
-    if (at >= 0) {
-      this.destroysDeferred[at + 1] = 2;
+    if (this.destroysDeferred.has(id)) {
+      this.destroysDeferred.set(id, 2);
     } else if (this.lastUnread !== id) {
       // Destroyed in an earlier batch: its FIN may be out already.
       this.lastUnread = id;
@@ -251,21 +250,20 @@ export class Outbox {
    * whether input the parser would not reach was left (`unreadInput`).
    */
   dispatching = false;
-  /** Connections destroyed during this batch, each followed by its OP_DESTROY argument. */
-  private destroysDeferred: number[] = [];
+  /** Connections destroyed during this batch, in order, and their OP_DESTROY argument. */
+  private readonly destroysDeferred = new Map<number, number>();
 
   destroyNow(id: number, how: number): void {
-    if (this.dispatching && how === 0) this.destroysDeferred.push(id, 0);
+    if (this.dispatching && how === 0) this.destroysDeferred.set(id, 0);
     else this.op(OP_DESTROY, id, how);
   }
 
   /** The batch was dispatched: the destroys it saw go to Rust. */
   endDispatch(): void {
     this.dispatching = false;
-    const d = this.destroysDeferred;
-    if (d.length === 0) return;
-    this.destroysDeferred = [];
-    for (let k = 0; k < d.length; k += 2) this.op(OP_DESTROY, d[k], d[k + 1]);
+    if (this.destroysDeferred.size === 0) return;
+    for (const [id, how] of this.destroysDeferred) this.op(OP_DESTROY, id, how);
+    this.destroysDeferred.clear();
   }
 
   bytesRead(id: number): number | null {
