@@ -116,6 +116,35 @@ test('maxHeaderSize: a head just under it but longer on the wire, its end arrivi
   }
 })
 
+test('maxHeaderSize: counted while a head llhttp takes is incomplete (two spaces after the method), and an error before the count is over stands (one packet each)', async (t) => {
+  const { server, port } = await startServer((_req, res) => res.end('x'), { maxHeaderSize: 1024 })
+  const errors: string[] = []
+  server.on('clientError', (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: net.Socket) => {
+    errors.push(`${err.code} ${err.bytesParsed}`)
+    socket.end(HEADER_OVERFLOW)
+  })
+  const pad = 'a'.repeat(2000)
+  try {
+    // Not answered at all before (the head waited for more bytes until headersTimeout).
+    await rawExchange(port, `GET  /${pad}`)
+    await rawExchange(port, `GET  / HTTP/1.1\r\nX: ${pad}`)
+    // Within the limit when llhttp stops: its error, not 431.
+    await rawExchange(port, `GET / HTTP/1.1\r\nContent-Length: 1x\r\nX: ${pad}\r\n\r\n`)
+    // Over it first: 431, the value ended by llhttp at a bad byte counted too.
+    await rawExchange(port, `GET / HTTP/1.1\r\nX: ${pad}\r\nContent-Length: 1x\r\n\r\n`)
+    await rawExchange(port, `GET / HTTP/1.1\r\nX: ${pad}\x01\r\n\r\n`)
+    t.deepEqual(errors, [
+      'HPE_HEADER_OVERFLOW 2006',
+      'HPE_HEADER_OVERFLOW 2020',
+      'HPE_INVALID_CONTENT_LENGTH 33',
+      'HPE_HEADER_OVERFLOW 2020',
+      'HPE_HEADER_OVERFLOW 2019',
+    ])
+  } finally {
+    await close(server)
+  }
+})
+
 test('maxHeaderSize: the limit applies per request on a keep-alive connection (not to the connection total)', async (t) => {
   const { server, port } = await startServer(echoUrl, { maxHeaderSize: 1024 })
   const conn = new RawConnection(port)

@@ -4,16 +4,20 @@
 // and what each does is compared: the response's status line, the requests dispatched, and every
 // clientError's code, reason and bytesParsed. Cases are mutations (bytes replaced, inserted,
 // removed) of a few valid requests, reproducible by seed. Prints each difference and a count.
-// Needs a build (dist/). Usage: node scripts/parser-diff.js [count] [seed] [--insecure]
+// Needs a build (dist/). Usage: node scripts/parser-diff.js [count] [seed] [--insecure] [--max-header-size=N]
 //   --insecure: both servers with insecureHTTPParser (llhttp's lenient flags).
+//   --max-header-size=N: both servers with maxHeaderSize N, and each case padded (a long target
+//   or header value, before or after the mutations) to straddle it.
 const net = require('node:net');
 const path = require('node:path');
 
 const nodeHttp = require('node:http');
 const ferro = require(path.resolve(__dirname, '..'));
 
-const args = process.argv.slice(2).filter((a) => a !== '--insecure');
+const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const insecureHTTPParser = process.argv.includes('--insecure');
+const maxSizeArg = process.argv.find((a) => a.startsWith('--max-header-size='));
+const maxHeaderSize = maxSizeArg ? Number(maxSizeArg.split('=')[1]) : undefined;
 const COUNT = Number(args[0]) || 1000;
 let seed = Number(args[1]) || 12345;
 
@@ -44,11 +48,22 @@ function mutate(text) {
   return s.join('');
 }
 
+/** `text` with a run of padding about the size of the limit in its target or a header value. */
+function pad(text) {
+  const run = 'p'.repeat(random() % (2 * maxHeaderSize));
+  const lineEnd = text.indexOf('\r\n');
+  if (random() % 3 === 0 || lineEnd < 0) {
+    const space = text.indexOf(' ');
+    return text.slice(0, space + 2) + run + text.slice(space + 2);
+  }
+  return `${text.slice(0, lineEnd + 2)}X-Pad: ${run}\r\n${text.slice(lineEnd + 2)}`;
+}
+
 /** A server recording what it saw; answers every request at once. */
 function start(http) {
   return new Promise((resolve) => {
     const seen = [];
-    const server = http.createServer({ insecureHTTPParser }, (req, res) => {
+    const server = http.createServer({ insecureHTTPParser, maxHeaderSize }, (req, res) => {
       seen.push(`request ${req.method} ${req.url} ${req.httpVersion}`);
       res.end('x');
     });
@@ -83,7 +98,10 @@ async function judge(target, bytes) {
   const ours = await start(ferro);
   let differ = 0;
   for (let i = 0; i < COUNT; i++) {
-    const bytes = mutate(SEEDS[i % SEEDS.length]);
+    const seedText = SEEDS[i % SEEDS.length];
+    let bytes;
+    if (maxHeaderSize === undefined) bytes = mutate(seedText);
+    else bytes = random() % 2 === 0 ? mutate(pad(seedText)) : pad(mutate(seedText));
     const a = await judge(node, bytes);
     const b = await judge(ours, bytes);
     if (a !== b) {

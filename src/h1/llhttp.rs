@@ -571,6 +571,10 @@ pub fn empty_value(kind: Option<Special>, at: usize) -> Result<(), Stop> {
 /// Scans a request head from the start of `input` as llhttp would, into `out` (its
 /// presence flags, body and keep-alive are the caller's to derive).
 pub fn scan_head(input: &[u8], g: Grammar, out: &mut RequestHead) -> Scan {
+    // What a stop leaves in `out` (the target, the header lines before it) is what llhttp had
+    // completed: Node's maxHeaderSize counts those.
+    out.url = (0, 0);
+    out.open_value = None;
     out.headers.clear();
     out.folds.clear();
     match scan(input, g, out) {
@@ -603,7 +607,15 @@ fn scan(input: &[u8], g: Grammar, out: &mut RequestHead) -> Result<HeadState, Op
         p += 1;
     }
     let url_start = p;
-    let (url_end, after) = scan_url(input, p, method == METHOD_CONNECT)?;
+    let (url_end, after) = match scan_url(input, p, method == METHOD_CONNECT) {
+        Ok(found) => found,
+        Err(Some((E::UrlExpectedCrlf, q))) => {
+            // The target's span ends at its CR (and Node counts it) before this error.
+            out.url = (url_start as u32, (q - 1 - url_start) as u32);
+            return Err(Some((E::UrlExpectedCrlf, q)));
+        }
+        Err(stop) => return Err(stop),
+    };
     out.url = (url_start as u32, (url_end - url_start) as u32);
     match after {
         UrlEnd::Http09(q) => {
@@ -776,6 +788,8 @@ fn headers(
         match byte(p)? {
             b':' => {}
             b' ' if kind.is_some() && !lenient => {
+                // The name's span ends (and is counted) before this error, a value of none.
+                out.open_value = Some([name_start as u32, (p - name_start) as u32, p as u32 + 1]);
                 return Err(Some((E::InvalidHeaderFieldChar, p + 1)));
             }
             b' ' if kind.is_some() => {
@@ -850,6 +864,7 @@ fn headers(
             continue;
         }
         let value_start = p;
+        out.open_value = Some([name_start as u32, name.len() as u32, value_start as u32]);
         let mut cr = match kind {
             Some(kind) => scan_special_value(input, p, kind, &mut st, g)?,
             None => general_value(input, p, lenient)?,
@@ -916,6 +931,7 @@ fn headers(
             value_start as u32,
             (value_end - value_start) as u32,
         ]);
+        out.open_value = None;
     }
     out.end = p;
     Ok(st)

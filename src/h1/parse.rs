@@ -82,6 +82,11 @@ pub struct RequestHead {
     /// An error llhttp raises only after `onHeadersComplete`, so Node dispatches the request
     /// first (a request `Transfer-Encoding` whose last coding is not chunked).
     pub late_error: Option<ParseError>,
+    /// The header llhttp's grammar was reading a value of, until its line is taken: `[name
+    /// offset, name length, value offset]`. llhttp ends a value's span (and Node counts it)
+    /// before the errors raised inside it; a special header's name followed by a space is
+    /// counted too, with its value offset at the error.
+    pub open_value: Option<[u32; 3]>,
 }
 
 /// A header value llhttp (lenient) continued over obs-fold lines: Node's value is its pieces
@@ -123,16 +128,6 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
-/// The fast path's answer.
-enum Fast {
-    /// A complete head, taken exactly as llhttp would.
-    Complete,
-    /// Too large for `maxHeaderSize`; where Node stops.
-    Overflow(usize),
-    /// Anything else: llhttp's grammar decides.
-    Ask,
-}
-
 /// Parses the head at the start of `buf` into `out`. `Ok(false)`: incomplete, read more.
 /// An error comes with the offset in `buf` where llhttp stops (Node's `bytesParsed`).
 pub fn parse_request_head(
@@ -148,32 +143,69 @@ pub fn parse_request_head(
     if start == buf.len() {
         return Ok(false);
     }
-    match fast_path(buf, start, limits, out) {
-        Fast::Complete => Ok(true),
-        Fast::Overflow(at) => Err((ParseError::HeaderOverflow, at)),
-        Fast::Ask => match llhttp::scan_head(buf, limits.grammar(), out) {
-            Scan::Partial => Ok(false),
-            Scan::Error(e, at) => Err((e, at)),
-            Scan::Complete(st) => {
-                let url = (out.url.0 as usize, out.url.1 as usize);
-                let spans = out.headers.iter().map(|h| h.map(|v| v as usize));
-                if let Some(at) = overflow_at(buf, url, spans, limits.max_head_bytes) {
-                    return Err((ParseError::HeaderOverflow, at));
-                }
-                out.has_host = false;
-                out.has_expect = false;
-                for i in 0..out.headers.len() {
-                    let [off, len, _, _] = out.headers[i];
-                    note_header(out, &buf[off as usize..(off + len) as usize]);
-                }
-                finish_head(out, &st, limits.lenient);
-                Ok(true)
+    if fast_path(buf, start, limits, out) {
+        return Ok(true);
+    }
+    parse_with_llhttp(buf, start, limits, out)
+}
+
+/// The head as llhttp's grammar takes it, with Node's maxHeaderSize check where Node makes it:
+/// each span (target, name, value) is counted when it ends, and a span still open when the
+/// packet ends is counted then; an error llhttp raises before the count is over stands. The
+/// fast path's answer for every head it is not sure of; public so the two can be compared.
+pub fn parse_with_llhttp(
+    buf: &[u8],
+    start: usize,
+    limits: &HeadLimits,
+    out: &mut RequestHead,
+) -> Result<bool, Stop> {
+    let max = limits.max_head_bytes;
+    let scan = llhttp::scan_head(buf, limits.grammar(), out);
+    // The spans llhttp completed (for an error or a partial head, those before it stopped).
+    let url = (out.url.0 as usize, out.url.1 as usize);
+    let spans = out.headers.iter().map(|h| h.map(|v| v as usize));
+    let count = count_spans(buf, url, spans, max);
+    let overflow = count.err();
+    match scan {
+        Scan::Partial => match overflow {
+            Some(at) => Err((ParseError::HeaderOverflow, at)),
+            None if counted_so_far(&buf[start..]) >= max => {
+                Err((ParseError::HeaderOverflow, buf.len()))
             }
+            None => Ok(false),
         },
+        Scan::Error(e, at) => {
+            let over = match count {
+                Err(over) => Some(over),
+                Ok(before) => out
+                    .open_value
+                    .and_then(|h| open_value_overflow(buf, h.map(|v| v as usize), at, before, max)),
+            };
+            match over {
+                Some(over) if over <= at => Err((ParseError::HeaderOverflow, over)),
+                _ => Err((e, at)),
+            }
+        }
+        Scan::Complete(st) => {
+            if let Some(at) = overflow {
+                return Err((ParseError::HeaderOverflow, at));
+            }
+            out.has_host = false;
+            out.has_expect = false;
+            for i in 0..out.headers.len() {
+                let [off, len, _, _] = out.headers[i];
+                note_header(out, &buf[off as usize..(off + len) as usize]);
+            }
+            finish_head(out, &st, limits.lenient);
+            Ok(true)
+        }
     }
 }
 
-fn fast_path(buf: &[u8], start: usize, limits: &HeadLimits, out: &mut RequestHead) -> Fast {
+/// httparse's view of the head, when llhttp would take it the same way; false when llhttp's
+/// grammar must decide (incomplete, refused by httparse, over maxHeaderSize, or one of the
+/// cases `fill_head` leaves to it).
+fn fast_path(buf: &[u8], start: usize, limits: &HeadLimits, out: &mut RequestHead) -> bool {
     let input = &buf[start..];
     // Enough for heads whose header lines average 4 bytes ("a:\r\n"); more lines go to llhttp.
     let slots_needed = limits.max_head_bytes / 4 + 2;
@@ -188,47 +220,35 @@ fn fast_path(buf: &[u8], start: usize, limits: &HeadLimits, out: &mut RequestHea
         let slots: &mut [MaybeUninit<httparse::Header<'_>>] =
             unsafe { std::mem::transmute(&mut slots[..slots_needed]) };
         let mut req = httparse::Request::new(&mut []);
-        match req.parse_with_uninit_headers(input, slots) {
-            Ok(httparse::Status::Partial) => {
-                if counted_so_far(input) >= limits.max_head_bytes {
-                    // Node counts the span still open when its packet ends.
-                    Fast::Overflow(buf.len())
-                } else {
-                    // llhttp refuses a bad byte as soon as it arrives; ask it about the prefix.
-                    Fast::Ask
-                }
-            }
-            Ok(httparse::Status::Complete(len)) => {
-                let path = req.path.unwrap_or("").as_bytes();
-                let url = (offset_of(buf, path) as usize, path.len());
-                let spans = req.headers.iter().map(|h| {
-                    [
-                        offset_of(buf, h.name.as_bytes()) as usize,
-                        h.name.len(),
-                        offset_of(buf, h.value) as usize,
-                        h.value.len(),
-                    ]
-                });
-                if let Some(at) = overflow_at(buf, url, spans, limits.max_head_bytes) {
-                    return Fast::Overflow(at);
-                }
-                // Strict llhttp refuses a bare LF; lenient llhttp takes one where a CR goes and
-                // then an LF if one follows, which httparse does not: llhttp's grammar decides.
-                if has_bare_lf(&input[..len]) {
-                    return Fast::Ask;
-                }
-                out.start = start;
-                out.end = start + len;
-                if fill_head(buf, &req, limits, out) {
-                    Fast::Complete
-                } else {
-                    Fast::Ask
-                }
-            }
-            // Node counts only names and values: so many lines may still be within the limit.
-            Err(httparse::Error::TooManyHeaders) => Fast::Ask,
-            Err(_) => Fast::Ask,
+        let Ok(httparse::Status::Complete(len)) = req.parse_with_uninit_headers(input, slots)
+        else {
+            // Incomplete (llhttp refuses a bad byte as soon as it arrives, and Node counts
+            // the spans of a partial head), refused, or more header lines than slots (Node
+            // counts only names and values, so they may still be within the limit).
+            return false;
+        };
+        let path = req.path.unwrap_or("").as_bytes();
+        let url = (offset_of(buf, path) as usize, path.len());
+        let spans = req.headers.iter().map(|h| {
+            [
+                offset_of(buf, h.name.as_bytes()) as usize,
+                h.name.len(),
+                offset_of(buf, h.value) as usize,
+                h.value.len(),
+            ]
+        });
+        // Over the limit: whether llhttp stops at an error first is llhttp's to say.
+        if overflow_at(buf, url, spans, limits.max_head_bytes).is_some() {
+            return false;
         }
+        // Strict llhttp refuses a bare LF; lenient llhttp takes one where a CR goes and then
+        // an LF if one follows, which httparse does not: llhttp's grammar decides.
+        if has_bare_lf(&input[..len]) {
+            return false;
+        }
+        out.start = start;
+        out.end = start + len;
+        fill_head(buf, &req, limits, out)
     })
 }
 
@@ -242,14 +262,24 @@ fn overflow_at(
     headers: impl Iterator<Item = [usize; 4]>,
     max: usize,
 ) -> Option<usize> {
+    count_spans(buf, url, headers, max).err()
+}
+
+/// `overflow_at`'s walk: the count when under the limit, else `Err` with where Node stops.
+fn count_spans(
+    buf: &[u8],
+    url: (usize, usize),
+    headers: impl Iterator<Item = [usize; 4]>,
+    max: usize,
+) -> Result<usize, usize> {
     let mut count = url.1;
     if count >= max {
-        return Some(url.0 + url.1);
+        return Err(url.0 + url.1);
     }
     for [name, name_len, value, value_len] in headers {
         count += name_len;
         if count >= max {
-            return Some(name + name_len + 1);
+            return Err(name + name_len + 1);
         }
         let mut end = value + value_len;
         while matches!(buf.get(end), Some(b' ' | b'\t')) {
@@ -257,10 +287,31 @@ fn overflow_at(
         }
         count += end - value;
         if count >= max {
-            return Some(end + usize::from(buf.get(end) == Some(&b'\r')));
+            return Err(end + usize::from(buf.get(end) == Some(&b'\r')));
         }
     }
-    None
+    Ok(count)
+}
+
+/// An error inside a header's value (llhttp at `at`), `before` counted ahead of that header:
+/// where Node stops for maxHeaderSize instead, if its name or the value's span up to the error
+/// (or to its line end, when that came first) reaches the limit.
+fn open_value_overflow(
+    buf: &[u8],
+    [name, name_len, value]: [usize; 3],
+    at: usize,
+    before: usize,
+    max: usize,
+) -> Option<usize> {
+    if before + name_len >= max {
+        return Some(name + name_len + 1);
+    }
+    let (end, stop) = match memchr::memchr2(b'\r', b'\n', &buf[value..at.max(value)]) {
+        // llhttp steps over the CR as the value's span ends there.
+        Some(i) => (value + i, value + i + usize::from(buf[value + i] == b'\r')),
+        None => (at, at),
+    };
+    (before + name_len + end - value >= max).then_some(stop)
 }
 
 /// What Node has counted (`overflow_at`) for a head still arriving: the target, each header's
@@ -596,6 +647,66 @@ mod tests {
         // 5000 lines of "a:": 5000 counted.
         let short = format!("GET / HTTP/1.1\r\n{}\r\n", "a:\r\n".repeat(5000));
         assert_eq!(parse(&short).unwrap().map(|h| h.headers.len()), Some(5000));
+    }
+
+    /// A head over maxHeaderSize (1024 here) arriving whole: which of llhttp's error and Node's
+    /// count stops first, and where (offsets as Node 20 reports them).
+    #[test]
+    fn header_overflow_against_errors_in_one_packet() {
+        let at = |s: &str| {
+            let limits = HeadLimits {
+                max_head_bytes: 1024,
+                ..HeadLimits::default()
+            };
+            parse_request_head(s.as_bytes(), &limits, &mut RequestHead::default())
+        };
+        let pad = "a".repeat(2000);
+        // Heads httparse refuses but llhttp takes so far: counted while incomplete too.
+        assert_eq!(
+            at(&format!("GET  /{pad}")),
+            Err((ParseError::HeaderOverflow, 2006))
+        );
+        assert_eq!(
+            at(&format!("GET  / HTTP/1.1\r\nX: {pad}")),
+            Err((ParseError::HeaderOverflow, 2020))
+        );
+        // An error before the count is over stands, complete head or not.
+        for tail in ["", "\r\n\r\n"] {
+            assert_eq!(
+                at(&format!(
+                    "GET / HTTP/1.1\r\nContent-Length: 1x\r\nX: {pad}{tail}"
+                )),
+                Err((ParseError::InvalidContentLength, 33))
+            );
+        }
+        assert_eq!(
+            at(&format!(
+                "GET / HTTP/1.1\r\nX: {pad}\r\nContent-Length: 1x\r\n\r\n"
+            )),
+            Err((ParseError::HeaderOverflow, 2020))
+        );
+        // llhttp ends a value's span at a bad byte before raising the error: counted first.
+        assert_eq!(
+            at(&format!("GET / HTTP/1.1\r\nX: {pad}\x01\r\n\r\n")),
+            Err((ParseError::HeaderOverflow, 2019))
+        );
+        // So do a special header's name before a space, and a target before a CR without LF.
+        let url = "p".repeat(1030);
+        assert_eq!(
+            at(&format!("GET /{url}\rx")),
+            Err((ParseError::HeaderOverflow, 1035))
+        );
+        // Target 1011 + name 17: over; target 1001 + 17: the error.
+        for (n, stop) in [
+            (1010, Err((ParseError::HeaderOverflow, 1044))),
+            (1000, Err((ParseError::InvalidHeaderFieldChar, 1034))),
+        ] {
+            let head = format!(
+                "GET /{} HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n",
+                "p".repeat(n)
+            );
+            assert_eq!(at(&head), stop);
+        }
     }
 
     #[test]
