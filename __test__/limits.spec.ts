@@ -145,6 +145,29 @@ test('maxHeaderSize: counted while a head llhttp takes is incomplete (two spaces
   }
 })
 
+test('maxHeaderSize: trailers are counted on their own, names and values only (a 70-byte line counting 63 fits 64)', async (t) => {
+  const seen: string[] = []
+  const { server, port } = await startServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      seen.push(`end ${JSON.stringify(req.trailers)}`)
+      res.end('x')
+    })
+  }, { maxHeaderSize: 64 })
+  server.on('clientError', (err: NodeJS.ErrnoException & { bytesParsed?: number }, socket: net.Socket) => {
+    seen.push(`${err.code} ${err.bytesParsed}`)
+    socket.destroy()
+  })
+  const head = 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
+  try {
+    await rawExchange(port, `${head}0\r\nT-Pad: ${'p'.repeat(58)}\r\n\r\n`, { responses: 1 })
+    await rawExchange(port, `${head}0\r\nT-Pad: ${'p'.repeat(59)}\r\n\r\n`)
+    t.deepEqual(seen, [`end {"t-pad":"${'p'.repeat(58)}"}`, `HPE_HEADER_OVERFLOW ${head.length + 70}`])
+  } finally {
+    await close(server)
+  }
+})
+
 test('maxHeaderSize: the limit applies per request on a keep-alive connection (not to the connection total)', async (t) => {
   const { server, port } = await startServer(echoUrl, { maxHeaderSize: 1024 })
   const conn = new RawConnection(port)

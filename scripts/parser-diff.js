@@ -6,8 +6,8 @@
 // removed) of a few valid requests, reproducible by seed. Prints each difference and a count.
 // Needs a build (dist/). Usage: node scripts/parser-diff.js [count] [seed] [--insecure] [--max-header-size=N]
 //   --insecure: both servers with insecureHTTPParser (llhttp's lenient flags).
-//   --max-header-size=N: both servers with maxHeaderSize N, and each case padded (a long target
-//   or header value, before or after the mutations) to straddle it.
+//   --max-header-size=N: both servers with maxHeaderSize N, and each case padded (a long target,
+//   header value or trailer value, before or after the mutations) to straddle it.
 const net = require('node:net');
 const path = require('node:path');
 
@@ -52,6 +52,11 @@ function mutate(text) {
 function pad(text) {
   const run = 'p'.repeat(random() % (2 * maxHeaderSize));
   const lineEnd = text.indexOf('\r\n');
+  const lastChunk = text.indexOf('\r\n0\r\n');
+  if (lastChunk >= 0 && random() % 3 === 0) {
+    // A trailer: counted on its own, from the end of the head.
+    return `${text.slice(0, lastChunk + 5)}T-Pad: ${run}\r\n${text.slice(lastChunk + 5)}`;
+  }
   if (random() % 3 === 0 || lineEnd < 0) {
     const space = text.indexOf(' ');
     return text.slice(0, space + 2) + run + text.slice(space + 2);

@@ -1,8 +1,8 @@
 //! Request body decoding: Content-Length and chunked, as a byte-level state machine (the shape of
 //! hyper's `ChunkedState`) with llhttp's strictness and Node's limits on extensions and trailers.
 
-use super::llhttp::{scan_trailers, Grammar, HeadState, TOKEN};
-use super::parse::Fold;
+use super::llhttp::{scan_trailer_block, scan_trailers, Grammar, HeadState, TOKEN};
+use super::parse::{count_spans, counted_so_far, open_value_overflow, Fold};
 use super::ParseError;
 
 /// Node caps chunk extensions at 16 KiB per chunk (HPE_CHUNK_EXTENSIONS_OVERFLOW → 413).
@@ -12,7 +12,10 @@ pub const MAX_CHUNK_EXTENSIONS: usize = 16 * 1024;
 pub struct BodyDecoder {
     kind: Kind,
     trailers: Vec<u8>,
+    /// Node's maxHeaderSize for the trailers, counted on their own as a head's are: names and
+    /// values (`trailer_count` for the lines complete so far).
     max_trailer_bytes: usize,
+    trailer_count: usize,
     /// Which llhttp: `lenient` (insecureHTTPParser) lets a bare LF end a line and spaces follow
     /// the size.
     grammar: Grammar,
@@ -94,6 +97,7 @@ impl BodyDecoder {
             kind: if n == 0 { Kind::Done } else { Kind::Length(n) },
             trailers: Vec::new(),
             max_trailer_bytes: 0,
+            trailer_count: 0,
             grammar: Grammar::default(),
             trailer_line: 0,
             head_state: HeadState::default(),
@@ -126,6 +130,7 @@ impl BodyDecoder {
             kind: Kind::Chunked(Chunked::Size { size: 0, digits: 0 }),
             trailers: Vec::new(),
             max_trailer_bytes,
+            trailer_count: 0,
             grammar,
             trailer_line: 0,
             head_state,
@@ -350,9 +355,35 @@ impl BodyDecoder {
                             probe.extend_from_slice(line);
                             probe.extend_from_slice(b"\r\n");
                             let mut st = self.trailer_state;
-                            if let Err((e, k)) = scan_trailers(&probe, self.grammar, &mut st) {
-                                let back = (line.len() - 1).saturating_sub(k);
-                                return Err((e, at.saturating_sub(back)));
+                            // An offset in the line, as an offset in `buf` (the line's LF is at `at`; the
+                            // offset may be past it, in the line end `probe` adds).
+                            let in_buf = |k: usize| (at + k + 1).saturating_sub(line.len());
+                            let left = self.max_trailer_bytes - self.trailer_count;
+                            let spans = match scan_trailer_block(&probe, self.grammar, &mut st) {
+                                Ok((spans, _)) => spans,
+                                Err(((e, k), open)) => {
+                                    // A value llhttp ended before its error is counted first.
+                                    let over = open.and_then(|h| {
+                                        open_value_overflow(
+                                            &probe,
+                                            h.map(|v| v as usize),
+                                            k,
+                                            0,
+                                            left,
+                                        )
+                                    });
+                                    return Err(match over {
+                                        Some(over) if over <= k => {
+                                            (E::HeaderOverflow, in_buf(over))
+                                        }
+                                        _ => (e, in_buf(k)),
+                                    });
+                                }
+                            };
+                            let spans = spans.iter().map(|h| h.map(|v| v as usize));
+                            match count_spans(&probe, (0, 0), spans, left) {
+                                Ok(n) => self.trailer_count += n,
+                                Err(k) => return Err((E::HeaderOverflow, in_buf(k))),
                             }
                             self.trailer_state = st;
                         }
@@ -375,6 +406,13 @@ impl BodyDecoder {
             };
             self.kind = Kind::Chunked(next);
         }
+        if self.kind == Kind::Chunked(Chunked::TrailerLine) {
+            // Node counts the spans of a trailer line still open when the packet ends.
+            let line = &self.trailers[self.trailer_line..];
+            if self.trailer_count + counted_so_far(line, false) >= self.max_trailer_bytes {
+                return Err((E::HeaderOverflow, buf.len()));
+            }
+        }
         Ok((i, Decoded::NeedMore))
     }
 
@@ -388,7 +426,8 @@ impl BodyDecoder {
     }
 
     fn push_trailer(&mut self, b: u8) -> Result<(), ParseError> {
-        if self.trailers.len() >= self.max_trailer_bytes {
+        // Only names and values count; lines of "a:" make the block up to four times that.
+        if self.trailers.len() >= 4 * self.max_trailer_bytes + 4 {
             return Err(ParseError::HeaderOverflow);
         }
         self.trailers.push(b);
@@ -613,6 +652,39 @@ mod tests {
         )
         .err();
         assert_eq!(got, Some(ParseError::HeaderOverflow));
+    }
+
+    /// Trailers count against maxHeaderSize as a head does (names and values, on their own),
+    /// whatever the bytes are split into.
+    #[test]
+    fn trailers_count_names_and_values() {
+        let dec = || BodyDecoder::chunked(64, Grammar::default(), CHUNKED_HEAD);
+        // 5 + 58 = 63 counted, 70 bytes of line: taken.
+        let fits = format!("0\r\nT-Pad: {}\r\n\r\n", "p".repeat(58));
+        let over = format!("0\r\nT-Pad: {}\r\n\r\n", "p".repeat(59));
+        // 30 lines "a:" count 30.
+        let short = format!("0\r\n{}\r\n", "a:\r\n".repeat(30));
+        for step in [1, 7, 100] {
+            assert!(run(dec(), fits.as_bytes(), step).is_ok());
+            assert!(run(dec(), short.as_bytes(), step).is_ok());
+            assert_eq!(
+                run(dec(), over.as_bytes(), step).err(),
+                Some(ParseError::HeaderOverflow)
+            );
+        }
+        // Where Node stops, the trailer whole in one packet: after the value's CR.
+        let mut d = dec();
+        assert_eq!(
+            d.decode(over.as_bytes()),
+            Err((ParseError::HeaderOverflow, 70))
+        );
+        // A value ended at a bare LF is counted before llhttp's error about it.
+        let bare_lf = format!("0\r\nT-Pad: {}\n\r\n", "p".repeat(59));
+        let mut d = dec();
+        assert_eq!(
+            d.decode(bare_lf.as_bytes()),
+            Err((ParseError::HeaderOverflow, 69))
+        );
     }
 
     /// (body bytes, llhttp's reason, offset) as Node 20.20 reports them for a body that

@@ -640,20 +640,30 @@ fn scan(input: &[u8], g: Grammar, out: &mut RequestHead) -> Result<HeadState, Op
 /// Transfer-Encoding there is the same error as in the head), and the flags they add count for
 /// the connection (`Connection: close` in a trailer ends it): `st` comes in as the head left
 /// it and goes out with the trailers' flags added.
-pub fn scan_trailers(
+pub fn scan_trailers(block: &[u8], g: Grammar, st: &mut HeadState) -> Result<TrailerLines, Stop> {
+    scan_trailer_block(block, g, st).map_err(|(stop, _)| stop)
+}
+
+/// Trailer lines as `scan_trailers` gives them: `[name_off, name_len, value_off, value_len]`
+/// each, and the folded values.
+pub type TrailerLines = (Vec<[u32; 4]>, Vec<Fold>);
+
+/// `scan_trailers`, an error coming with the header whose value llhttp was reading
+/// (`RequestHead::open_value`), for Node's count.
+pub fn scan_trailer_block(
     block: &[u8],
     g: Grammar,
     st: &mut HeadState,
-) -> Result<(Vec<[u32; 4]>, Vec<Fold>), Stop> {
+) -> Result<TrailerLines, (Stop, Option<[u32; 3]>)> {
     let mut out = RequestHead::default();
     match headers(block, 0, &mut out, g, false, *st) {
         Ok(after) => {
             *st = after;
             Ok((out.headers, out.folds))
         }
-        Err(Some(stop)) => Err(stop),
+        Err(Some(stop)) => Err((stop, out.open_value)),
         // The decoder hands over whole lines ending in the blank one.
-        Err(None) => Err((ParseError::InvalidEofState, block.len())),
+        Err(None) => Err(((ParseError::InvalidEofState, block.len()), None)),
     }
 }
 

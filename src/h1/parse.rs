@@ -169,7 +169,7 @@ pub fn parse_with_llhttp(
     match scan {
         Scan::Partial => match overflow {
             Some(at) => Err((ParseError::HeaderOverflow, at)),
-            None if counted_so_far(&buf[start..]) >= max => {
+            None if counted_so_far(&buf[start..], true) >= max => {
                 Err((ParseError::HeaderOverflow, buf.len()))
             }
             None => Ok(false),
@@ -266,7 +266,7 @@ fn overflow_at(
 }
 
 /// `overflow_at`'s walk: the count when under the limit, else `Err` with where Node stops.
-fn count_spans(
+pub(crate) fn count_spans(
     buf: &[u8],
     url: (usize, usize),
     headers: impl Iterator<Item = [usize; 4]>,
@@ -296,7 +296,7 @@ fn count_spans(
 /// An error inside a header's value (llhttp at `at`), `before` counted ahead of that header:
 /// where Node stops for maxHeaderSize instead, if its name or the value's span up to the error
 /// (or to its line end, when that came first) reaches the limit.
-fn open_value_overflow(
+pub(crate) fn open_value_overflow(
     buf: &[u8],
     [name, name_len, value]: [usize; 3],
     at: usize,
@@ -316,14 +316,18 @@ fn open_value_overflow(
 
 /// What Node has counted (`overflow_at`) for a head still arriving: the target, each header's
 /// name and value (trailing whitespace included), and the spans still open.
-fn counted_so_far(input: &[u8]) -> usize {
+/// `request_line`: `input` starts with one (a head), or with a header line (trailers).
+pub(crate) fn counted_so_far(input: &[u8], request_line: bool) -> usize {
     let mut lines = input
         .split(|&b| b == b'\n')
         .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let request_line = lines.next().unwrap_or_default();
-    // The target is the second word (llhttp takes more than one space between them).
-    let mut words = request_line.split(|&b| b == b' ').filter(|w| !w.is_empty());
-    let mut count = words.nth(1).map_or(0, <[u8]>::len);
+    let mut count = 0;
+    if request_line {
+        let request_line = lines.next().unwrap_or_default();
+        // The target is the second word (llhttp takes more than one space between them).
+        let mut words = request_line.split(|&b| b == b' ').filter(|w| !w.is_empty());
+        count = words.nth(1).map_or(0, <[u8]>::len);
+    }
     for line in lines {
         count += match memchr::memchr(b':', line) {
             Some(colon) => {
