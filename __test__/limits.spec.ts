@@ -419,6 +419,27 @@ test('insecureHTTPParser: a Transfer-Encoding without chunked last is a body tha
   }
 })
 
+test('insecureHTTPParser: a bare CR after an empty trailer value ends the trailers (llhttp lenient); what follows is the next request', async (t) => {
+  const seen: string[] = []
+  const { server, port } = await startServer(
+    (req, res) => {
+      req.resume()
+      req.on('end', () => {
+        seen.push(`${req.url} ${JSON.stringify(req.trailers)}`)
+        res.end('ok')
+      })
+    },
+    { insecureHTTPParser: true },
+  )
+  try {
+    const head = 'POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n'
+    await rawExchange(port, `${head}C:\r\rGET /next HTTP/1.1\r\nHost: x\r\n\r\n`, { responses: 2 })
+    t.deepEqual(seen, ['/a {"c":""}', '/next {}'])
+  } finally {
+    await close(server)
+  }
+})
+
 test('joinDuplicateHeaders: duplicates are joined with ", " (also those node otherwise drops); cookie and set-cookie keep their rules', async (t) => {
   const plain = await startServer(echoHeaders)
   const joined = await startServer(echoHeaders, { joinDuplicateHeaders: true })

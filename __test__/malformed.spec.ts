@@ -41,6 +41,9 @@ const malformed: Array<[string, string | Buffer]> = [
   ['obsolete line folding', 'GET / HTTP/1.1\r\nHost: a\r\n Folded: x\r\n\r\n'],
   ['control character in a header value', 'GET / HTTP/1.1\r\nHost: x\r\nX: a\u0001b\r\n\r\n'],
   ['control character in the target', 'GET /\u0001 HTTP/1.1\r\nHost: x\r\n\r\n'],
+  // httparse takes UTF-8 in a target; llhttp does not.
+  ['UTF-8 in the target', Buffer.from('GET /caf\u00e9 HTTP/1.1\r\nHost: x\r\n\r\n', 'utf8')],
+  ['UTF-8 in the query', Buffer.from('GET /a?q=\u00e9t\u00e9 HTTP/1.1\r\nHost: x\r\n\r\n', 'utf8')],
   ['non-numeric Content-Length', 'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'],
   ['Content-Length together with Transfer-Encoding', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n'],
   ['duplicate Content-Length', 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc'],

@@ -27,6 +27,8 @@ const SEEDS = [
   'PUT * HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\nProxy-Connection: close\r\n\r\n0\r\n\r\n',
   'GET http://u@h:8/x?y HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n',
   'POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;a="b"\r\nabc\r\n0\r\nT: v\r\n\r\n',
+  // UTF-8 (as latin1 text, one char per byte) in the target and a value: httparse takes it.
+  'GET /caf\xc3\xa9?q=\xc3\xa9 HTTP/1.1\r\nHost: x\r\nX-U: \xc3\xa9\r\n\r\n',
 ];
 const BYTES = ' \t\r\n:,;/?#@*"\x00\x01\x7f\x80\xffaAzZ09-_.HTPchunkedclose';
 

@@ -2,7 +2,7 @@
 //! hyper's `ChunkedState`) with llhttp's strictness and Node's limits on extensions and trailers.
 
 use super::llhttp::{scan_trailer_block, scan_trailers, Grammar, HeadState, TOKEN};
-use super::parse::{count_spans, counted_so_far, open_value_overflow, Fold};
+use super::parse::{count_spans, counted_so_far, open_value_overflow, value_spans, Fold};
 use super::ParseError;
 
 /// Node caps chunk extensions at 16 KiB per chunk (HPE_CHUNK_EXTENSIONS_OVERFLOW → 413).
@@ -337,55 +337,24 @@ impl BodyDecoder {
                     b'\n' => return Err((E::InvalidHeaderFieldChar, after)),
                     _ => {
                         self.trailer_line = self.trailers.len();
-                        self.push_trailer(b).map_err(|e| (e, at))?;
+                        if let Some(done) = self.push_trailer(b, at)? {
+                            self.kind = Kind::Done;
+                            return Ok((done, Decoded::Done));
+                        }
                         Chunked::TrailerLine
                     }
                 },
                 Chunked::TrailerLine => {
-                    self.push_trailer(b).map_err(|e| (e, at))?;
+                    if let Some(done) = self.push_trailer(b, at)? {
+                        self.kind = Kind::Done;
+                        return Ok((done, Decoded::Done));
+                    }
                     if b == b'\n' {
-                        // Each line is checked as it completes, so an error stops where llhttp
-                        // stops (the error's byte is in this line, at or before `at`). An obs-fold
-                        // line (lenient) continues the one before: the whole block is checked at
-                        // its end.
-                        let line = &self.trailers[self.trailer_line..];
-                        let fold = lenient && matches!(line[0], b' ' | b'\t');
-                        if !fold {
-                            let mut probe = Vec::with_capacity(line.len() + 2);
-                            probe.extend_from_slice(line);
-                            probe.extend_from_slice(b"\r\n");
-                            let mut st = self.trailer_state;
-                            // An offset in the line, as an offset in `buf` (the line's LF is at `at`; the
-                            // offset may be past it, in the line end `probe` adds).
-                            let in_buf = |k: usize| (at + k + 1).saturating_sub(line.len());
-                            let left = self.max_trailer_bytes - self.trailer_count;
-                            let spans = match scan_trailer_block(&probe, self.grammar, &mut st) {
-                                Ok((spans, _)) => spans,
-                                Err(((e, k), open)) => {
-                                    // A value llhttp ended before its error is counted first.
-                                    let over = open.and_then(|h| {
-                                        open_value_overflow(
-                                            &probe,
-                                            h.map(|v| v as usize),
-                                            k,
-                                            0,
-                                            left,
-                                        )
-                                    });
-                                    return Err(match over {
-                                        Some(over) if over <= k => {
-                                            (E::HeaderOverflow, in_buf(over))
-                                        }
-                                        _ => (e, in_buf(k)),
-                                    });
-                                }
-                            };
-                            let spans = spans.iter().map(|h| h.map(|v| v as usize));
-                            match count_spans(&probe, (0, 0), spans, left) {
-                                Ok(n) => self.trailer_count += n,
-                                Err(k) => return Err((E::HeaderOverflow, in_buf(k))),
-                            }
-                            self.trailer_state = st;
+                        // Each line is checked as it completes (and while incomplete, at the
+                        // end of each read), so an error stops where llhttp stops.
+                        if let Some(done) = self.check_trailer_line(true, at + 1)? {
+                            self.kind = Kind::Done;
+                            return Ok((done, Decoded::Done));
                         }
                         Chunked::TrailerLineStart
                     } else {
@@ -407,13 +376,80 @@ impl BodyDecoder {
             self.kind = Kind::Chunked(next);
         }
         if self.kind == Kind::Chunked(Chunked::TrailerLine) {
-            // Node counts the spans of a trailer line still open when the packet ends.
-            let line = &self.trailers[self.trailer_line..];
-            if self.trailer_count + counted_so_far(line, false) >= self.max_trailer_bytes {
-                return Err((E::HeaderOverflow, buf.len()));
+            if let Some(done) = self.check_trailer_line(false, buf.len())? {
+                self.kind = Kind::Done;
+                return Ok((done, Decoded::Done));
             }
         }
         Ok((i, Decoded::NeedMore))
+    }
+
+    /// The trailer line being read, as llhttp has parsed it so far: its error, or Node's count
+    /// of its name and value reaching maxHeaderSize (with the lines before). `complete`: the
+    /// line has its LF; `end`: the offset in the read just after the line's last byte. An
+    /// obs-fold line (lenient) continues the one before: the whole block is checked at its end.
+    ///
+    /// `Ok(Some(at))`: llhttp's trailers (so the body) end inside this line, at `at` in the read.
+    fn check_trailer_line(
+        &mut self,
+        complete: bool,
+        end: usize,
+    ) -> Result<Option<usize>, (ParseError, usize)> {
+        use ParseError as E;
+        let line = &self.trailers[self.trailer_line..];
+        if self.grammar.lenient && matches!(line.first(), Some(b' ' | b'\t')) {
+            return Ok(None);
+        }
+        let line_len = line.len();
+        let mut probe = Vec::with_capacity(line_len + 2);
+        probe.extend_from_slice(line);
+        if complete {
+            probe.extend_from_slice(b"\r\n");
+        }
+        // An offset in the line as one in the read (past the line for the CRLF `probe` adds;
+        // an error in an earlier read's bytes was raised at that read's end).
+        let in_read = |k: usize| (end + k).saturating_sub(line_len);
+        let left = self.max_trailer_bytes - self.trailer_count;
+        let mut st = self.trailer_state;
+        match scan_trailer_block(&probe, self.grammar, &mut st) {
+            Ok(((spans, folds), ended)) if complete || ended <= line_len => {
+                match count_spans(&probe, (0, 0), value_spans(&spans, &folds), left) {
+                    Ok(n) => self.trailer_count += n,
+                    Err(k) => return Err((E::HeaderOverflow, in_read(k))),
+                }
+                self.trailer_state = st;
+                if ended < probe.len() {
+                    // What follows is the next message's.
+                    self.trailers.truncate(self.trailer_line + ended);
+                    return Ok(Some(in_read(ended)));
+                }
+                Ok(None)
+            }
+            Err((Some((e, k)), open)) => {
+                // A value llhttp ended before its error is counted first.
+                let over = open
+                    .open_value
+                    .and_then(|h| open_value_overflow(&probe, h.map(|v| v as usize), k, 0, left));
+                Err(match over {
+                    Some(over) if over <= k => (E::HeaderOverflow, in_read(over)),
+                    _ => (e, in_read(k)),
+                })
+            }
+            Err((None, _)) if complete => Err((E::InvalidEofState, in_read(probe.len()))),
+            Err((None, done)) => {
+                // Node counts the spans llhttp finished and those still open when the packet
+                // ends (lenient llhttp may finish a line at a bare CR).
+                let spans = value_spans(&done.headers, &done.folds);
+                let counted = count_spans(&probe, (0, 0), spans, left)
+                    .map_err(|k| (E::HeaderOverflow, in_read(k)))?;
+                if counted + counted_so_far(&probe[done.end..], false) >= left {
+                    return Err((E::HeaderOverflow, end));
+                }
+                Ok(None)
+            }
+            // Trailers llhttp would end after this partial line's bytes: not yet known here.
+            Ok(_) => Ok(None),
+        }
     }
 
     /// The chunk's line ended: its data, or the trailers after the last chunk.
@@ -425,13 +461,19 @@ impl BodyDecoder {
         }
     }
 
-    fn push_trailer(&mut self, b: u8) -> Result<(), ParseError> {
-        // Only names and values count; lines of "a:" make the block up to four times that.
+    /// Adds a trailer byte; `Ok(Some(at))` when llhttp's trailers ended before it (see
+    /// `check_trailer_line`).
+    fn push_trailer(&mut self, b: u8, at: usize) -> Result<Option<usize>, (ParseError, usize)> {
+        // Only names and values count; lines of "a:" make the block up to four times that. A
+        // line that long may hold an error llhttp would have stopped at first.
         if self.trailers.len() >= 4 * self.max_trailer_bytes + 4 {
-            return Err(ParseError::HeaderOverflow);
+            return match self.check_trailer_line(false, at)? {
+                Some(done) => Ok(Some(done)),
+                None => Err((ParseError::HeaderOverflow, at)),
+            };
         }
         self.trailers.push(b);
-        Ok(())
+        Ok(None)
     }
 
     /// Trailers as `[name_off, name_len, value_off, value_len]` into `trailer_bytes()`, parsed

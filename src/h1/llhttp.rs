@@ -573,7 +573,9 @@ pub fn empty_value(kind: Option<Special>, at: usize) -> Result<(), Stop> {
 pub fn scan_head(input: &[u8], g: Grammar, out: &mut RequestHead) -> Scan {
     // What a stop leaves in `out` (the target, the header lines before it) is what llhttp had
     // completed: Node's maxHeaderSize counts those.
+    // `end` follows the lines llhttp has finished (for Node's count of a partial head).
     out.url = (0, 0);
+    out.end = 0;
     out.open_value = None;
     out.headers.clear();
     out.folds.clear();
@@ -631,6 +633,7 @@ fn scan(input: &[u8], g: Grammar, out: &mut RequestHead) -> Result<HeadState, Op
             p = request_version(input, p, out, lenient)?;
         }
     }
+    out.end = p;
     headers(input, p, out, g, true, HeadState::default())
 }
 
@@ -641,29 +644,33 @@ fn scan(input: &[u8], g: Grammar, out: &mut RequestHead) -> Result<HeadState, Op
 /// the connection (`Connection: close` in a trailer ends it): `st` comes in as the head left
 /// it and goes out with the trailers' flags added.
 pub fn scan_trailers(block: &[u8], g: Grammar, st: &mut HeadState) -> Result<TrailerLines, Stop> {
-    scan_trailer_block(block, g, st).map_err(|(stop, _)| stop)
+    // The decoder hands over whole lines ending in the blank one.
+    scan_trailer_block(block, g, st)
+        .map(|(lines, _)| lines)
+        .map_err(|(stop, _)| stop.unwrap_or((ParseError::InvalidEofState, block.len())))
 }
 
 /// Trailer lines as `scan_trailers` gives them: `[name_off, name_len, value_off, value_len]`
 /// each, and the folded values.
 pub type TrailerLines = (Vec<[u32; 4]>, Vec<Fold>);
 
-/// `scan_trailers`, an error coming with the header whose value llhttp was reading
-/// (`RequestHead::open_value`), for Node's count.
+/// `scan_trailers` for lines that may not be complete yet, with where the trailers end (lenient
+/// llhttp ends them at a bare CR after an empty value, inside what the decoder reads as one
+/// line): `Err((None, _))` when llhttp would wait for more bytes; a stop comes with what llhttp
+/// had finished (`headers`, `end`) and the header whose value it was reading (`open_value`),
+/// for Node's count.
 pub fn scan_trailer_block(
     block: &[u8],
     g: Grammar,
     st: &mut HeadState,
-) -> Result<TrailerLines, (Stop, Option<[u32; 3]>)> {
+) -> Result<(TrailerLines, usize), (Option<Stop>, Box<RequestHead>)> {
     let mut out = RequestHead::default();
     match headers(block, 0, &mut out, g, false, *st) {
         Ok(after) => {
             *st = after;
-            Ok((out.headers, out.folds))
+            Ok(((out.headers, out.folds), out.end))
         }
-        Err(Some(stop)) => Err((stop, out.open_value)),
-        // The decoder hands over whole lines ending in the blank one.
-        Err(None) => Err(((ParseError::InvalidEofState, block.len()), None)),
+        Err(stop) => Err((stop, Box::new(out))),
     }
 }
 
@@ -871,6 +878,7 @@ fn headers(
             empty_value(kind, p).map_err(Some)?;
             out.headers
                 .push([name_start as u32, name.len() as u32, empty_at as u32, 0]);
+            out.end = p;
             continue;
         }
         let value_start = p;
@@ -942,6 +950,7 @@ fn headers(
             (value_end - value_start) as u32,
         ]);
         out.open_value = None;
+        out.end = p;
     }
     out.end = p;
     Ok(st)

@@ -2,6 +2,9 @@
 
 pub mod decode;
 pub mod error;
+/// Properties the fuzz targets (`fuzz/`) and `cargo test` check.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod llhttp;
 pub mod parse;
 

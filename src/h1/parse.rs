@@ -163,17 +163,22 @@ pub fn parse_with_llhttp(
     let scan = llhttp::scan_head(buf, limits.grammar(), out);
     // The spans llhttp completed (for an error or a partial head, those before it stopped).
     let url = (out.url.0 as usize, out.url.1 as usize);
-    let spans = out.headers.iter().map(|h| h.map(|v| v as usize));
-    let count = count_spans(buf, url, spans, max);
+    let count = count_spans(buf, url, value_spans(&out.headers, &out.folds), max);
     let overflow = count.err();
     match scan {
-        Scan::Partial => match overflow {
-            Some(at) => Err((ParseError::HeaderOverflow, at)),
-            None if counted_so_far(&buf[start..], true) >= max => {
-                Err((ParseError::HeaderOverflow, buf.len()))
+        Scan::Partial => {
+            // The spans llhttp finished, and those still open when the packet ends: those of
+            // the line it is in (`end` is past the last line it finished).
+            let counted = match count {
+                Err(at) => return Err((ParseError::HeaderOverflow, at)),
+                Ok(done) if out.end > start => done + counted_so_far(&buf[out.end..], false),
+                Ok(_) => counted_so_far(&buf[start..], true),
+            };
+            if counted >= max {
+                return Err((ParseError::HeaderOverflow, buf.len()));
             }
-            None => Ok(false),
-        },
+            Ok(false)
+        }
         Scan::Error(e, at) => {
             let over = match count {
                 Err(over) => Some(over),
@@ -263,6 +268,26 @@ fn overflow_at(
     max: usize,
 ) -> Option<usize> {
     count_spans(buf, url, headers, max).err()
+}
+
+/// Headers as llhttp hands their spans to Node: a value continued over obs-fold lines
+/// (lenient) in its pieces, each its own span (after the first, with no name).
+pub(crate) fn value_spans<'a>(
+    headers: &'a [[u32; 4]],
+    folds: &'a [Fold],
+) -> impl Iterator<Item = [usize; 4]> + 'a {
+    headers.iter().enumerate().flat_map(move |(i, h)| {
+        let h = h.map(|v| v as usize);
+        let pieces = folds.iter().find(|f| f.header == i).map(|f| &f.pieces[..]);
+        let (first, rest) = match pieces {
+            Some([(off, len), rest @ ..]) => ([h[0], h[1], *off as usize, *len as usize], rest),
+            _ => (h, &[][..]),
+        };
+        std::iter::once(first).chain(
+            rest.iter()
+                .map(|&(off, len)| [off as usize, 0, off as usize, len as usize]),
+        )
+    })
 }
 
 /// `overflow_at`'s walk: the count when under the limit, else `Err` with where Node stops.
@@ -372,7 +397,9 @@ fn fill_head(
     }
     out.method = method;
     let path = req.path.unwrap_or("").as_bytes();
-    let origin_form = matches!(path.first(), Some(b'/' | b'*')) && method != METHOD_CONNECT;
+    // httparse takes a target's bytes 0x80-0xff when they are UTF-8; llhttp refuses them.
+    let origin_form =
+        matches!(path.first(), Some(b'/' | b'*')) && method != METHOD_CONNECT && path.is_ascii();
     let path_at = offset_of(buf, path);
     if !origin_form
         && !llhttp::url_is_valid(buf, path_at as usize, path.len(), method == METHOD_CONNECT)
