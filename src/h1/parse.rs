@@ -164,7 +164,6 @@ pub fn parse_with_llhttp(
     // The spans llhttp completed (for an error or a partial head, those before it stopped).
     let url = (out.url.0 as usize, out.url.1 as usize);
     let count = count_spans(buf, url, value_spans(&out.headers, &out.folds), max);
-    let overflow = count.err();
     match scan {
         Scan::Partial => {
             // The spans llhttp finished, and those still open when the packet ends: those of
@@ -192,7 +191,7 @@ pub fn parse_with_llhttp(
             }
         }
         Scan::Complete(st) => {
-            if let Some(at) = overflow {
+            if let Err(at) = count {
                 return Err((ParseError::HeaderOverflow, at));
             }
             out.has_host = false;
