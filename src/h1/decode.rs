@@ -338,7 +338,6 @@ impl BodyDecoder {
                     _ => {
                         self.trailer_line = self.trailers.len();
                         if let Some(done) = self.push_trailer(b, at)? {
-                            self.kind = Kind::Done;
                             return Ok((done, Decoded::Done));
                         }
                         Chunked::TrailerLine
@@ -346,14 +345,12 @@ impl BodyDecoder {
                 },
                 Chunked::TrailerLine => {
                     if let Some(done) = self.push_trailer(b, at)? {
-                        self.kind = Kind::Done;
                         return Ok((done, Decoded::Done));
                     }
                     if b == b'\n' {
                         // Each line is checked as it completes (and while incomplete, at the
                         // end of each read), so an error stops where llhttp stops.
                         if let Some(done) = self.check_trailer_line(true, at + 1)? {
-                            self.kind = Kind::Done;
                             return Ok((done, Decoded::Done));
                         }
                         Chunked::TrailerLineStart
@@ -377,7 +374,6 @@ impl BodyDecoder {
         }
         if self.kind == Kind::Chunked(Chunked::TrailerLine) {
             if let Some(done) = self.check_trailer_line(false, buf.len())? {
-                self.kind = Kind::Done;
                 return Ok((done, Decoded::Done));
             }
         }
@@ -389,7 +385,8 @@ impl BodyDecoder {
     /// line has its LF; `end`: the offset in the read just after the line's last byte. An
     /// obs-fold line (lenient) continues the one before: the whole block is checked at its end.
     ///
-    /// `Ok(Some(at))`: llhttp's trailers (so the body) end inside this line, at `at` in the read.
+    /// `Ok(Some(at))`: llhttp's trailers (so the body) end inside this line, at `at` in the
+    /// read; the decoder is done.
     fn check_trailer_line(
         &mut self,
         complete: bool,
@@ -421,6 +418,7 @@ impl BodyDecoder {
                 if ended < probe.len() {
                     // What follows is the next message's.
                     self.trailers.truncate(self.trailer_line + ended);
+                    self.kind = Kind::Done;
                     return Ok(Some(in_read(ended)));
                 }
                 Ok(None)

@@ -571,9 +571,8 @@ pub fn empty_value(kind: Option<Special>, at: usize) -> Result<(), Stop> {
 /// Scans a request head from the start of `input` as llhttp would, into `out` (its
 /// presence flags, body and keep-alive are the caller's to derive).
 pub fn scan_head(input: &[u8], g: Grammar, out: &mut RequestHead) -> Scan {
-    // What a stop leaves in `out` (the target, the header lines before it) is what llhttp had
-    // completed: Node's maxHeaderSize counts those.
-    // `end` follows the lines llhttp has finished (for Node's count of a partial head).
+    // What a stop leaves in `out` (the target, the header lines before it, `end` just past
+    // them) is what llhttp had finished: Node's maxHeaderSize counts those.
     out.url = (0, 0);
     out.end = 0;
     out.open_value = None;
