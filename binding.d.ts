@@ -15,7 +15,17 @@ export declare class BindingServer {
    * Binds and starts accepting. Errors come back as data, not exceptions, so JS can build
    * Node's error (code, errno, syscall, address, port) and emit it like Node does.
    */
-  listen(host: string, port: number, backlog: number, ipv6Only: boolean): BindingListenResult
+  listen(host: string, port: number, backlog: number, ipv6Only: boolean, reusePort: boolean): BindingListenResult
+  /**
+   * Listens on a copy of an existing socket's descriptor (`listen({ fd })`, `listen(handle)`,
+   * a cluster primary's shared socket). A Unix domain socket comes back without an address.
+   */
+  listenFd(fd: number, backlog: number): BindingListenResult
+  /**
+   * Serves a connection accepted elsewhere (a cluster primary's round-robin), from a copy of
+   * its descriptor. Returns the errno when the descriptor is not a usable stream socket.
+   */
+  adopt(fd: number): number | null
   /**
    * A JS turn's output: `count` words of `ops` (four per op), string data in `arena`, large
    * Buffers in `bufs`. Returns the connections now over their high-water mark, if any.

@@ -2,8 +2,10 @@ import test from 'ava'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import * as net from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { http, nodeHttp, listen, close, rawRequest, normalize } from './helpers/target'
+import { spawn } from 'node:child_process'
+import { http, nodeHttp, listen, close, rawRequest, normalize, targetName } from './helpers/target'
 
 const ok = (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => res.end('ok')
 
@@ -263,4 +265,144 @@ test('close() while listen() resolves its host cancels the listen; the callback 
     t.false(listened, host)
     t.false(server.listening, host)
   }
+})
+
+/** GET / over a fresh connection; resolves the body. */
+function getBody(options: import('node:http').RequestOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    nodeHttp
+      .get({ host: '127.0.0.1', agent: false, ...options }, (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (d) => (body += d))
+        res.on('end', () => resolve(body))
+      })
+      .on('error', reject)
+  })
+}
+
+test("listen(handle) and listen(server): a net.Server's TCP handle becomes this server's, its connections served here", async (t) => {
+  for (const form of ['handle', 'server', '{ handle }'] as const) {
+    const netServer = net.createServer(() => t.fail(`${form}: the net.Server got the connection`))
+    await new Promise<void>((resolve) => netServer.listen(0, '127.0.0.1', resolve))
+    const server = http.createServer((req, res) => res.end(`served by the http server (${form})`))
+    const handle = (netServer as unknown as { _handle: object })._handle
+    const arg = form === 'handle' ? handle : form === 'server' ? netServer : { handle }
+    await new Promise<void>((resolve) => server.listen(arg as net.ListenOptions, resolve))
+    t.deepEqual(server.address(), netServer.address(), form)
+    t.true(server.listening, form)
+    const port = (server.address() as AddressInfo).port
+    t.is(await getBody({ port }), `served by the http server (${form})`)
+    t.is(await getBody({ port }), `served by the http server (${form})`)
+    // Closing the server closes the handle it took.
+    await new Promise((resolve) => server.close(resolve))
+    await t.throwsAsync(getBody({ port }), { code: 'ECONNREFUSED' }, form)
+    netServer.close()
+  }
+})
+
+test('listen({ fd }): a listening socket the process was given (descriptor 3 of a child)', async (t) => {
+  const netServer = net.createServer()
+  await new Promise<void>((resolve) => netServer.listen(0, '127.0.0.1', resolve))
+  const port = (netServer.address() as AddressInfo).port
+  const fd = (netServer as unknown as { _handle: { fd: number } })._handle.fd
+  const module = targetName === 'node' ? 'node:http' : path.resolve(__dirname, '..')
+  const child = spawn(process.execPath, [path.resolve(__dirname, 'fixtures', 'listen-fd.js'), module], { stdio: ['ignore', 'pipe', 'inherit', fd, 'ipc'] })
+  try {
+    const line = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())))
+    t.is(line, `listening ${JSON.stringify({ address: '127.0.0.1', family: 'IPv4', port })}`)
+    // The parent's copy no longer accepts: close it, so every connection is the child's.
+    await new Promise((resolve) => netServer.close(resolve))
+    t.is(await getBody({ port }), 'served on fd 3 true')
+  } finally {
+    child.kill()
+  }
+})
+
+test('listen({ fd }) with a descriptor that is no listening socket: EINVAL, as node', async (t) => {
+  for (const fd of [0, 987]) {
+    const server = http.createServer()
+    const err = await new Promise<NodeJS.ErrnoException>((resolve) => server.once('error', resolve).listen({ fd }))
+    t.is(err.message, 'listen EINVAL: invalid argument', `fd ${fd}`)
+    t.like(err, { code: 'EINVAL', errno: -22, syscall: 'listen' }, `fd ${fd}`)
+    t.false(server.listening)
+  }
+})
+
+test('listen({ signal }): aborting closes the server; an aborted signal closes it at once; anything else throws', async (t) => {
+  const controller = new AbortController()
+  const server = http.createServer()
+  const closed = new Promise<void>((resolve) => server.once('close', resolve))
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', signal: controller.signal }, resolve))
+  t.true(server.listening)
+  controller.abort()
+  t.false(server.listening)
+  await closed
+
+  const early = http.createServer()
+  const events: string[] = []
+  early.on('listening', () => events.push('listening'))
+  early.on('close', () => events.push('close'))
+  early.listen({ port: 0, signal: AbortSignal.abort() })
+  await new Promise((r) => setTimeout(r, 20))
+  t.false(early.listening)
+  t.deepEqual(events, ['close'])
+
+  t.throws(() => http.createServer().listen({ port: 0, signal: 'x' as unknown as AbortSignal }), {
+    code: 'ERR_INVALID_ARG_TYPE',
+    message: 'The "options.signal" property must be an instance of AbortSignal. Received type string (\'x\')',
+  })
+})
+
+test('listen({ path, readableAll, writableAll }) opens the socket file to everyone; not on an abstract socket', async (t) => {
+  const socketPath = path.join(os.tmpdir(), `ferrohttp-modes-${process.pid}.sock`)
+  fs.rmSync(socketPath, { force: true })
+  const oldMask = process.umask(0o077)
+  try {
+    const server = http.createServer()
+    await new Promise<void>((resolve) => server.listen({ path: socketPath, readableAll: true, writableAll: true }, resolve))
+    t.is(fs.statSync(socketPath).mode & 0o777, 0o766)
+    await close(server)
+    const readable = http.createServer()
+    await new Promise<void>((resolve) => readable.listen({ path: socketPath, readableAll: true }, resolve))
+    t.is(fs.statSync(socketPath).mode & 0o777, 0o744)
+    await close(readable)
+  } finally {
+    process.umask(oldMask)
+  }
+  t.throws(() => http.createServer().listen({ path: '\0ferrohttp-abstract', writableAll: true }), {
+    code: 'ERR_INVALID_ARG_VALUE',
+    message: /^The argument 'options' can not set readableAll or writableAllt to true when path is abstract unix socket\. Received /,
+  })
+})
+
+// Node has reusePort from 22.12 on; ferrohttp takes it on every Node line.
+const reusePortHere = targetName === 'ferrohttp' || Number(process.versions.node.split('.')[0]) >= 23 || /^22\.(1[2-9]|[2-9]\d)\./.test(process.versions.node)
+
+test(`listen({ reusePort: true }): servers share a port, ${reusePortHere ? 'each serves' : 'EADDRINUSE (this Node has no reusePort)'}; one without it cannot join`, async (t) => {
+  const a = http.createServer((req, res) => res.end('a'))
+  const b = http.createServer((req, res) => res.end('b'))
+  await new Promise<void>((resolve) => a.listen({ port: 0, host: '127.0.0.1', reusePort: true } as net.ListenOptions, resolve))
+  const port = (a.address() as AddressInfo).port
+  const second = await new Promise<string>((resolve) => {
+    b.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'))
+    b.listen({ port, host: '127.0.0.1', reusePort: true } as net.ListenOptions, () => resolve('listening'))
+  })
+  const plain = http.createServer()
+  const third = await new Promise<string>((resolve) => {
+    plain.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'))
+    plain.listen({ port, host: '127.0.0.1' }, () => resolve('listening'))
+  })
+  t.is(third, 'EADDRINUSE')
+  if (!reusePortHere) {
+    t.is(second, 'EADDRINUSE')
+    await close(a)
+    return
+  }
+  t.is(second, 'listening')
+  t.regex(await getBody({ port }), /^[ab]$/)
+  // Either one alone still serves the port.
+  await close(a)
+  t.is(await getBody({ port }), 'b')
+  await close(b)
 })

@@ -24,7 +24,7 @@ fn main() {
         .and_then(|p| p.parse().ok())
         .unwrap_or(18091);
     server
-        .listen("127.0.0.1", port, 511, false)
+        .listen("127.0.0.1", port, 511, false, false)
         .expect("listen");
     eprintln!("ceiling listening on 127.0.0.1:{port}");
     let mut ops = Vec::new();

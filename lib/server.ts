@@ -36,6 +36,7 @@ import {
 } from './native';
 import { defaultInsecureHTTPParser, kNeedDrain, kUniqueHeaders, optionalSymbol, parseError, parseUniqueHeaders, runNextTicks, systemError, type ParseErrorShape } from './common';
 import { Outbox, Socket, type HeldEvent } from './socket';
+import { addServerAbortSignal, checkBindError, cluster, exceptionWithHostPort, handleOwnerSymbol, isTcpWrap, pipeChmod, UV_TCP_IPV6ONLY, UV_TCP_REUSEPORT, type ListenHandle } from './listen';
 import { IncomingMessage } from './incoming';
 import { ServerResponse } from './outgoing';
 
@@ -213,6 +214,38 @@ function isPipeName(s: unknown): s is string {
   return typeof s === 'string' && toNumber(s) === false;
 }
 
+/**
+ * Node's handle[owner_symbol] = server: node:cluster reaches a worker's server through it (its
+ * maxConnections check, and the servers disconnect() closes).
+ */
+function setHandleOwner(handle: ListenHandle, server: Server): void {
+  const owner = handleOwnerSymbol();
+  if (owner) handle[owner] = server;
+}
+
+/** What listenInCluster passes on: net.js's arguments of the same name. */
+interface ClusterListen {
+  address: string | null;
+  port: number | null;
+  addressType: number | null;
+  backlog?: number | false;
+  fd?: number;
+  exclusive?: boolean;
+  /** libuv TCP flags (UV_TCP_IPV6ONLY, UV_TCP_REUSEPORT), where net.js passes them. */
+  flags?: number;
+  reusePort?: boolean;
+  extra?: Record<string, unknown>;
+}
+
+/** net.Server#listen's ERR_INVALID_ARG_VALUE for its options. */
+function invalidListenOptions(options: Record<string, unknown>, reason: string): TypeError {
+  let shown = inspect(options);
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
+  const err = new TypeError(`The argument 'options' ${reason}. Received ${shown}`) as TypeError & { code: string };
+  err.code = 'ERR_INVALID_ARG_VALUE';
+  return err;
+}
+
 /** Node's validatePort (zero allowed): the port as an integer, or ERR_SOCKET_BAD_PORT. */
 function validatePort(port: unknown, name: string): number {
   if (
@@ -310,6 +343,11 @@ export class Server extends AdoptingNetServer {
    * it (supertest closes a server only `if (server._handle)`; others take `_handle.fd`).
    */
   _handle: ServerHandle | null = null;
+  /**
+   * A libuv handle this server listens through that someone else made: what a cluster worker's
+   * primary handed over, or a TCP handle given to listen(). Closed with the server, as Node's.
+   */
+  private foreignHandle: ListenHandle | null = null;
   private maxConnectionsValue: number | undefined = undefined;
   private closing = false;
   /** Bumped by close(): a listen still resolving its host is cancelled (Node's _listeningId). */
@@ -383,7 +421,10 @@ export class Server extends AdoptingNetServer {
     this.on('connection', this.connectionListener);
   }
 
-  /** net.Server#listen's argument rules (normalizeArgs, validatePort), then a native bind. */
+  /**
+   * net.Server#listen: its argument rules (normalizeArgs, validatePort), the cluster module's
+   * part (listenInCluster), then a native bind.
+   */
   override listen(...args: unknown[]): this {
     const last = args[args.length - 1];
     const cb = typeof last === 'function' ? (last as () => void) : null;
@@ -397,53 +438,195 @@ export class Server extends AdoptingNetServer {
       options = { port: arg0 };
       if (args.length > 1 && typeof args[1] === 'string') options.host = args[1];
     }
-    if (this.native) {
+    if (this.native || this._handle) {
       const err = new Error('Listen method has been called more than once without closing.') as Error & { code: string };
       err.code = 'ERR_SERVER_ALREADY_LISTEN';
       throw err;
     }
     if (cb) this.once('listening', cb);
-    // (port, backlog), (path, backlog) or (port, host, backlog)
+    // (handle, backlog), (path, backlog) or (port, backlog), or (port, host, backlog)
     const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+    // A server or `{ handle }`: listen on its handle.
+    options = (options._handle || options.handle || options) as Record<string, unknown>;
+    this.listeningId++;
+    if (options instanceof ServerHandle) {
+      // Another of our servers' handle: its socket, from a copy of the descriptor.
+      this.listenOnFd(options.fd, backlogFromArgs || 511, null);
+      return this;
+    }
+    if (isTcpWrap(options)) {
+      // net.js: the handle becomes this server's (never through a cluster primary); its
+      // connections come here from now on.
+      this.listenOnHandle(options, { address: null, port: -1, addressType: -1, backlog: backlogFromArgs });
+      return this;
+    }
+    addServerAbortSignal(this, options.signal);
+    if (typeof options.fd === 'number' && options.fd >= 0) {
+      this.listenInCluster({ address: null, port: null, addressType: null, backlog: backlogFromArgs, fd: options.fd });
+      return this;
+    }
     // listen(), listen(null), listen(cb), or options with port undefined / null: any free port.
     // Node writes the 0 into the caller's options.
     if (args.length === 0 || typeof arg0 === 'function' || (options.port === undefined && 'port' in options) || options.port === null) {
       options.port = 0;
     }
-    const backlogOption = (options.backlog as number | undefined) || backlogFromArgs;
-    const backlog = typeof backlogOption === 'number' && backlogOption > 0 ? backlogOption : 511;
     if (typeof options.port === 'number' || typeof options.port === 'string') {
       const port = validatePort(options.port, 'options.port');
-      const ipv6Only = options.ipv6Only === true;
+      const backlog = (options.backlog as number | undefined) || backlogFromArgs;
+      let flags = options.ipv6Only === true ? UV_TCP_IPV6ONLY : 0;
+      // Node 22.12's reusePort, taken on every Node line here: servers of several threads or
+      // processes share the port, the kernel spreads connections over them.
+      if (options.reusePort === true) flags |= UV_TCP_REUSEPORT;
+      const exclusive = !!options.exclusive;
       const host = options.host ? String(options.host) : undefined;
       if (host === undefined) {
-        this.bindNow('', port, backlog, ipv6Only);
+        // Default addressType 4 is how a cluster primary finds the handle.
+        this.listenInCluster({ address: null, port, addressType: 4, backlog, exclusive, reusePort: (flags & UV_TCP_REUSEPORT) !== 0 });
       } else {
         // Like net.Server: resolve the name, bind the first address. An IP literal too: its
         // lookup answers on the next tick, so until then address() is null, as in Node.
         const listeningId = this.listeningId;
-        dns.lookup(host, (err, address) => {
+        dns.lookup(host, (err, address, family) => {
           // close() meanwhile cancels the listen (Node's _listeningId).
           if (listeningId !== this.listeningId) return;
           if (err) {
             this.emit('error', err);
             return;
           }
-          this.bindNow(address, port, backlog, ipv6Only);
+          this.listenInCluster({ address, port, addressType: family, backlog, exclusive, flags });
         });
       }
       return this;
     }
     if (options.path && isPipeName(options.path)) {
-      this.bindPath(options.path as string, backlog);
+      const path = options.path;
+      if (path[0] === '\0' && (options.readableAll || options.writableAll)) {
+        throw invalidListenOptions(options, 'can not set readableAll or writableAllt to true when path is abstract unix socket');
+      }
+      const backlog = (options.backlog as number | undefined) || backlogFromArgs;
+      const readableAll = options.readableAll === true;
+      const writableAll = options.writableAll === true;
+      this.listenInCluster({ address: path, port: -1, addressType: -1, backlog, exclusive: !!options.exclusive, extra: { readableAll: options.readableAll, writableAll: options.writableAll } });
+      if (this.listening && (readableAll || writableAll)) {
+        const errno = pipeChmod(path, readableAll, writableAll);
+        if (errno !== 0) {
+          this.close();
+          throw systemError(errno, 'uv_pipe_chmod', undefined, undefined, false);
+        }
+      }
       return this;
     }
-    const reason = 'port' in options || 'path' in options ? 'is invalid' : 'must have the property "port" or "path"';
-    let shown = inspect(options);
-    if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
-    const err = new TypeError(`The argument 'options' ${reason}. Received ${shown}`) as TypeError & { code: string };
-    err.code = 'ERR_INVALID_ARG_VALUE';
-    throw err;
+    throw invalidListenOptions(options, 'port' in options || 'path' in options ? 'is invalid' : 'must have the property "port" or "path"');
+  }
+
+  /**
+   * net.js's listenInCluster: a cluster worker's server listens on what its primary hands over
+   * (a shared listening socket, or connections one by one); anywhere else, or with `exclusive`,
+   * the server binds itself.
+   */
+  private listenInCluster(q: ClusterListen): void {
+    const { address, port, addressType, backlog, fd } = q;
+    if (q.exclusive || cluster().isPrimary) {
+      this.bindHere(q);
+      return;
+    }
+    const flags = (q.flags ?? 0) | (q.reusePort ? UV_TCP_REUSEPORT : 0);
+    const query = { address, port, addressType, fd, flags: q.flags === undefined && !q.reusePort ? undefined : flags, backlog, ...q.extra };
+    const listeningId = this.listeningId;
+    cluster()._getServer(this, query, (err, handle) => {
+      if (listeningId !== this.listeningId) {
+        handle.close();
+        return;
+      }
+      err = checkBindError(err, port, handle);
+      if (err) {
+        this.emit('error', exceptionWithHostPort(err, 'bind', address, port));
+        return;
+      }
+      this.listenOnClusterHandle(handle, q);
+    });
+  }
+
+  /** net.js's _listen2 without a handle yet: bind here. */
+  private bindHere(q: ClusterListen): void {
+    const backlog = typeof q.backlog === 'number' && q.backlog > 0 ? q.backlog : 511;
+    if (typeof q.fd === 'number') {
+      this.listenOnFd(q.fd, backlog, null);
+    } else if (q.port === -1 && typeof q.address === 'string') {
+      this.bindPath(q.address, backlog);
+    } else {
+      const flags = q.flags ?? 0;
+      this.bindNow(q.address ?? '', q.port ?? 0, backlog, (flags & UV_TCP_IPV6ONLY) !== 0, q.reusePort === true || (flags & UV_TCP_REUSEPORT) !== 0);
+    }
+  }
+
+  /**
+   * Listens on a copy of an existing socket (`listen({ fd })`, `listen(handle)`, a cluster
+   * primary's shared socket); `foreignHandle`, if any, is closed with the server.
+   */
+  private listenOnFd(fd: number, backlog: number, foreignHandle: ListenHandle | null, pipeName: string | null = null): void {
+    const outbox = this.createNative();
+    const result = outbox.native.listenFd(fd, backlog);
+    // A Unix socket has no address to read back: address() is the path listen() was given.
+    const address = result.address == null ? pipeName : { address: result.address, family: result.family ?? 'IPv6', port: result.port ?? 0 };
+    this.afterBind(outbox, result, null, 0, address, foreignHandle);
+  }
+
+  /**
+   * What a cluster worker's server gets from its primary: under SCHED_NONE the listening socket
+   * itself, accepted from here as any other; under round-robin (the default but on Windows) a
+   * stand-in handle through which the primary passes each connection it accepted.
+   */
+  private listenOnClusterHandle(handle: ListenHandle, q: ClusterListen): void {
+    if (typeof handle.fd === 'number') {
+      setHandleOwner(handle, this);
+      const backlog = typeof q.backlog === 'number' && q.backlog > 0 ? q.backlog : 511;
+      if (handle.fd < 0) {
+        handle.close();
+        this.emit('error', systemError(-22, 'listen', q.address ?? undefined, q.port ?? undefined));
+        return;
+      }
+      this.listenOnFd(handle.fd, backlog, handle, q.port === -1 ? q.address : null);
+      return;
+    }
+    this.listenOnHandle(handle, q);
+  }
+
+  /**
+   * Takes over a handle that accepts connections itself (a round-robin cluster stand-in, or a
+   * net.Server's TCP handle): each connection it accepts is served from a copy of its descriptor.
+   */
+  private listenOnHandle(handle: ListenHandle, q: ClusterListen): void {
+    setHandleOwner(handle, this);
+    const backlog = typeof q.backlog === 'number' && q.backlog > 0 ? q.backlog : 511;
+    const outbox = this.createNative();
+    handle.onconnection = (err, clientHandle) => this.onHandleConnection(outbox, err, clientHandle);
+    const err = handle.listen?.(backlog) ?? 0;
+    if (err) {
+      this.afterBind(outbox, { errno: err }, q.address, q.port ?? 0, null, handle);
+      return;
+    }
+    let address: net.AddressInfo | string | null = null;
+    if (handle.getsockname) {
+      const out: Record<string, unknown> = {};
+      handle.getsockname(out);
+      if (typeof out.port === 'number') address = { address: String(out.address), family: String(out.family), port: out.port };
+    } else if (q.port === -1 && typeof q.address === 'string') {
+      address = q.address;
+    }
+    this.afterBind(outbox, { fd: typeof handle.fd === 'number' ? handle.fd : -1 }, null, 0, address, handle);
+  }
+
+  /** A connection a handle accepted (see listenOnHandle): served from a copy of its descriptor. */
+  private onHandleConnection(outbox: Outbox, err: number, clientHandle: ListenHandle): void {
+    if (err) {
+      this.emit('error', systemError(err, 'accept', undefined, undefined, false));
+      return;
+    }
+    const fd = clientHandle.fd;
+    const errno = outbox === this.outbox && typeof fd === 'number' ? outbox.native.adopt(fd) : null;
+    clientHandle.close();
+    if (errno !== null && errno !== undefined) this.emit('error', systemError(errno, 'accept', undefined, undefined, false));
   }
 
   private bindPath(path: string, backlog: number): void {
@@ -479,9 +662,9 @@ export class Server extends AdoptingNetServer {
     return outbox;
   }
 
-  private bindNow(host: string, port: number, backlog: number, ipv6Only: boolean): void {
+  private bindNow(host: string, port: number, backlog: number, ipv6Only: boolean, reusePort: boolean): void {
     const outbox = this.createNative();
-    const result = outbox.native.listen(host, port, backlog, ipv6Only);
+    const result = outbox.native.listen(host, port, backlog, ipv6Only, reusePort);
     const address = result.address === undefined ? null : { address: result.address, family: result.family ?? 'IPv6', port: result.port ?? port };
     this.afterBind(outbox, result, host === '' ? '::' : host, port, address);
   }
@@ -489,18 +672,21 @@ export class Server extends AdoptingNetServer {
   private afterBind(
     outbox: Outbox,
     result: { errno?: number | null; fd?: number | null },
-    errAddress: string,
+    errAddress: string | null,
     errPort: number,
     address: net.AddressInfo | string | null,
+    foreignHandle: ListenHandle | null = null,
   ): void {
     const native = outbox.native;
     if (result.errno !== undefined && result.errno !== null) {
       this.outboxes.delete(outbox);
       native.release();
-      const err = systemError(result.errno, 'listen', errAddress, errPort);
+      foreignHandle?.close();
+      const err = systemError(result.errno, 'listen', errAddress ?? undefined, errPort);
       process.nextTick(() => this.emit('error', err));
       return;
     }
+    this.foreignHandle = foreignHandle;
     this.native = native;
     this.outbox = outbox;
     this.closing = false;
@@ -549,8 +735,9 @@ export class Server extends AdoptingNetServer {
     this.closeIdleConnections();
     clearInterval(this[kConnectionsCheckingInterval]);
     if (this.native) this.native.stopAccepting();
-    // libuv removes a pipe's socket file when the server closes; so do we.
-    if (this.listening && typeof this.boundAddress === 'string') {
+    // libuv removes a pipe's socket file when the server that bound it closes; so do we. A
+    // cluster worker's belongs to the primary.
+    if (this.listening && typeof this.boundAddress === 'string' && this.foreignHandle === null) {
       try {
         fs.unlinkSync(this.boundAddress);
       } catch {
@@ -559,6 +746,10 @@ export class Server extends AdoptingNetServer {
     }
     this.listening = false;
     this._handle = null;
+    // A cluster worker tells its primary (node:cluster's close() of the handle it gave).
+    const foreignHandle = this.foreignHandle;
+    this.foreignHandle = null;
+    foreignHandle?.close();
     this.native = null;
     this.outbox = null;
     this.closing = true;
@@ -604,12 +795,18 @@ export class Server extends AdoptingNetServer {
   }
 
   override getConnections(cb: (err: Error | null, count: number) => void): this {
-    // The native count: a socket JS already closed may still be open in Rust, and it is
-    // Rust's count that maxConnections applies to.
+    process.nextTick(cb, null, this._connectionCount());
+    return this;
+  }
+
+  /**
+   * The native count: a socket JS already closed may still be open in Rust, and it is Rust's
+   * count that maxConnections applies to.
+   */
+  _connectionCount(): number {
     let n = 0;
     for (const outbox of this.outboxes) n += outbox.native.connectionCount();
-    process.nextTick(cb, null, n);
-    return this;
+    return n;
   }
 
   _hasRef(): boolean {
@@ -619,12 +816,15 @@ export class Server extends AdoptingNetServer {
   override ref(): this {
     this.unrefed = false;
     this._updateLoopHold();
+    // A round-robin cluster handle holds the loop with a timer of its own.
+    this.foreignHandle?.ref?.();
     return this;
   }
 
   override unref(): this {
     this.unrefed = true;
     this._updateLoopHold();
+    this.foreignHandle?.unref?.();
     return this;
   }
 
@@ -1272,6 +1472,16 @@ Object.defineProperty(Server.prototype, 'maxConnections', {
   set(this: Server, n: number | undefined) {
     this._setMaxConnections(n);
   },
+  configurable: true,
+});
+
+// net.Server's `_connections`, read by node:cluster's maxConnections check in a worker. net.Server's
+// constructor assigns it; the count itself is native.
+Object.defineProperty(Server.prototype, '_connections', {
+  get(this: Server) {
+    return this._connectionCount();
+  },
+  set() {},
   configurable: true,
 });
 

@@ -12,7 +12,9 @@ use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
 use crate::h1::HeadLimits;
-use crate::server::{Server, ServerConfig};
+#[cfg(unix)]
+use crate::server::FdListener;
+use crate::server::{BoundAddress, Server, ServerConfig};
 
 /// Called on the JS thread with one batch; takes no value from the IO side because it drains
 /// the queue itself when it runs, so everything queued by then rides along.
@@ -186,18 +188,50 @@ impl BindingServer {
         port: u32,
         backlog: i32,
         ipv6_only: bool,
+        reuse_port: bool,
     ) -> BindingListenResult {
-        let bound = self.server.listen(&host, port as u16, backlog, ipv6_only);
+        let bound = self
+            .server
+            .listen(&host, port as u16, backlog, ipv6_only, reuse_port);
         uv::after_run();
-        listen_result(bound.map(|addr| {
-            let family = if addr.ip.is_ipv4() { "IPv4" } else { "IPv6" };
-            (
-                addr.ip.to_string(),
-                Some(family),
-                Some(u32::from(addr.port)),
-                addr.fd,
-            )
-        }))
+        listen_result(bound.map(tcp_listen_fields))
+    }
+
+    /// Listens on a copy of an existing socket's descriptor (`listen({ fd })`, `listen(handle)`,
+    /// a cluster primary's shared socket). A Unix domain socket comes back without an address.
+    #[napi]
+    pub fn listen_fd(&self, fd: i32, backlog: i32) -> BindingListenResult {
+        #[cfg(unix)]
+        let result = self.server.listen_fd(fd, backlog).map(|l| match l {
+            FdListener::Tcp(addr) => tcp_listen_fields(addr),
+            FdListener::Unix(fd) => (String::new(), None, None, fd),
+        });
+        #[cfg(not(unix))]
+        let result: std::io::Result<(String, Option<&'static str>, Option<u32>, i32)> = {
+            let _ = (fd, backlog);
+            Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+        };
+        uv::after_run();
+        let mut r = listen_result(result);
+        if r.family.is_none() {
+            r.address = None;
+        }
+        r
+    }
+
+    /// Serves a connection accepted elsewhere (a cluster primary's round-robin), from a copy of
+    /// its descriptor. Returns the errno when the descriptor is not a usable stream socket.
+    #[napi]
+    pub fn adopt(&self, fd: i32) -> Option<i32> {
+        #[cfg(unix)]
+        let result = self.server.adopt_fd(fd);
+        #[cfg(not(unix))]
+        let result: std::io::Result<()> = {
+            let _ = fd;
+            Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+        };
+        uv::after_run();
+        result.err().map(|e| e.raw_os_error().unwrap_or(22))
     }
 
     /// A JS turn's output: `count` words of `ops` (four per op), string data in `arena`, large
@@ -293,6 +327,16 @@ impl Drop for BindingServer {
 }
 
 /// A bind's outcome as data: the address on success, the OS errno on failure.
+fn tcp_listen_fields(addr: BoundAddress) -> (String, Option<&'static str>, Option<u32>, i32) {
+    let family = if addr.ip.is_ipv4() { "IPv4" } else { "IPv6" };
+    (
+        addr.ip.to_string(),
+        Some(family),
+        Some(u32::from(addr.port)),
+        addr.fd,
+    )
+}
+
 fn listen_result(
     r: std::io::Result<(String, Option<&'static str>, Option<u32>, i32)>,
 ) -> BindingListenResult {

@@ -205,6 +205,33 @@ pub struct BoundAddress {
     pub fd: i32,
 }
 
+/// What a descriptor given to `listen_fd` turned out to be.
+#[derive(Debug, Clone)]
+pub enum FdListener {
+    Tcp(BoundAddress),
+    /// A Unix domain socket, and the duplicate's descriptor.
+    Unix(i32),
+}
+
+/// A duplicate (close-on-exec) of a stream socket's descriptor.
+#[cfg(unix)]
+fn dup_stream_socket(fd: i32) -> io::Result<socket2::Socket> {
+    use std::os::fd::BorrowedFd;
+    let einval = || io::Error::from_raw_os_error(libc::EINVAL);
+    if fd < 0 {
+        return Err(einval());
+    }
+    // SAFETY: the descriptor is only borrowed for the two calls below; a closed or non-socket
+    // descriptor makes them fail (EBADF, ENOTSOCK), it is never used past this scope.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let sock = socket2::SockRef::from(&borrowed);
+    // Closed, not a socket, not a stream: Node finds no handle type for it, and says EINVAL.
+    if !matches!(sock.r#type(), Ok(t) if t == socket2::Type::STREAM) {
+        return Err(einval());
+    }
+    sock.try_clone()
+}
+
 #[cfg(unix)]
 fn raw_fd<T: std::os::fd::AsRawFd>(socket: &T) -> i32 {
     socket.as_raw_fd()
@@ -291,27 +318,20 @@ impl Server {
     }
 
     /// Binds synchronously (so errors such as EADDRINUSE come back to the caller at once) and
-    /// starts accepting on the IO runtime.
+    /// starts accepting on the IO runtime. `reuse_port`: SO_REUSEPORT, so that servers of other
+    /// threads or processes may bind the same port and the kernel spreads connections over them.
     pub fn listen(
         &self,
         host: &str,
         port: u16,
         backlog: i32,
         ipv6_only: bool,
+        reuse_port: bool,
     ) -> io::Result<BoundAddress> {
-        let listener = bind(host, port, backlog, ipv6_only)?;
+        let listener = bind(host, port, backlog, ipv6_only, reuse_port)?;
         let local = listener.local_addr()?;
         let fd = raw_fd(&listener);
-        self.listener_opened();
-        let inner = self.inner.clone();
-        self.spawn_accept(async move {
-            // The std listener is turned into a tokio one inside the runtime it belongs to.
-            match stream::Listener::tcp(listener) {
-                Ok(l) => accept_loop(inner.clone(), l).await,
-                Err(_) => inner.closed.store(true, Ordering::SeqCst),
-            }
-            inner.listener_closed();
-        });
+        self.accept_tcp(listener);
         Ok(BoundAddress {
             ip: local.ip(),
             port: local.port(),
@@ -319,14 +339,94 @@ impl Server {
         })
     }
 
+    /// Starts the accept loop of a bound, listening, non-blocking TCP socket.
+    fn accept_tcp(&self, listener: std::net::TcpListener) {
+        self.listener_opened();
+        let inner = self.inner.clone();
+        self.spawn_io(async move {
+            // The std listener is turned into a tokio one inside the runtime it belongs to.
+            match stream::Listener::tcp(listener) {
+                Ok(l) => accept_loop(inner.clone(), l).await,
+                Err(_) => inner.closed.store(true, Ordering::SeqCst),
+            }
+            inner.listener_closed();
+        });
+    }
+
+    #[cfg(unix)]
+    fn accept_unix(&self, listener: std::os::unix::net::UnixListener) {
+        self.listener_opened();
+        let inner = self.inner.clone();
+        self.spawn_io(async move {
+            match tokio::net::UnixListener::from_std(listener) {
+                Ok(l) => accept_loop(inner.clone(), stream::Listener::Unix(l)).await,
+                Err(_) => inner.closed.store(true, Ordering::SeqCst),
+            }
+            inner.listener_closed();
+        });
+    }
+
+    /// Listens on a socket someone else made (Node's `listen({ fd })`, `listen(handle)`, or the
+    /// socket a cluster primary shares with its workers). The descriptor is duplicated: its
+    /// owner keeps and closes its own.
+    #[cfg(unix)]
+    pub fn listen_fd(&self, fd: i32, backlog: i32) -> io::Result<FdListener> {
+        let socket = dup_stream_socket(fd)?;
+        socket.listen(backlog)?;
+        socket.set_nonblocking(true)?;
+        let addr = socket.local_addr()?;
+        let fd = raw_fd(&socket);
+        match addr.as_socket() {
+            Some(local) => {
+                self.accept_tcp(socket.into());
+                Ok(FdListener::Tcp(BoundAddress {
+                    ip: local.ip(),
+                    port: local.port(),
+                    fd,
+                }))
+            }
+            None => {
+                self.accept_unix(socket.into());
+                Ok(FdListener::Unix(fd))
+            }
+        }
+    }
+
+    /// Serves a connection accepted elsewhere: a cluster primary's round-robin accepts, and hands
+    /// each connection to a worker as a libuv handle. The descriptor is duplicated; the caller
+    /// closes its own.
+    #[cfg(unix)]
+    pub fn adopt_fd(&self, fd: i32) -> io::Result<()> {
+        let socket = dup_stream_socket(fd)?;
+        socket.set_nonblocking(true)?;
+        let local = socket.local_addr()?;
+        // A peer gone already has no address; the connection still gets served (its read ends).
+        let peer = socket.peer_addr().ok().and_then(|a| a.as_socket());
+        let inner = self.inner.clone();
+        self.spawn_io(async move {
+            let stream = match local.as_socket() {
+                Some(_) => {
+                    tokio::net::TcpStream::from_std(socket.into()).map(stream::ConnStream::Tcp)
+                }
+                None => {
+                    tokio::net::UnixStream::from_std(socket.into()).map(stream::ConnStream::Unix)
+                }
+            };
+            if let Ok(stream) = stream {
+                start_connection(&inner, stream, peer, local.as_socket());
+            }
+        });
+        Ok(())
+    }
+
     /// The local runtime this server's IO runs in, if it is local (on the thread that made it).
     fn local_runtime(&self) -> Option<&'static local::LocalRuntime> {
         self.local.then(local::LocalRuntime::existing).flatten()
     }
 
-    /// Starts an accept loop on this server's runtime; a local one is stepped at once, so the
-    /// listener is registered before the caller returns to its event loop.
-    fn spawn_accept<F>(&self, fut: F)
+    /// Starts a task on this server's runtime; a local one is stepped at once, so the socket is
+    /// registered before the caller returns to its event loop.
+    fn spawn_io<F>(&self, fut: F)
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
@@ -358,17 +458,8 @@ impl Server {
         socket.bind(&SockAddr::unix(path)?)?;
         socket.listen(backlog)?;
         socket.set_nonblocking(true)?;
-        let listener: std::os::unix::net::UnixListener = socket.into();
-        let fd = raw_fd(&listener);
-        self.listener_opened();
-        let inner = self.inner.clone();
-        self.spawn_accept(async move {
-            match tokio::net::UnixListener::from_std(listener) {
-                Ok(l) => accept_loop(inner.clone(), stream::Listener::Unix(l)).await,
-                Err(_) => inner.closed.store(true, Ordering::SeqCst),
-            }
-            inner.listener_closed();
-        });
+        let fd = raw_fd(&socket);
+        self.accept_unix(socket.into());
         Ok(fd)
     }
 
@@ -606,7 +697,13 @@ impl Drop for Server {
     }
 }
 
-fn bind(host: &str, port: u16, backlog: i32, ipv6_only: bool) -> io::Result<std::net::TcpListener> {
+fn bind(
+    host: &str,
+    port: u16,
+    backlog: i32,
+    ipv6_only: bool,
+    reuse_port: bool,
+) -> io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let ip: IpAddr = if host.is_empty() {
         IpAddr::from([0u16; 8])
@@ -624,6 +721,9 @@ fn bind(host: &str, port: u16, backlog: i32, ipv6_only: bool) -> io::Result<std:
         }
         #[cfg(unix)]
         socket.set_reuse_address(true)?;
+        if reuse_port {
+            set_reuse_port(&socket)?;
+        }
         socket.bind(&addr.into())?;
         socket.listen(backlog)?;
         socket.set_nonblocking(true)?;
@@ -637,6 +737,31 @@ fn bind(host: &str, port: u16, backlog: i32, ipv6_only: bool) -> io::Result<std:
         r => r?,
     };
     Ok(socket.into())
+}
+
+/// SO_REUSEPORT where it spreads connections over the sockets bound to a port, as libuv's
+/// UV_TCP_REUSEPORT; elsewhere ENOTSUP, as libuv answers there.
+fn set_reuse_port(socket: &socket2::Socket) -> io::Result<()> {
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    ))]
+    return socket.set_reuse_port(true);
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    )))]
+    {
+        let _ = socket;
+        #[cfg(unix)]
+        return Err(io::Error::from_raw_os_error(libc::ENOTSUP));
+        #[cfg(not(unix))]
+        return Err(io::Error::from(io::ErrorKind::Unsupported));
+    }
 }
 
 const fn libc_eafnosupport() -> i32 {

@@ -24,6 +24,20 @@ fn start(config: ServerConfig) -> Harness {
 /// `end_on_error` false an error is answered with a line `error <code> <bytesParsed>` and the
 /// connection stays open, like a 'clientError' listener that does not destroy the socket.
 fn start_with(config: ServerConfig, end_on_error: bool) -> Harness {
+    start_listening(config, end_on_error, |server| {
+        server
+            .listen("127.0.0.1", 0, 511, false, false)
+            .unwrap()
+            .port
+    })
+}
+
+/// `start_with`, the server listening as `listen` has it; `listen` returns the port.
+fn start_listening(
+    config: ServerConfig,
+    end_on_error: bool,
+    listen: impl FnOnce(&Server) -> u16,
+) -> Harness {
     let (tx, rx) = mpsc::channel::<()>();
     let server = Arc::new(Server::new(
         config,
@@ -31,7 +45,7 @@ fn start_with(config: ServerConfig, end_on_error: bool) -> Harness {
             let _ = tx.send(());
         }),
     ));
-    let addr = server.listen("127.0.0.1", 0, 511, false).unwrap();
+    let port = listen(&server);
     let js = server.clone();
     thread::spawn(move || {
         let mut bodies: HashMap<u32, Vec<u8>> = HashMap::new();
@@ -105,7 +119,7 @@ fn start_with(config: ServerConfig, end_on_error: bool) -> Harness {
         }
     });
     Harness {
-        port: addr.port,
+        port,
         _server: server,
     }
 }
@@ -327,7 +341,9 @@ fn timer_fires_again_after_it_fired_and_was_rearmed() {
 fn listen_reports_address_in_use() {
     let h = start(ServerConfig::default());
     let other = Server::new(ServerConfig::default(), Box::new(|| {}));
-    let err = other.listen("127.0.0.1", h.port, 511, false).unwrap_err();
+    let err = other
+        .listen("127.0.0.1", h.port, 511, false, false)
+        .unwrap_err();
     assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
 }
 
@@ -381,7 +397,10 @@ fn read_line(s: &mut TcpStream) -> String {
 #[test]
 fn a_body_stopped_at_the_budget_resumes_when_js_takes_the_batch() {
     let server = Server::new(ServerConfig::default(), Box::new(|| {}));
-    let port = server.listen("127.0.0.1", 0, 511, false).unwrap().port;
+    let port = server
+        .listen("127.0.0.1", 0, 511, false, false)
+        .unwrap()
+        .port;
     let size = 3 * BODY_BUDGET;
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let writer = thread::spawn(move || {
@@ -425,7 +444,10 @@ fn a_body_stopped_at_the_budget_resumes_when_js_takes_the_batch() {
 #[test]
 fn a_taken_over_connection_reads_only_as_far_as_js_credits() {
     let server = Server::new(ServerConfig::default(), Box::new(|| {}));
-    let port = server.listen("127.0.0.1", 0, 511, false).unwrap().port;
+    let port = server
+        .listen("127.0.0.1", 0, 511, false, false)
+        .unwrap()
+        .port;
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.write_all(b"GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\n")
         .unwrap();
@@ -482,4 +504,85 @@ fn a_taken_over_connection_reads_only_as_far_as_js_credits() {
     }
     assert_eq!(got, size);
     drop(writer.join().unwrap());
+}
+
+#[cfg(unix)]
+#[test]
+fn listen_fd_serves_a_copy_of_a_listening_socket_its_owner_may_close() {
+    use std::os::fd::AsRawFd;
+    let owner = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let h = start_listening(ServerConfig::default(), true, |server| {
+        match server.listen_fd(owner.as_raw_fd(), 511).unwrap() {
+            FdListener::Tcp(addr) => addr.port,
+            FdListener::Unix(_) => panic!("a TCP socket"),
+        }
+    });
+    assert_eq!(h.port, owner.local_addr().unwrap().port());
+    drop(owner);
+    let mut s = connect(&h);
+    s.write_all(b"GET /fd HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_until_close(s), ok("/fd"));
+}
+
+#[cfg(unix)]
+#[test]
+fn listen_fd_refuses_what_is_not_a_stream_socket() {
+    use std::os::fd::AsRawFd;
+    let server = Server::new(ServerConfig::default(), Box::new(|| {}));
+    let file = std::fs::File::open("/dev/null").unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for fd in [file.as_raw_fd(), udp.as_raw_fd(), -1] {
+        let err = server.listen_fd(fd, 511).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "fd {fd}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn adopt_fd_serves_a_connection_accepted_elsewhere() {
+    use std::os::fd::AsRawFd;
+    // A server that never listens: its connections come one by one, as from a cluster primary.
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = elsewhere.local_addr().unwrap().port();
+    let h = start_listening(ServerConfig::default(), true, |_| 0);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (accepted, _) = elsewhere.accept().unwrap();
+    h._server.adopt_fd(accepted.as_raw_fd()).unwrap();
+    // The caller's copy closes; the server's goes on.
+    drop(accepted);
+    s.write_all(b"GET /adopted HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_until_close(s), ok("/adopted"));
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn reuse_port_lets_two_servers_bind_one_port() {
+    let a = start_listening(ServerConfig::default(), true, |server| {
+        server
+            .listen("127.0.0.1", 0, 511, false, true)
+            .unwrap()
+            .port
+    });
+    let port = a.port;
+    let b = start_listening(ServerConfig::default(), true, move |server| {
+        server
+            .listen("127.0.0.1", port, 511, false, true)
+            .unwrap()
+            .port
+    });
+    assert_eq!(b.port, port);
+    let plain = Server::new(ServerConfig::default(), Box::new(|| {}));
+    let err = plain
+        .listen("127.0.0.1", port, 511, false, false)
+        .unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+    for _ in 0..4 {
+        let mut s = connect(&a);
+        s.write_all(b"GET /shared HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_until_close(s), ok("/shared"));
+    }
 }
