@@ -91,3 +91,18 @@ test("a Duplex connection: listeners added after the stream was emitted count ('
   t.false(got.startsWith('HTTP/1.1 100'))
   pair.client.destroy()
 })
+
+test("a stream emitted as 'connection': its server is this one in the application's 'connection' listener, and its 'timeout' comes here", async (t) => {
+  const server = http.createServer()
+  const { client, server: side } = duplexPair()
+  const seen: unknown[] = []
+  server.on('connection', (socket: Duplex & { server?: unknown }) => seen.push(socket.server === server))
+  const timedOut = new Promise<Duplex>((resolve) => server.on('timeout', resolve))
+  server.emit('connection', side)
+  t.deepEqual(seen, [true])
+  // socketOnTimeout emits on socket.server: the idle stream's timeout reaches this server.
+  side.emit('timeout')
+  t.is(await timedOut, side)
+  client.destroy()
+  side.destroy()
+})

@@ -1132,6 +1132,9 @@ export class Server extends AdoptingNetServer {
   private serveForeignStream(stream: net.Socket): void {
     const delegate = (this.foreignDelegate ??= this.createForeignDelegate());
     delegate.emit('connection', stream);
+    // Node's connectionListenerInternal sets it: the server the application emitted it on. Its
+    // socketOnTimeout and socketOnError emit 'timeout' and 'clientError' there.
+    (stream as net.Socket & { server: unknown }).server = this;
   }
 
   private foreignDelegate: http.Server | null = null;
