@@ -1,14 +1,16 @@
 /**
- * node:cluster: a worker's server listens through its primary (net.js's listenInCluster), under
- * both scheduling policies. Each case runs fixtures/cluster-server.js as the primary, which forks
- * the workers and reports what it saw.
+ * More than one core. node:cluster: a worker's server listens through its primary (net.js's
+ * listenInCluster), under both scheduling policies; each case runs fixtures/cluster-server.js as
+ * the primary, which forks the workers and reports what it saw. worker_threads: a server per
+ * thread (fixtures/thread-server.js).
  */
 import test from 'ava'
 import { spawn } from 'node:child_process'
 import * as net from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { targetName } from './helpers/target'
+import { Worker } from 'node:worker_threads'
+import { nodeHttp, targetName } from './helpers/target'
 
 const FIXTURE = path.resolve(__dirname, 'fixtures', 'cluster-server.js')
 const MODULE = targetName === 'node' ? 'node:http' : path.resolve(__dirname, '..')
@@ -28,6 +30,20 @@ function runPrimary(policy: 'rr' | 'none', scenario: string, env: Record<string,
       if (log) resolve(log)
       else reject(new Error(`primary exited (${code} ${signal}) without a report`))
     })
+  })
+}
+
+/** GET over a new connection: the body, or `error <code>`. */
+function get(port: number, urlPath: string): Promise<string> {
+  return new Promise((resolve) => {
+    nodeHttp
+      .get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (d) => (body += d))
+        res.on('end', () => resolve(body))
+      })
+      .on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`))
   })
 }
 
@@ -73,3 +89,20 @@ for (const policy of ['rr', 'none'] as const) {
     t.deepEqual(log, ['listening at true', 'over the pipe, remoteAddress undefined'])
   })
 }
+
+test.serial('worker_threads: a server per thread; terminate() with a request in flight resets it and frees the port', async (t) => {
+  const port = await freePort()
+  const fixture = path.resolve(__dirname, 'fixtures', 'thread-server.js')
+  const worker = new Worker(fixture, { workerData: { module: MODULE, port, reusePort: false } })
+  t.is(await new Promise((resolve) => worker.once('message', resolve)), 'listening')
+  t.is(await get(port, '/'), `thread ${worker.threadId}`)
+  const inFlight = get(port, '/hang')
+  await new Promise((r) => setTimeout(r, 50))
+  await worker.terminate()
+  t.is(await inFlight, 'error ECONNRESET')
+  // The port is free again: a server here can take it.
+  const again = new Worker(fixture, { workerData: { module: MODULE, port, reusePort: false } })
+  t.is(await new Promise((resolve) => again.once('message', resolve)), 'listening')
+  t.is(await get(port, '/'), `thread ${again.threadId}`)
+  await again.terminate()
+})

@@ -320,9 +320,12 @@ impl BindingServer {
 }
 
 impl Drop for BindingServer {
-    /// A handle collected without `release` (the finalizer runs on the JS thread).
+    /// A handle collected without `release`, or the environment torn down (a worker thread
+    /// terminated): its finalizer runs on the JS thread. No JS can reach its connections now.
     fn drop(&mut self) {
         uv::unregister(self.server.queue_key());
+        self.server.stop_accepting();
+        self.server.destroy_all();
     }
 }
 

@@ -463,6 +463,30 @@ impl Server {
         Ok(fd)
     }
 
+    /// Closes every connection, as libuv closes a dead environment's handles: what JS never
+    /// answered gets no answer. For a server whose JS side is gone (a worker thread terminated,
+    /// its handle collected); in the IO thread's runtime nothing else would end them.
+    pub fn destroy_all(&self) {
+        let conns: Vec<Arc<ConnShared>> = self
+            .inner
+            .conns
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for conn in conns {
+            let waker = {
+                let mut out = conn.lock();
+                out.destroy = true;
+                conn.notify(&mut out)
+            };
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+    }
+
     /// Stops accepting; open connections are left to JS (close idle ones, finish the rest).
     pub fn stop_accepting(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
