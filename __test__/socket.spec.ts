@@ -681,3 +681,40 @@ test("socket 'close' after destroy() comes after the iteration's setImmediate ca
     await close(server)
   }
 })
+
+test("the server's socket listeners are bound, as Node's: 'close' listeners called with the request as `this` leave the connection to end with a FIN, not a reset", async (t) => {
+  const names: string[][] = []
+  const { server, port } = await startServer((req) => {
+    const listeners = (req.socket as unknown as { _events: Record<string, ((this: unknown) => void) | Array<(this: unknown) => void>> })._events
+    const close = ([] as Array<(this: unknown) => void>).concat(listeners.close)
+    names.push(close.map((fn) => fn.name), (['end', 'drain'] as const).map((e) => ([] as Array<(this: unknown) => void>).concat(listeners[e]).map((fn) => fn.name).join()))
+    // Node's test-http-req-close-robust-from-tampering.
+    for (const fn of close) fn.call(req)
+  })
+  const client = net.connect(port, '127.0.0.1')
+  const outcome = await new Promise<string>((resolve) => {
+    client.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code}`))
+    client.on('end', () => resolve('end'))
+    client.end('POST / HTTP/1.1\r\nHost: example.com\r\nContent-Length: 11\r\n\r\nhello world')
+  })
+  t.is(outcome, 'end')
+  t.deepEqual(names, [['bound socketOnClose', 'onServerResponseClose'], ['onReadableStreamEnd,bound socketOnEnd', 'bound socketOnDrain']])
+  client.destroy()
+  // node:http's own close() trips over the state the test left (its connection list holds a
+  // parser without socket), so the server is only unref'd, as in Node's test.
+  server.unref()
+})
+
+test("req.socket.parser[HTTPParser.kOnTimeout] holds the server's onParserTimeout while the request is served, null once the socket closed", async (t) => {
+  const kOnTimeout = (require('_http_common') as { HTTPParser: { kOnTimeout: number } }).HTTPParser.kOnTimeout | 0
+  const closed = deferred<unknown>()
+  const { server, port } = await startServer((req, res) => {
+    const parser = (req.socket as unknown as { parser: Record<number, unknown> }).parser
+    t.is(typeof parser[kOnTimeout], 'function')
+    req.socket.on('close', () => closed.resolve(parser[kOnTimeout]))
+    res.end()
+  })
+  await rawExchange(port, 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+  t.is(await within(closed.promise, "socket close"), null)
+  await close(server)
+})

@@ -89,6 +89,19 @@ export function defaultInsecureHTTPParser(): boolean {
   return flags.includes('--insecure-http-parser');
 }
 
+/**
+ * Node's HTTPParser.kOnTimeout: the parser slot a server fills with its onParserTimeout and
+ * freeParser empties (applications and Node's tests read it).
+ */
+export const kOnTimeout: number = (() => {
+  try {
+    const common = require('_http_common') as { HTTPParser?: { kOnTimeout?: number } };
+    return (common.HTTPParser?.kOnTimeout ?? 6) | 0;
+  } catch {
+    return 6;
+  }
+})();
+
 /** Node's parseUniqueHeadersOption, by way of a (never listening) node:http Server. */
 export function parseUniqueHeaders(option: unknown): Set<string> | null {
   if (option == null) return null;

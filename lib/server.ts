@@ -34,7 +34,7 @@ import {
   OP_TAP,
   OP_UPGRADE,
 } from './native';
-import { defaultInsecureHTTPParser, kNeedDrain, kUniqueHeaders, optionalSymbol, parseError, parseUniqueHeaders, runNextTicks, systemError, type ParseErrorShape } from './common';
+import { defaultInsecureHTTPParser, kNeedDrain, kOnTimeout, kUniqueHeaders, optionalSymbol, parseError, parseUniqueHeaders, runNextTicks, systemError, type ParseErrorShape } from './common';
 import { Outbox, Socket, type HeldEvent } from './socket';
 import { addServerAbortSignal, checkBindError, cluster, exceptionWithHostPort, handleOwnerSymbol, isTcpWrap, pipeChmod, UV_TCP_IPV6ONLY, UV_TCP_REUSEPORT, type ListenHandle } from './listen';
 import { IncomingMessage } from './incoming';
@@ -123,6 +123,7 @@ type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string }
 
 /** Per-connection HTTP state: Node keeps it in `state` and `socket.parser`. */
 class ConnParser {
+  [slot: number]: unknown;
   incoming: http.IncomingMessage | null = null;
   incomingQueue: http.IncomingMessage[] = [];
   outgoing: http.ServerResponse[] = [];
@@ -133,12 +134,10 @@ class ConnParser {
   /** The idle timeout Rust restores at the next request (sent with OP_RESPONSE_DONE). */
   restoreTimeout = 0;
 
-  constructor(
-    /** The socket listeners an upgrade removes (Node: state.onEnd, state.onClose, state.onDrain). */
-    readonly onEnd: () => void,
-    readonly onClose: () => void,
-    readonly onDrain: () => void,
-  ) {}
+  /** The socket listeners an upgrade removes (Node: state.onEnd, state.onClose, state.onDrain). */
+  onEnd: () => void = noop;
+  onClose: () => void = noop;
+  onDrain: () => void = noop;
 
   /** The parse error Rust found at the peer's FIN (a message cut short): Node's parser.finish() finds it. */
   eofError: ParseErrorShape | null = null;
@@ -158,8 +157,16 @@ class ConnParser {
 /** Node's freeParser for the server's socket: the socket no longer has a parser. */
 function freeParser(socket: Socket): void {
   const parser = socket.parser as ConnParser | null;
-  if (parser) parser.free();
+  if (parser) {
+    parser[kOnTimeout] = null;
+    parser.free();
+  }
   socket.parser = null;
+}
+
+/** Node's onParserTimeout, in the parser's kOnTimeout slot. */
+function onParserTimeout(server: Server, socket: Socket): void {
+  if (!server.emit('timeout', socket)) socket.destroy();
 }
 
 /** Node's validateInteger(value, name, min), with its messages. */
@@ -961,14 +968,21 @@ export class Server extends AdoptingNetServer {
       return;
     }
     let socket = outbox.sockets.get(id);
+    // The rest of a read whose socket a handler destroyed: read from the kernel all the same.
+    let restOfRead = false;
     if (socket === undefined) {
       // Destroyed by a handler while the events of its read were dispatched: Node's parser
       // still parses the rest of that read (the request completes, a pipelined one gets
-      // 'request' on the destroyed socket).
+      // 'request' on the destroyed socket), even with the parser freed (its llhttp instance
+      // runs on to the end of the read).
       const parsing = this.parsingSocket;
       if (parsing !== null && parsing._id === id) {
-        if (kind === EV_READ_END) this.parsingSocket = null;
-        else if (parsing.parser !== null && (kind === EV_HEAD || kind === EV_BODY || kind === EV_END)) socket = parsing;
+        if (kind === EV_READ_END) {
+          this.parsingSocket = null;
+        } else {
+          restOfRead = true;
+          if (parsing.parser !== null && (kind === EV_HEAD || kind === EV_BODY || kind === EV_END)) socket = parsing;
+        }
       }
     } else {
       this.parsingSocket = socket;
@@ -987,7 +1001,7 @@ export class Server extends AdoptingNetServer {
       }
     }
     if (!socket) {
-      if (kind === EV_HEAD || kind === EV_BODY || kind === EV_END || kind === EV_UPGRADE_HEAD) outbox.unreadInput(id);
+      if (!restOfRead && (kind === EV_HEAD || kind === EV_BODY || kind === EV_END || kind === EV_UPGRADE_HEAD)) outbox.unreadInput(id);
       if (kind === EV_DATA) {
         // A tapped socket destroyed while its latest read was parsed (a parse error's canned
         // reply): in Node that chunk still reaches the application's 'data' listeners, which
@@ -1184,11 +1198,13 @@ export class Server extends AdoptingNetServer {
     socket.server = this;
     if (this.timeout) socket.setTimeout(this.timeout);
     socket.on('timeout', socketOnTimeout);
-    const parser: ConnParser = new ConnParser(
-      () => this.socketOnEnd(socket, parser),
-      () => socketOnClose(socket, parser),
-      () => socketOnDrain(socket, parser),
-    );
+    // Bound, as Node's (their names are 'bound socketOnEnd' and so on; called with another
+    // `this` they still act on this socket).
+    const parser: ConnParser = new ConnParser();
+    parser.onEnd = this.socketOnEnd.bind(this, socket, parser);
+    parser.onClose = socketOnClose.bind(undefined, socket, parser);
+    parser.onDrain = socketOnDrain.bind(undefined, socket, parser);
+    parser[kOnTimeout] = onParserTimeout.bind(undefined, this, socket);
     socket.parser = parser;
     socket.on('error', socketOnError);
     socket.on('end', parser.onEnd);
