@@ -240,8 +240,12 @@ interface ClusterListen {
   exclusive?: boolean;
   /** libuv TCP flags (UV_TCP_IPV6ONLY, UV_TCP_REUSEPORT), where net.js passes them. */
   flags?: number;
-  reusePort?: boolean;
   extra?: Record<string, unknown>;
+}
+
+/** The backlog listen() asked for, else net.js's 511 (the kernel rounds 511 + 1 up to 512). */
+function backlogOf(q: ClusterListen): number {
+  return typeof q.backlog === 'number' && q.backlog > 0 ? q.backlog : 511;
 }
 
 /** net.Server#listen's ERR_INVALID_ARG_VALUE for its options. */
@@ -488,7 +492,7 @@ export class Server extends AdoptingNetServer {
       const host = options.host ? String(options.host) : undefined;
       if (host === undefined) {
         // Default addressType 4 is how a cluster primary finds the handle.
-        this.listenInCluster({ address: null, port, addressType: 4, backlog, exclusive, reusePort: (flags & UV_TCP_REUSEPORT) !== 0 });
+        this.listenInCluster({ address: null, port, addressType: 4, backlog, exclusive, flags });
       } else {
         // Like net.Server: resolve the name, bind the first address. An IP literal too: its
         // lookup answers on the next tick, so until then address() is null, as in Node.
@@ -537,8 +541,7 @@ export class Server extends AdoptingNetServer {
       this.bindHere(q);
       return;
     }
-    const flags = (q.flags ?? 0) | (q.reusePort ? UV_TCP_REUSEPORT : 0);
-    const query = { address, port, addressType, fd, flags: q.flags === undefined && !q.reusePort ? undefined : flags, backlog, ...q.extra };
+    const query = { address, port, addressType, fd, flags: q.flags, backlog, ...q.extra };
     const listeningId = this.listeningId;
     cluster()._getServer(this, query, (err, handle) => {
       if (listeningId !== this.listeningId) {
@@ -556,14 +559,14 @@ export class Server extends AdoptingNetServer {
 
   /** net.js's _listen2 without a handle yet: bind here. */
   private bindHere(q: ClusterListen): void {
-    const backlog = typeof q.backlog === 'number' && q.backlog > 0 ? q.backlog : 511;
+    const backlog = backlogOf(q);
     if (typeof q.fd === 'number') {
       this.listenOnFd(q.fd, backlog, null);
     } else if (q.port === -1 && typeof q.address === 'string') {
       this.bindPath(q.address, backlog);
     } else {
       const flags = q.flags ?? 0;
-      this.bindNow(q.address ?? '', q.port ?? 0, backlog, (flags & UV_TCP_IPV6ONLY) !== 0, q.reusePort === true || (flags & UV_TCP_REUSEPORT) !== 0);
+      this.bindNow(q.address ?? '', q.port ?? 0, backlog, (flags & UV_TCP_IPV6ONLY) !== 0, (flags & UV_TCP_REUSEPORT) !== 0);
     }
   }
 
@@ -587,13 +590,12 @@ export class Server extends AdoptingNetServer {
   private listenOnClusterHandle(handle: ListenHandle, q: ClusterListen): void {
     if (typeof handle.fd === 'number') {
       setHandleOwner(handle, this);
-      const backlog = typeof q.backlog === 'number' && q.backlog > 0 ? q.backlog : 511;
       if (handle.fd < 0) {
         handle.close();
         this.emit('error', systemError(-22, 'listen', q.address ?? undefined, q.port ?? undefined));
         return;
       }
-      this.listenOnFd(handle.fd, backlog, handle, q.port === -1 ? q.address : null);
+      this.listenOnFd(handle.fd, backlogOf(q), handle, q.port === -1 ? q.address : null);
       return;
     }
     this.listenOnHandle(handle, q);
@@ -605,10 +607,9 @@ export class Server extends AdoptingNetServer {
    */
   private listenOnHandle(handle: ListenHandle, q: ClusterListen): void {
     setHandleOwner(handle, this);
-    const backlog = typeof q.backlog === 'number' && q.backlog > 0 ? q.backlog : 511;
     const outbox = this.createNative();
     handle.onconnection = (err, clientHandle) => this.onHandleConnection(outbox, err, clientHandle);
-    const err = handle.listen?.(backlog) ?? 0;
+    const err = handle.listen?.(backlogOf(q)) ?? 0;
     if (err) {
       this.afterBind(outbox, { errno: err }, q.address, q.port ?? 0, null, handle);
       return;
