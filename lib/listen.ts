@@ -5,7 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { getSystemErrorMap, inspect } from 'node:util';
+import { inspect } from 'node:util';
+import { optionalSymbol, systemError } from './common';
 import type { EventEmitter } from 'node:events';
 import * as events from 'node:events';
 
@@ -54,7 +55,7 @@ export function handleOwnerSymbol(): symbol | null {
     } catch {
       // A Node that builds sockets differently: no owner link, cluster still works without.
     }
-    ownerSymbol = Object.getOwnPropertySymbols(probe).find((s) => s.description === 'owner_symbol') ?? null;
+    ownerSymbol = optionalSymbol(probe, 'owner_symbol');
   }
   return ownerSymbol;
 }
@@ -66,17 +67,10 @@ export function isTcpWrap(value: unknown): value is ListenHandle {
 
 /** Node's ExceptionWithHostPort: `${syscall} ${code} ${address}:${port}`, no description. */
 export function exceptionWithHostPort(errno: number, syscall: string, address: string | null, port: number | null): NodeJS.ErrnoException {
-  const uvErrno = errno > 0 ? -errno : errno;
-  const code = getSystemErrorMap().get(uvErrno)?.[0] ?? 'UNKNOWN';
-  let details = '';
-  if (port && port > 0) details = ` ${address}:${port}`;
-  else if (address) details = ` ${address}`;
-  const err = new Error(`${syscall} ${code}${details}`) as NodeJS.ErrnoException & { address: string | null; port?: number };
-  err.errno = uvErrno;
-  err.code = code;
-  err.syscall = syscall;
+  // With a port Node prints the address even when it is null ("bind EADDRINUSE null:8000").
+  const shown = port && port > 0 ? String(address) : (address ?? undefined);
+  const err = systemError(errno, syscall, shown, port ?? undefined, false) as NodeJS.ErrnoException & { address: string | null };
   err.address = address;
-  if (port) err.port = port;
   return err;
 }
 
