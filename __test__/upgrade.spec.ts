@@ -491,3 +491,79 @@ test("a write past the high-water mark that the kernel takes at once returns tru
     socket.destroy()
   })
 })
+
+/**
+ * An upgrade request that also carries body framing, as Node 20 (llhttp) takes it. `listen`
+ * adds the 'upgrade' / 'connect' listener; the client ends its side 100 ms after sending.
+ * Returns what the client received (Date removed) and what the server saw.
+ */
+async function upgradeWithBody(raw: string, listen_: boolean): Promise<{ reply: string; seen: string[] }> {
+  const seen: string[] = []
+  const server = http.createServer({ keepAliveTimeout: 200 }, (req: IncomingMessage, res: ServerResponse) => {
+    let body = ''
+    req.on('data', (d: Buffer) => (body += d.toString('latin1')))
+    req.on('end', () => {
+      seen.push(`request ${req.url} upgrade=${String((req as IncomingMessage & { upgrade: boolean }).upgrade)} body=${body}`)
+      res.end(`plain ${req.url}`)
+    })
+  })
+  if (listen_) {
+    for (const event of ['upgrade', 'connect']) {
+      server.on(event, (req: IncomingMessage, socket: net.Socket, head: Buffer) => {
+        seen.push(`${event} ${req.url} head=${head.toString('latin1')}`)
+        socket.on('data', (d: Buffer) => seen.push(`data ${d.toString('latin1')}`))
+        socket.end('HTTP/1.1 101 Switching Protocols\r\n\r\n')
+      })
+    }
+  }
+  const port = await listen(server)
+  const reply = await new Promise<string>((resolve, reject) => {
+    const c = net.connect(port, '127.0.0.1')
+    let got = ''
+    c.on('data', (d) => (got += d.toString('latin1')))
+    c.on('close', () => resolve(got))
+    c.on('error', reject)
+    c.write(raw)
+    setTimeout(() => c.end(), 100)
+  })
+  await close(server)
+  return { reply: reply.replace(/Date: [^\r]*\r\n/, ''), seen }
+}
+
+const UPGRADE_CL = 'GET /u HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: x\r\nContent-Length: 5\r\n\r\nhelloGET /next HTTP/1.1\r\nHost: a\r\n\r\n'
+const UPGRADE_CHUNKED =
+  'GET /u HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n'
+const PLAIN_U = 'HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=0\r\nContent-Length: 8\r\n\r\nplain /u'
+const SWITCHED = 'HTTP/1.1 101 Switching Protocols\r\n\r\n'
+
+test("an upgrade with a body, taken by 'upgrade': the body was never one; all after the head is `head`", async (t) => {
+  t.deepEqual(await upgradeWithBody(UPGRADE_CL, true), {
+    reply: SWITCHED,
+    seen: ['upgrade /u head=helloGET /next HTTP/1.1\r\nHost: a\r\n\r\n'],
+  })
+  t.deepEqual(await upgradeWithBody(UPGRADE_CHUNKED, true), {
+    reply: SWITCHED,
+    seen: ['upgrade /u head=5\r\nhello\r\n0\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n'],
+  })
+})
+
+test("an upgrade with a body and no 'upgrade' listener: a request with that body, then nothing more is parsed", async (t) => {
+  for (const raw of [UPGRADE_CL, UPGRADE_CHUNKED]) {
+    t.deepEqual(await upgradeWithBody(raw, false), { reply: PLAIN_U, seen: ['request /u upgrade=false body=hello'] })
+  }
+})
+
+test('CONNECT ends at its head whatever its Content-Length / Transfer-Encoding: the rest is the tunnel\'s', async (t) => {
+  for (const framing of ['Content-Length: 5', 'Transfer-Encoding: gzip', 'Transfer-Encoding: chunked']) {
+    const raw = `CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n${framing}\r\n\r\nhelloXYZ`
+    t.deepEqual(await upgradeWithBody(raw, true), { reply: SWITCHED, seen: ['connect a:1 head=helloXYZ'] }, framing)
+    // Without a 'connect' listener the connection is closed, the bytes after the head unread.
+    t.deepEqual(await upgradeWithBody(raw, false), { reply: '', seen: [] }, framing)
+  }
+})
+
+test('an upgrade whose Transfer-Encoding is not chunked has no body (llhttp): no 400 for it', async (t) => {
+  const raw = 'GET /u HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: x\r\nTransfer-Encoding: gzip\r\n\r\nhello'
+  t.deepEqual(await upgradeWithBody(raw, true), { reply: SWITCHED, seen: ['upgrade /u head=hello'] })
+  t.deepEqual(await upgradeWithBody(raw, false), { reply: PLAIN_U, seen: ['request /u upgrade=false body='] })
+})

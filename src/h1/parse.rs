@@ -474,7 +474,15 @@ fn note_header(out: &mut RequestHead, name: &[u8]) {
 fn finish_head(out: &mut RequestHead, st: &HeadState, lenient: bool) {
     let flags = st.flags;
     out.late_error = None;
-    out.body.0 = if flags & llhttp::F_CHUNKED != 0 {
+    let both = llhttp::F_UPGRADE | llhttp::F_CONNECTION_UPGRADE;
+    out.upgrade = out.method == METHOD_CONNECT || flags & both == both;
+    let has_body = flags & llhttp::F_CHUNKED != 0 || st.content_length > 0;
+    // llhttp_after_headers_complete: a CONNECT, or an upgrade without a body, ends the message
+    // at its head whatever its framing headers say; the rest is the new protocol's.
+    let ends_at_head = out.upgrade && (out.method == METHOD_CONNECT || !has_body);
+    out.body.0 = if ends_at_head {
+        BodyKind::None
+    } else if flags & llhttp::F_CHUNKED != 0 {
         BodyKind::Chunked
     } else if flags & llhttp::F_TRANSFER_ENCODING != 0 && lenient {
         BodyKind::UntilEof
@@ -489,8 +497,6 @@ fn finish_head(out: &mut RequestHead, st: &HeadState, lenient: bool) {
     };
     out.flags = flags;
     out.keep_alive = llhttp::should_keep_alive(out.version_major, out.version_minor, flags);
-    let both = llhttp::F_UPGRADE | llhttp::F_CONNECTION_UPGRADE;
-    out.upgrade = out.method == METHOD_CONNECT || flags & both == both;
 }
 
 #[cfg(test)]
@@ -566,6 +572,39 @@ mod tests {
                 .unwrap()
                 .upgrade
         );
+    }
+
+    #[test]
+    fn an_upgrade_ends_at_its_head_unless_it_has_a_body_and_is_not_connect() {
+        let body = |s: &str| {
+            let h = parse(s).unwrap().unwrap();
+            (h.body.0, h.late_error)
+        };
+        let up = "GET / HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: x\r\n";
+        assert_eq!(
+            body(&format!("{up}Content-Length: 5\r\n\r\n")),
+            (BodyKind::Length(5), None)
+        );
+        assert_eq!(
+            body(&format!("{up}Transfer-Encoding: chunked\r\n\r\n")),
+            (BodyKind::Chunked, None)
+        );
+        // No body llhttp can frame: the upgrade exits before the Transfer-Encoding error.
+        assert_eq!(
+            body(&format!("{up}Transfer-Encoding: gzip\r\n\r\n")),
+            (BodyKind::None, None)
+        );
+        for framing in [
+            "Content-Length: 5",
+            "Transfer-Encoding: chunked",
+            "Transfer-Encoding: gzip",
+        ] {
+            assert_eq!(
+                body(&format!("CONNECT a:1 HTTP/1.1\r\n{framing}\r\n\r\n")),
+                (BodyKind::None, None),
+                "{framing}"
+            );
+        }
     }
 
     #[test]

@@ -121,6 +121,10 @@ struct Conn {
     last_done: Option<Instant>,
     /// An `UPGRADE_HEAD` went to JS with the bytes past the upgrade request's head.
     upgrade_head_sent: bool,
+    /// The body of an upgrade request, read only if JS declines the upgrade.
+    upgrade_body: Option<BodyDecoder>,
+    /// JS declined the upgrade whose body is being read: after it, nothing more is parsed.
+    upgrade_declined: bool,
     /// Bytes at the end of `rbuf` read since the last `DATA` of a tapped connection.
     tap_unsent: usize,
     /// This task's waker, kept in the Outbox for `submit` to wake.
@@ -185,6 +189,8 @@ pub(super) async fn run(
         last_read: Instant::now(),
         last_done: None,
         upgrade_head_sent: false,
+        upgrade_body: None,
+        upgrade_declined: false,
         tap_unsent: 0,
         waker: std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await,
     };
@@ -889,33 +895,32 @@ impl Conn {
                                 self.fail_at(e.index(), self.rpos);
                                 return;
                             }
-                            match self.head.body.0 {
-                                BodyKind::None => {
-                                    if self.head.upgrade {
-                                        // What came with the head is the new protocol's first
-                                        // bytes: 'upgrade' gets them as its `head`.
-                                        batch.push_bytes(
-                                            EV_UPGRADE_HEAD,
-                                            self.id,
-                                            &self.rbuf[self.rpos..],
-                                        );
-                                        self.upgrade_head_sent = true;
-                                    }
-                                    self.after_message();
+                            let body = match self.head.body.0 {
+                                BodyKind::None => None,
+                                BodyKind::Length(n) => Some(BodyDecoder::length(n)),
+                                BodyKind::UntilEof => Some(BodyDecoder::until_eof()),
+                                BodyKind::Chunked => Some(BodyDecoder::chunked(
+                                    inner.config.head_limits.max_head_bytes,
+                                    inner.config.head_limits.grammar(),
+                                    self.head.flags,
+                                )),
+                            };
+                            if self.head.upgrade {
+                                // What came with the head is the new protocol's first bytes:
+                                // 'upgrade' gets them as its `head`.
+                                batch.push_bytes(EV_UPGRADE_HEAD, self.id, &self.rbuf[self.rpos..]);
+                                self.upgrade_head_sent = true;
+                            }
+                            match body {
+                                None => self.after_message(),
+                                Some(decoder) if self.head.upgrade => {
+                                    // Node's parserOnIncoming decides: taken over, the body
+                                    // was never one (llhttp skips it); declined, it is read
+                                    // as this request's.
+                                    self.upgrade_body = Some(decoder);
+                                    self.reading = Reading::AwaitUpgrade;
                                 }
-                                BodyKind::Length(n) => {
-                                    self.reading = Reading::Body(BodyDecoder::length(n));
-                                }
-                                BodyKind::UntilEof => {
-                                    self.reading = Reading::Body(BodyDecoder::until_eof());
-                                }
-                                BodyKind::Chunked => {
-                                    self.reading = Reading::Body(BodyDecoder::chunked(
-                                        inner.config.head_limits.max_head_bytes,
-                                        inner.config.head_limits.grammar(),
-                                        self.head.flags,
-                                    ));
-                                }
+                                Some(decoder) => self.reading = Reading::Body(decoder),
                             }
                         }
                         Err((e, at)) => {
@@ -1019,12 +1024,20 @@ impl Conn {
         self.request_deadline = config.request_timeout.map(|t| now + t);
     }
 
-    /// A request was fully received: read the next one only if the connection stays open.
-    fn after_message(&mut self) {
+    /// A request was fully received: its timeouts stop.
+    fn message_received(&mut self) {
         self.message_active = false;
         self.head_deadline = None;
         self.request_deadline = None;
-        self.reading = if self.head.upgrade {
+    }
+
+    /// A request was fully received: read the next one only if the connection stays open.
+    fn after_message(&mut self) {
+        self.message_received();
+        self.reading = if std::mem::take(&mut self.upgrade_declined) {
+            // The body of an upgrade JS declined: llhttp pauses after it as after any upgrade.
+            Reading::Discard
+        } else if self.head.upgrade {
             Reading::AwaitUpgrade
         } else if self.keep_alive || self.inner.config.head_limits.lenient {
             // Lenient llhttp (insecureHTTPParser) parses on after a closing request too.
@@ -1044,12 +1057,24 @@ impl Conn {
                     // JS has them already, as the 'upgrade' event's head.
                     self.rpos = self.rbuf.len();
                 }
+                if self.upgrade_body.take().is_some() {
+                    self.message_received();
+                }
                 self.raw_window = RAW_WINDOW;
                 Reading::Raw
             }
-            (Reading::AwaitUpgrade, 0) => Reading::Discard,
+            (Reading::AwaitUpgrade, 0) => match self.upgrade_body.take() {
+                Some(decoder) => {
+                    self.upgrade_declined = true;
+                    Reading::Body(decoder)
+                }
+                None => Reading::Discard,
+            },
             // Taken over and handed back in one turn: the last word counts.
-            (Reading::AwaitUpgrade | Reading::Raw, 2) => Reading::Head,
+            (Reading::AwaitUpgrade | Reading::Raw, 2) => {
+                self.upgrade_body = None;
+                Reading::Head
+            }
             _ => return,
         };
     }
