@@ -871,4 +871,6 @@ fn is_transient_accept_error(e: &io::Error) -> bool {
 }
 
 #[cfg(test)]
+mod hostile;
+#[cfg(test)]
 mod tests;

@@ -1,0 +1,443 @@
+//! Hostile clients against the whole connection machinery (accept, `Conn`'s reading states,
+//! pipelining bound, upgrades, errors, resets), without Node: mutated request streams arrive
+//! in random pieces, then the client half-closes or resets. A thread standing in for JS
+//! answers as node:http would and checks the event stream of every connection. The server must
+//! keep serving, every connection must end with one `CLOSE` after the client leaves, and no
+//! event may contradict the state it arrives in. The decoders' own properties are in
+//! `h1::fuzzing`; this covers what they cannot see: `Conn` between reads, JS's commands and EOF.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::atomic::AtomicUsize;
+use std::sync::{mpsc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::queue::*;
+use super::*;
+
+/// xorshift64*: deterministic per seed, no dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const SEEDS: &[&[u8]] = &[
+    b"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"GET /q?x=1 HTTP/1.1\r\nHost: a\r\nX-A: 1\r\nX-A: 2\r\n\r\n",
+    b"POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+    b"POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n0\r\nT: v\r\n\r\n",
+    b"PUT /e HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    b"GET /u HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\nRAW BYTES",
+    b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\ntunnel",
+    b"GET /old HTTP/1.0\r\n\r\n",
+    b"GET /ka HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+    b"GET /last HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    b"\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+    b"POST /both HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+    b"GET /fold HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n",
+    b"POST /exp HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok",
+    b"GET /bare HTTP/1.1\nHost: a\n\n",
+];
+
+/// Bytes a mutation inserts: the ones the grammar turns on.
+const INTERESTING: &[u8] = b"\r\n: \t;0f9aZ\x00\x7f\x80\xff,=\"/?";
+
+fn hostile_stream(rng: &mut Rng) -> Vec<u8> {
+    let mut s = Vec::new();
+    for _ in 0..1 + rng.below(6) {
+        s.extend_from_slice(SEEDS[rng.below(SEEDS.len())]);
+    }
+    if rng.chance(10) {
+        // A body larger than a read, so a request spans reads and the body budget.
+        let n = 20_000 + rng.below(100_000);
+        s.extend_from_slice(
+            format!("POST /big HTTP/1.1\r\nContent-Length: {n}\r\n\r\n").as_bytes(),
+        );
+        s.resize(s.len() + n, b'b');
+    }
+    for _ in 0..rng.below(5) {
+        if s.is_empty() {
+            break;
+        }
+        let at = rng.below(s.len());
+        match rng.below(6) {
+            0 => s[at] = INTERESTING[rng.below(INTERESTING.len())],
+            1 => s.insert(at, INTERESTING[rng.below(INTERESTING.len())]),
+            2 => {
+                let end = (at + 1 + rng.below(8)).min(s.len());
+                s.drain(at..end);
+            }
+            3 => {
+                let end = (at + 1 + rng.below(16)).min(s.len());
+                let piece = s[at..end].to_vec();
+                s.splice(at..at, piece);
+            }
+            4 => s.truncate(at),
+            _ => s[at] ^= 1 << rng.below(8),
+        }
+    }
+    s
+}
+
+/// Where a connection's events say it stands.
+#[derive(Default)]
+struct ConnState {
+    in_body: bool,
+    errored: bool,
+    raw: bool,
+    declined: bool,
+    eof: bool,
+    /// The latest event was an upgrade's head: its UPGRADE_HEAD may follow.
+    after_upgrade: bool,
+}
+
+struct Checker {
+    violations: Mutex<Vec<String>>,
+    open: AtomicUsize,
+    connections: AtomicUsize,
+    /// The event kinds of each open connection, for the message when one never closes.
+    history: Mutex<HashMap<u32, Vec<u32>>>,
+}
+
+impl Checker {
+    fn violation(&self, what: String) {
+        self.violations.lock().unwrap().push(what);
+    }
+}
+
+/// A server whose stand-in for JS answers each request (200, its URL and body), takes upgrades
+/// over or declines them at random (echoing the raw bytes of those it took), answers an error
+/// with 400 and a close, and sometimes destroys a connection mid-request instead.
+fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Checker>) {
+    let (tx, rx) = mpsc::channel::<()>();
+    let server = Arc::new(Server::new(
+        config,
+        Box::new(move || {
+            let _ = tx.send(());
+        }),
+    ));
+    let port = server
+        .listen("127.0.0.1", 0, 511, false, false)
+        .unwrap()
+        .port;
+    let checker = Arc::new(Checker {
+        violations: Mutex::new(Vec::new()),
+        open: AtomicUsize::new(0),
+        connections: AtomicUsize::new(0),
+        history: Mutex::new(HashMap::new()),
+    });
+    let js = server.clone();
+    let check = checker.clone();
+    thread::spawn(move || {
+        let mut rng = Rng(seed | 1);
+        let mut conns: HashMap<u32, ConnState> = HashMap::new();
+        let mut bodies: HashMap<u32, usize> = HashMap::new();
+        let mut paused: Vec<u32> = Vec::new();
+        loop {
+            // A paused connection reads again a moment later, events or not.
+            let wait = if paused.is_empty() { 3600 } else { 2 };
+            let woken = rx.recv_timeout(Duration::from_millis(wait));
+            if woken == Err(mpsc::RecvTimeoutError::Disconnected) {
+                return;
+            }
+            let mut ops: Vec<u32> = Vec::new();
+            for id in paused.drain(..) {
+                ops.extend_from_slice(&[OP_RESUME, id, 0, 0]);
+            }
+            if woken.is_err() {
+                js.submit(&ops, &[], &[]);
+                continue;
+            }
+            let batch = js.take_events();
+            let mut arena: Vec<u8> = Vec::new();
+            let mut write = |ops: &mut Vec<u32>, id: u32, bytes: &[u8]| {
+                ops.extend_from_slice(&[OP_WRITE, id, arena.len() as u32, bytes.len() as u32]);
+                arena.extend_from_slice(bytes);
+            };
+            let m = &batch.meta;
+            let mut i = 0;
+            while i < m.len() {
+                let (kind, id) = (m[i], m[i + 1]);
+                let len = event_len(m, i);
+                if len == 0 {
+                    check.violation(format!("unknown event {kind}"));
+                    break;
+                }
+                i += len;
+                check
+                    .history
+                    .lock()
+                    .unwrap()
+                    .entry(id)
+                    .or_default()
+                    .push(kind);
+                if kind == EV_CONNECTION {
+                    if conns.insert(id, ConnState::default()).is_some() {
+                        check.violation(format!("{id}: CONNECTION of an open connection"));
+                    }
+                    check.open.fetch_add(1, Ordering::SeqCst);
+                    check.connections.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+                let Some(st) = conns.get_mut(&id) else {
+                    if kind != EV_DROP {
+                        check.violation(format!("{id}: event {kind} of no open connection"));
+                    }
+                    continue;
+                };
+                let parsing = !st.errored && !st.raw && !st.declined && !st.eof;
+                let after_upgrade = std::mem::take(&mut st.after_upgrade);
+                match kind {
+                    EV_HEAD => {
+                        if !parsing || st.in_body {
+                            check.violation(format!("{id}: HEAD while not awaiting a head"));
+                        }
+                        let flags = m[i - len + 2];
+                        // Node's parserOnIncoming: an upgrade is taken over or declined at its
+                        // head; declined, it is a request like another (its body included).
+                        let upgrade = flags & HEAD_UPGRADE != 0;
+                        let take = upgrade && rng.chance(50);
+                        if upgrade {
+                            st.after_upgrade = true;
+                            st.raw = take;
+                            st.declined = !take;
+                            ops.extend_from_slice(&[OP_UPGRADE, id, u32::from(take), 0]);
+                        }
+                        if take {
+                            write(&mut ops, id, b"HTTP/1.1 101 Switching Protocols\r\n\r\n");
+                        } else if flags & HEAD_HAS_BODY != 0 {
+                            st.in_body = true;
+                            bodies.insert(id, 0);
+                            if rng.chance(10) {
+                                ops.extend_from_slice(&[OP_PAUSE, id, 0, 0]);
+                                paused.push(id);
+                            }
+                        } else if upgrade {
+                            respond(&mut ops, &mut write, id, 0, HEAD_KEEP_ALIVE);
+                        } else if rng.chance(3) {
+                            ops.extend_from_slice(&[OP_DESTROY, id, rng.below(3) as u32, 0]);
+                        } else {
+                            respond(&mut ops, &mut write, id, 0, flags);
+                        }
+                    }
+                    EV_BODY => {
+                        if !st.in_body || st.raw || st.errored || st.eof {
+                            check.violation(format!("{id}: BODY outside a body"));
+                        }
+                        *bodies.entry(id).or_default() += m[i - len + 3] as usize;
+                    }
+                    EV_END => {
+                        if !st.in_body {
+                            check.violation(format!("{id}: END outside a body"));
+                        }
+                        st.in_body = false;
+                        let n = bodies.remove(&id).unwrap_or(0);
+                        respond(&mut ops, &mut write, id, n, HEAD_KEEP_ALIVE);
+                    }
+                    EV_UPGRADE_HEAD => {
+                        if !after_upgrade {
+                            check.violation(format!("{id}: UPGRADE_HEAD out of place"));
+                        }
+                    }
+                    EV_DATA => {
+                        if !st.raw {
+                            check.violation(format!("{id}: DATA on a connection not taken over"));
+                        }
+                        let (o, l) = (m[i - len + 2] as usize, m[i - len + 3] as usize);
+                        write(&mut ops, id, &batch.body[o..o + l]);
+                        ops.extend_from_slice(&[OP_RAW_CREDIT, id, l as u32, 0]);
+                    }
+                    EV_ERROR => {
+                        if st.raw {
+                            check.violation(format!("{id}: parse error on a raw connection"));
+                        }
+                        st.errored = true;
+                        st.in_body = false;
+                        write(
+                            &mut ops,
+                            id,
+                            b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
+                        );
+                        ops.extend_from_slice(&[OP_END, id, 1, 0]);
+                    }
+                    EV_EOF => {
+                        if st.eof {
+                            check.violation(format!("{id}: second EOF"));
+                        }
+                        st.eof = true;
+                        // Both sides ended: a net.Socket destroys itself once its writes are out.
+                        ops.extend_from_slice(&[OP_END, id, 1, 0]);
+                    }
+                    EV_CLOSE => {
+                        check.history.lock().unwrap().remove(&id);
+                        conns.remove(&id);
+                        bodies.remove(&id);
+                        check.open.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    EV_DRAIN | EV_TIMEOUT | EV_READ_END => {}
+                    other => check.violation(format!("{id}: unexpected event {other}")),
+                }
+            }
+            js.submit(&ops, &arena, &[]);
+        }
+    });
+    (server, port, checker)
+}
+
+fn respond(
+    ops: &mut Vec<u32>,
+    write: &mut impl FnMut(&mut Vec<u32>, u32, &[u8]),
+    id: u32,
+    body_len: usize,
+    flags: u32,
+) {
+    let text = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {0}\r\n\r\n{0:0>1$}",
+        body_len, 0
+    );
+    write(ops, id, text.as_bytes());
+    ops.extend_from_slice(&[OP_RESPONSE_DONE, id, 0, 0]);
+    if flags & HEAD_KEEP_ALIVE == 0 {
+        ops.extend_from_slice(&[OP_END, id, 0, 0]);
+    }
+}
+
+/// One hostile client: its stream in random pieces, then a half-close or a reset. Returns a
+/// complaint if the server did not close the connection after the client left.
+fn hostile_client(port: u16, rng: &mut Rng) -> Option<String> {
+    let input = hostile_stream(rng);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let reader = {
+        let mut r = s.try_clone().ok()?;
+        // Read on while writing: a server whose replies are not read stops reading too.
+        thread::spawn(move || {
+            let mut sink = [0u8; 64 * 1024];
+            loop {
+                match r.read(&mut sink) {
+                    Ok(0) => return Ok(()),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+        })
+    };
+    let mut at = 0;
+    while at < input.len() {
+        let n = 1 + rng.below((input.len() - at).min(4096));
+        if s.write_all(&input[at..at + n]).is_err() {
+            break; // the server closed (an error reply): what is left is refused
+        }
+        at += n;
+    }
+    if rng.chance(15) {
+        // A reset: the reader's copy of the descriptor must close too before the kernel
+        // sends RST, so its read is ended first (shutdown of reading returns it 0).
+        let _ = socket2::SockRef::from(&s).set_linger(Some(Duration::ZERO));
+        let _ = s.shutdown(std::net::Shutdown::Read);
+        let _ = reader.join();
+        drop(s);
+        return None;
+    }
+    let _ = s.shutdown(std::net::Shutdown::Write);
+    match reader.join() {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => {
+            let shown = String::from_utf8_lossy(&input[..input.len().min(400)]).into_owned();
+            Some(format!("{e} after {} bytes: {shown:?}", input.len()))
+        }
+        Err(_) => Some("reader panicked".into()),
+    }
+}
+
+/// `HOSTILE_CLIENTS` and `HOSTILE_SEED` override a test's count and seed, for longer hunts.
+fn run_hostile(config: ServerConfig, seed: u64, clients: usize) {
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let seed = env("HOSTILE_SEED").map_or(seed, |s| seed ^ s);
+    let clients = env("HOSTILE_CLIENTS").map_or(clients, |n| n as usize);
+    let (_server, port, checker) = start_checked(config, seed);
+    let complaints = Arc::new(Mutex::new(Vec::new()));
+    let workers: Vec<_> = (0..4u64)
+        .map(|w| {
+            let complaints = complaints.clone();
+            thread::spawn(move || {
+                let mut rng = Rng((seed ^ (w + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1);
+                for _ in 0..clients / 4 {
+                    if let Some(c) = hostile_client(port, &mut rng) {
+                        complaints.lock().unwrap().push(c);
+                    }
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let complaints = complaints.lock().unwrap();
+    assert!(
+        complaints.is_empty(),
+        "connections not closed: {complaints:#?}"
+    );
+    // Every connection's task ended and said so.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while checker.open.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        checker.open.load(Ordering::SeqCst),
+        0,
+        "connections without CLOSE (their events): {:?}",
+        checker.history.lock().unwrap()
+    );
+    assert_eq!(checker.connections.load(Ordering::SeqCst), clients / 4 * 4);
+    let violations = checker.violations.lock().unwrap();
+    assert!(violations.is_empty(), "{violations:#?}");
+    drop(violations);
+    // And it still serves.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+}
+
+#[test]
+fn hostile_streams_neither_stop_the_server_nor_confuse_a_connection() {
+    run_hostile(
+        ServerConfig {
+            // Small bounds, so pipelines reach them.
+            max_pipelined: 3,
+            ..ServerConfig::default()
+        },
+        0x5eed_0001,
+        400,
+    );
+}
+
+#[test]
+fn hostile_streams_under_the_lenient_grammar() {
+    let mut config = ServerConfig {
+        max_pipelined: 3,
+        ..ServerConfig::default()
+    };
+    config.head_limits.lenient = true;
+    config.head_limits.max_head_bytes = 256;
+    run_hostile(config, 0x5eed_0002, 400);
+}
