@@ -12,6 +12,7 @@ import * as path from 'node:path'
 import { randomBytes, createHash } from 'node:crypto'
 import { pipeline, getDefaultHighWaterMark } from 'node:stream'
 import type { IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
 import { Agent, request as undiciRequest } from 'undici'
 import { nodeHttp, startServer, close, RawConnection, normalize, sleep } from './helpers/target'
 import { KiB, MiB, sha256, deferred, within, turns, waitQuiescent, splitHead, errShape, type Deferred } from './helpers/streams'
@@ -134,11 +135,13 @@ test.serial(
  * Backed-up response (paused client, handler waiting for 'drain'), then the client leaves.
  * Records what every pending write callback receives and what the response emits.
  */
-async function leaveWhileBackedUp(leave: 'destroy' | 'resetAndDestroy'): Promise<{ summary: unknown; log: unknown[] }> {
+/** The client leaves (destroy, resetAndDestroy), or the server destroys the socket itself. */
+async function leaveWhileBackedUp(leave: 'destroy' | 'resetAndDestroy' | 'server destroy'): Promise<{ summary: unknown; log: unknown[] }> {
   const piece = 64 * KiB
   const chunk = randomBytes(piece)
-  const st = { written: 0, issued: 0, results: new Map<number, unknown>(), log: [] as unknown[], waitingDrain: false }
+  const st = { written: 0, issued: 0, results: new Map<number, unknown>(), log: [] as unknown[], waitingDrain: false, socketErrored: undefined as unknown }
   const closed = deferred()
+  let serverSocket = null as Socket | null
   const { server, port } = await startServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
     res.on('drain', () => st.log.push('drain'))
@@ -148,6 +151,9 @@ async function leaveWhileBackedUp(leave: 'destroy' | 'resetAndDestroy'): Promise
       st.log.push(['close', { writableFinished: res.writableFinished, writableEnded: res.writableEnded, destroyed: res.destroyed }])
       closed.resolve()
     })
+    const socket = req.socket
+    serverSocket = socket
+    socket.on('close', () => (st.socketErrored = (socket.errored as NodeJS.ErrnoException | null)?.code ?? null))
     const pump = (): void => {
       for (;;) {
         const idx = st.issued++
@@ -177,7 +183,8 @@ async function leaveWhileBackedUp(leave: 'destroy' | 'resetAndDestroy'): Promise
     const waitingDrainAtStall = st.waitingDrain
     st.log.length = 0
     if (leave === 'destroy') conn.socket.destroy()
-    else conn.socket.resetAndDestroy()
+    else if (leave === 'resetAndDestroy') conn.socket.resetAndDestroy()
+    else serverSocket?.destroy()
     await within(closed.promise, 10_000, "res 'close' after the client left")
     await sleep(100)
     await turns(3)
@@ -188,6 +195,7 @@ async function leaveWhileBackedUp(leave: 'destroy' | 'resetAndDestroy'): Promise
         allCallbacksFiredOnce: st.results.size === st.issued,
         // what the callbacks of the writes that were still pending received (null: no error)
         pendingOutcomes: [...new Set(pendingAtStall.map((k) => st.results.get(k)))],
+        socketErrored: st.socketErrored,
       },
       log: st.log,
     }
@@ -197,11 +205,25 @@ async function leaveWhileBackedUp(leave: 'destroy' | 'resetAndDestroy'): Promise
   }
 }
 
-for (const leave of ['destroy', 'resetAndDestroy'] as const) {
-  test(`client ${leave}() while the response is backed up: pending write callbacks all fire, res 'close' without 'finish', as node`, async (t) => {
+// Node 22.9 on (nodejs/node#54032): a write libuv cancels as its socket closes fails with
+// ECANCELED, which becomes the socket's `errored`; before, it completed without error.
+const [major, minor] = process.versions.node.split('.').map(Number)
+const CANCELED = major > 22 || (major === 22 && minor >= 9) ? 'ECANCELED' : null
+
+for (const leave of ['destroy', 'resetAndDestroy', 'server destroy'] as const) {
+  const who = leave === 'server destroy' ? "the server's socket.destroy()" : `client ${leave}()`
+  test(`${who} while the response is backed up: pending write callbacks all fire (canceled on Node 22.9+), res 'close' without 'finish', as node`, async (t) => {
     const got = await leaveWhileBackedUp(leave)
     t.deepEqual(got, {
-      summary: { waitingDrainAtStall: true, somePendingAtStall: true, allCallbacksFiredOnce: true, pendingOutcomes: [null] },
+      summary: {
+        waitingDrainAtStall: true,
+        somePendingAtStall: true,
+        allCallbacksFiredOnce: true,
+        pendingOutcomes: [CANCELED],
+        // The peer's reset destroys the socket with ECONNRESET first; a destroy() with no error
+        // leaves the first canceled write's error as `errored`.
+        socketErrored: leave === 'server destroy' ? CANCELED : 'ECONNRESET',
+      },
       // no 'drain', no 'finish', no 'error': just 'close'
       log: [['close', { writableFinished: false, writableEnded: false, destroyed: true }]],
     })

@@ -1,6 +1,7 @@
 // The connection as JS sees it: one net.Socket-like Duplex per Rust connection, and the Outbox
 // that collects a JS turn's output for all of a server's connections into one native call.
 import * as net from 'node:net';
+import * as os from 'node:os';
 import { Readable } from 'node:stream';
 import { binding, type BindingServer } from './native';
 import {
@@ -18,6 +19,13 @@ import {
   OP_WRITE_BUF,
 } from './native';
 import { isOneBytePerUnit, isUtf8, runNextTicks, streamDestroyedError, systemError } from './common';
+
+/**
+ * Node 22.9 on (nodejs/node#54032): a write still pending when its socket is destroyed completes
+ * with libuv's `write ECANCELED`, which also becomes the stream's `errored`; before, without error.
+ */
+const [NODE_MAJOR, NODE_MINOR] = process.versions.node.split('.').map(Number);
+const DESTROY_CANCELS_WRITES = NODE_MAJOR > 22 || (NODE_MAJOR === 22 && NODE_MINOR >= 9);
 
 const ARENA_SIZE = 64 * 1024;
 /**
@@ -810,8 +818,9 @@ export class Socket extends net.Socket {
     if (corkedCbs) process.nextTick(runCallbacks, corkedCbs, err ?? streamDestroyedError('write'));
     const held = this.heldCallbacks;
     this.heldCallbacks = [];
-    // A net.Socket's pending writes complete (without error) when it is destroyed.
-    for (const h of held) h(null);
+    // A net.Socket's pending writes complete when it is destroyed: canceled (Node 22.9 on), or
+    // without error.
+    for (const h of held) h(DESTROY_CANCELS_WRITES ? this.writeCanceled() : null);
     cb(err);
     // As net.Socket's _destroy: the server learns first (its 'close' may precede this socket's).
     this.outbox.onSocketGone();
@@ -819,6 +828,19 @@ export class Socket extends net.Socket {
     // its handle's close callback: libuv's close phase, after this iteration's setImmediate
     // callbacks (the check phase), which the loop's next check phase comes closest to.
     emitCloseLater(this, err != null);
+  }
+
+  /**
+   * libuv's error for a write its handle's close canceled. Writable's onwrite makes the first
+   * one the stream's `errored`; callbacks held here directly (the write() fast path) skip it.
+   */
+  private writeCanceled(): Error {
+    const err = systemError(os.constants.errno.ECANCELED, 'write', undefined, undefined, false);
+    const ws = this.ws();
+    const rs = (this as unknown as { _readableState: { errored: Error | null } })._readableState;
+    ws.errored ??= err;
+    rs.errored ??= err;
+    return err;
   }
 
   /** net.Socket's: close with a reset (RST), dropping unwritten output. */
