@@ -103,15 +103,26 @@ test('writableFinished right after end() of a body larger than the high-water ma
 })
 
 test('writes held by cork() after end() still go out before the connection closes', async (t) => {
+  // Node 24 refuses informational responses once the head is sent (ERR_HTTP_HEADERS_SENT).
+  const thrown: string[] = []
+  const attempt = (write: () => void): void => {
+    try {
+      write()
+    } catch (err) {
+      thrown.push((err as NodeJS.ErrnoException).code ?? String(err))
+    }
+  }
   const { server, port } = await startServer((_req, res) => {
     res.end()
-    res.writeContinue()
+    attempt(() => res.writeContinue())
     res.cork()
-    res.writeProcessing()
+    attempt(() => res.writeProcessing())
   })
   try {
     const r = await rawExchange(port, CLOSE_10)
-    t.is(normalize(r.data), 'HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: close\r\n\r\nHTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n')
+    const informational = thrown.length === 0 ? 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\n' : ''
+    t.is(normalize(r.data), `HTTP/1.1 200 OK\r\nDate: <DATE>\r\nConnection: close\r\n\r\n${informational}`)
+    t.true(thrown.length === 0 || Number(process.versions.node.split('.')[0]) >= 24, thrown.join())
   } finally {
     await close(server)
   }
