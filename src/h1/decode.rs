@@ -21,6 +21,9 @@ pub struct BodyDecoder {
     grammar: Grammar,
     /// Where the trailer line being read starts in `trailers`.
     trailer_line: usize,
+    /// Bytes of the blank line that ended the trailers: 2 (CRLF), or 1 where lenient llhttp
+    /// ends them at a bare LF or CR.
+    trailer_end_len: usize,
     /// llhttp's flags as the head left them, and with the complete trailer lines added.
     head_state: HeadState,
     trailer_state: HeadState,
@@ -100,6 +103,7 @@ impl BodyDecoder {
             trailer_count: 0,
             grammar: Grammar::default(),
             trailer_line: 0,
+            trailer_end_len: 0,
             head_state: HeadState::default(),
             trailer_state: HeadState::default(),
             chunked: false,
@@ -133,6 +137,7 @@ impl BodyDecoder {
             trailer_count: 0,
             grammar,
             trailer_line: 0,
+            trailer_end_len: 0,
             head_state,
             trailer_state: head_state,
             chunked: true,
@@ -152,6 +157,12 @@ impl BodyDecoder {
     /// Raw trailer lines (each ending in CRLF), empty when there were none.
     pub fn trailer_bytes(&self) -> &[u8] {
         &self.trailers
+    }
+
+    /// The bytes of the last read that ended the trailers after `trailer_bytes()`: their blank
+    /// line (0 when llhttp ended them inside a line).
+    pub fn trailer_end_len(&self) -> usize {
+        self.trailer_end_len
     }
 
     /// Decodes from `buf`; returns how many bytes were consumed and what they were. Data is
@@ -332,6 +343,7 @@ impl BodyDecoder {
                     b'\r' => Chunked::EndLf,
                     b'\n' if lenient => {
                         self.kind = Kind::Done;
+                        self.trailer_end_len = 1;
                         return Ok((i, Decoded::Done));
                     }
                     b'\n' => return Err((E::InvalidHeaderFieldChar, after)),
@@ -361,10 +373,12 @@ impl BodyDecoder {
                 Chunked::EndLf => match b {
                     b'\n' => {
                         self.kind = Kind::Done;
+                        self.trailer_end_len = 2;
                         return Ok((i, Decoded::Done));
                     }
                     _ if lenient => {
                         self.kind = Kind::Done;
+                        self.trailer_end_len = 1;
                         return Ok((at, Decoded::Done));
                     }
                     _ => return Err((E::StrictLfAfterHeaders, at)),

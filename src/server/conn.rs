@@ -960,7 +960,10 @@ impl Conn {
                             if let Err((e, at)) = decoder.parse_trailers(&mut trailers, &mut folds)
                             {
                                 // The trailer block ended with its blank line, just consumed.
-                                let block_start = self.rpos - 2 - decoder.trailer_bytes().len();
+                                // It may have begun in an earlier read, no longer buffered.
+                                let block_len =
+                                    decoder.trailer_bytes().len() + decoder.trailer_end_len();
+                                let block_start = self.rpos.saturating_sub(block_len);
                                 drop(q);
                                 self.fail_at(e.index(), block_start + at);
                                 return;

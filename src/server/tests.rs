@@ -384,6 +384,23 @@ fn after_a_parse_error_reads_repeat_it_and_eof_is_seen() {
     assert_eq!(read_until_close(s), "");
 }
 
+#[test]
+fn a_trailer_error_found_at_the_block_end_in_a_later_read_is_reported() {
+    // Lenient llhttp checks an obs-fold trailer line only with the whole block, whose blank
+    // line (a bare LF here) comes in a read of its own: the error's place lies in an earlier
+    // read, which is no longer buffered (the subtraction that found it overflowed).
+    let mut config = ServerConfig::default();
+    config.head_limits.lenient = true;
+    let h = start_with(config, false);
+    let mut s = connect(&h);
+    s.write_all(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: v\r\n \r\r\r\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    s.write_all(b"\n").unwrap();
+    let line = read_line(&mut s);
+    assert!(line.starts_with("error "), "{line}");
+}
+
 fn read_line(s: &mut TcpStream) -> String {
     let mut line = Vec::new();
     let mut b = [0u8];
