@@ -849,16 +849,48 @@ fn start_connection(
         .unwrap_or_else(|e| e.into_inner())
         .insert(id, shared.clone());
     inner.connections.fetch_add(1, Ordering::SeqCst);
-    let inner = inner.clone();
+    let mut registered = Registered {
+        inner: inner.clone(),
+        id,
+        closed: false,
+    };
     local::spawn(async move {
-        conn::run(inner.clone(), id, shared, peer, listen_addr).await;
-        inner
+        conn::run(registered.inner.clone(), id, shared, peer, listen_addr).await;
+        registered.close_reported();
+    });
+}
+
+/// A connection's place in its server, given up when its task ends. A task that ends without
+/// its CLOSE event (a panic, which tokio contains, or a runtime dropping it) reports one, so
+/// the JS socket does not wait forever and the descriptor is released.
+struct Registered {
+    inner: Arc<ServerInner>,
+    id: u32,
+    /// `conn::run` returned: it reported the close itself.
+    closed: bool,
+}
+
+impl Registered {
+    fn close_reported(&mut self) {
+        self.closed = true;
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if !self.closed {
+            let mut q = self.inner.queue.lock();
+            q.batch()
+                .meta
+                .extend_from_slice(&[queue::EV_CLOSE, self.id, libc::EIO as u32, 0, 0]);
+        }
+        self.inner
             .conns
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-        inner.connections.fetch_sub(1, Ordering::SeqCst);
-    });
+            .remove(&self.id);
+        self.inner.connections.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 fn is_transient_accept_error(e: &io::Error) -> bool {
