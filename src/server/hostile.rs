@@ -15,6 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::queue::*;
+use super::tests::Submission;
 use super::*;
 
 /// xorshift64*: deterministic per seed, no dependency.
@@ -154,20 +155,15 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
             if woken == Err(mpsc::RecvTimeoutError::Disconnected) {
                 return;
             }
-            let mut ops: Vec<u32> = Vec::new();
+            let mut out = Submission::default();
             for id in paused.drain(..) {
-                ops.extend_from_slice(&[OP_RESUME, id, 0, 0]);
+                out.op(OP_RESUME, id, 0, 0);
             }
             if woken.is_err() {
-                js.submit(&ops, &[], &[]);
+                out.submit(&js);
                 continue;
             }
             let batch = js.take_events();
-            let mut arena: Vec<u8> = Vec::new();
-            let mut write = |ops: &mut Vec<u32>, id: u32, bytes: &[u8]| {
-                ops.extend_from_slice(&[OP_WRITE, id, arena.len() as u32, bytes.len() as u32]);
-                arena.extend_from_slice(bytes);
-            };
             let m = &batch.meta;
             let mut i = 0;
             while i < m.len() {
@@ -215,23 +211,23 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                             st.after_upgrade = true;
                             st.raw = take;
                             st.declined = !take;
-                            ops.extend_from_slice(&[OP_UPGRADE, id, u32::from(take), 0]);
+                            out.op(OP_UPGRADE, id, u32::from(take), 0);
                         }
                         if take {
-                            write(&mut ops, id, b"HTTP/1.1 101 Switching Protocols\r\n\r\n");
+                            out.write(id, b"HTTP/1.1 101 Switching Protocols\r\n\r\n");
                         } else if flags & HEAD_HAS_BODY != 0 {
                             st.in_body = true;
                             bodies.insert(id, 0);
                             if rng.chance(10) {
-                                ops.extend_from_slice(&[OP_PAUSE, id, 0, 0]);
+                                out.op(OP_PAUSE, id, 0, 0);
                                 paused.push(id);
                             }
                         } else if upgrade {
-                            respond(&mut ops, &mut write, id, 0, HEAD_KEEP_ALIVE);
+                            out.respond(id, b"", HEAD_KEEP_ALIVE);
                         } else if rng.chance(3) {
-                            ops.extend_from_slice(&[OP_DESTROY, id, rng.below(3) as u32, 0]);
+                            out.op(OP_DESTROY, id, rng.below(3) as u32, 0);
                         } else {
-                            respond(&mut ops, &mut write, id, 0, flags);
+                            out.respond(id, b"", flags);
                         }
                     }
                     EV_BODY => {
@@ -246,7 +242,7 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                         }
                         st.in_body = false;
                         let n = bodies.remove(&id).unwrap_or(0);
-                        respond(&mut ops, &mut write, id, n, HEAD_KEEP_ALIVE);
+                        out.respond(id, &vec![b'0'; n], HEAD_KEEP_ALIVE);
                     }
                     EV_UPGRADE_HEAD => {
                         if !after_upgrade {
@@ -258,8 +254,8 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                             check.violation(format!("{id}: DATA on a connection not taken over"));
                         }
                         let (o, l) = (m[i - len + 2] as usize, m[i - len + 3] as usize);
-                        write(&mut ops, id, &batch.body[o..o + l]);
-                        ops.extend_from_slice(&[OP_RAW_CREDIT, id, l as u32, 0]);
+                        out.write(id, &batch.body[o..o + l]);
+                        out.op(OP_RAW_CREDIT, id, l as u32, 0);
                     }
                     EV_ERROR => {
                         if st.raw {
@@ -267,12 +263,8 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                         }
                         st.errored = true;
                         st.in_body = false;
-                        write(
-                            &mut ops,
-                            id,
-                            b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
-                        );
-                        ops.extend_from_slice(&[OP_END, id, 1, 0]);
+                        out.write(id, b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+                        out.op(OP_END, id, 1, 0);
                     }
                     EV_EOF => {
                         if st.eof {
@@ -280,7 +272,7 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                         }
                         st.eof = true;
                         // Both sides ended: a net.Socket destroys itself once its writes are out.
-                        ops.extend_from_slice(&[OP_END, id, 1, 0]);
+                        out.op(OP_END, id, 1, 0);
                     }
                     EV_CLOSE => {
                         check.history.lock().unwrap().remove(&id);
@@ -292,28 +284,10 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                     other => check.violation(format!("{id}: unexpected event {other}")),
                 }
             }
-            js.submit(&ops, &arena, &[]);
+            out.submit(&js);
         }
     });
     (server, port, checker)
-}
-
-fn respond(
-    ops: &mut Vec<u32>,
-    write: &mut impl FnMut(&mut Vec<u32>, u32, &[u8]),
-    id: u32,
-    body_len: usize,
-    flags: u32,
-) {
-    let text = format!(
-        "HTTP/1.1 200 OK\r\nContent-Length: {0}\r\n\r\n{0:0>1$}",
-        body_len, 0
-    );
-    write(ops, id, text.as_bytes());
-    ops.extend_from_slice(&[OP_RESPONSE_DONE, id, 0, 0]);
-    if flags & HEAD_KEEP_ALIVE == 0 {
-        ops.extend_from_slice(&[OP_END, id, 0, 0]);
-    }
 }
 
 /// One hostile client: its stream in random pieces, then a half-close or a reset. Returns a

@@ -52,12 +52,7 @@ fn start_listening(
         let mut urls: HashMap<u32, Vec<String>> = HashMap::new();
         while rx.recv().is_ok() {
             let batch = js.take_events();
-            let mut ops = Vec::new();
-            let mut arena = Vec::new();
-            let mut write = |ops: &mut Vec<u32>, id: u32, bytes: &[u8]| {
-                ops.extend_from_slice(&[OP_WRITE, id, arena.len() as u32, bytes.len() as u32]);
-                arena.extend_from_slice(bytes);
-            };
+            let mut out = Submission::default();
             let m = &batch.meta;
             let mut i = 0;
             while i < m.len() {
@@ -73,7 +68,7 @@ fn start_listening(
                         let n = m[i + 7] as usize;
                         i += 8 + 4 * n;
                         if flags & HEAD_HAS_BODY == 0 {
-                            respond(&mut ops, &mut write, id, &url, b"", flags);
+                            out.respond(id, url.as_bytes(), flags);
                         } else {
                             urls.entry(id).or_default().push(url);
                         }
@@ -91,31 +86,28 @@ fn start_listening(
                         i += 3 + 4 * n;
                         let url = urls.get_mut(&id).map(|u| u.remove(0)).unwrap_or_default();
                         let body = bodies.remove(&id).unwrap_or_default();
-                        respond(&mut ops, &mut write, id, &url, &body, HEAD_KEEP_ALIVE);
+                        let payload = [url.as_bytes(), &body].concat();
+                        out.respond(id, &payload, HEAD_KEEP_ALIVE);
                     }
                     EV_ERROR if !end_on_error => {
                         let line = format!("error {} {}\n", m[i + 2], m[i + 5]);
-                        write(&mut ops, id, line.as_bytes());
+                        out.write(id, line.as_bytes());
                         i += event_len(m, i);
                     }
                     EV_ERROR => {
-                        write(
-                            &mut ops,
-                            id,
-                            b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n",
-                        );
-                        ops.extend_from_slice(&[OP_END, id, 0, 0]);
+                        out.write(id, b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+                        out.op(OP_END, id, 0, 0);
                         i += event_len(m, i);
                     }
                     EV_EOF => {
-                        ops.extend_from_slice(&[OP_END, id, 0, 0]);
+                        out.op(OP_END, id, 0, 0);
                         i += 2;
                     }
                     EV_READ_END => i += 2,
                     other => panic!("unknown event {other}"),
                 }
             }
-            js.submit(&ops, &arena, &[]);
+            out.submit(&js);
         }
     });
     Harness {
@@ -124,25 +116,40 @@ fn start_listening(
     }
 }
 
-fn respond(
-    ops: &mut Vec<u32>,
-    write: &mut impl FnMut(&mut Vec<u32>, u32, &[u8]),
-    id: u32,
-    url: &str,
-    body: &[u8],
-    flags: u32,
-) {
-    let mut payload = url.as_bytes().to_vec();
-    payload.extend_from_slice(body);
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
-        payload.len()
-    );
-    write(ops, id, head.as_bytes());
-    write(ops, id, &payload);
-    ops.extend_from_slice(&[OP_RESPONSE_DONE, id, 0, 0]);
-    if flags & HEAD_KEEP_ALIVE == 0 {
-        ops.extend_from_slice(&[OP_END, id, 0, 0]);
+/// What the stand-in for JS submits after a batch: ops, and the arena their writes point into.
+#[derive(Default)]
+pub(super) struct Submission {
+    ops: Vec<u32>,
+    arena: Vec<u8>,
+}
+
+impl Submission {
+    pub(super) fn op(&mut self, op: u32, id: u32, a: u32, b: u32) {
+        self.ops.extend_from_slice(&[op, id, a, b]);
+    }
+
+    pub(super) fn write(&mut self, id: u32, bytes: &[u8]) {
+        self.op(OP_WRITE, id, self.arena.len() as u32, bytes.len() as u32);
+        self.arena.extend_from_slice(bytes);
+    }
+
+    /// A 200 carrying `payload`, the response done, and the end of the connection unless the
+    /// request kept it alive.
+    pub(super) fn respond(&mut self, id: u32, payload: &[u8], flags: u32) {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+            payload.len()
+        );
+        self.write(id, head.as_bytes());
+        self.write(id, payload);
+        self.op(OP_RESPONSE_DONE, id, 0, 0);
+        if flags & HEAD_KEEP_ALIVE == 0 {
+            self.op(OP_END, id, 0, 0);
+        }
+    }
+
+    pub(super) fn submit(self, server: &Server) {
+        server.submit(&self.ops, &self.arena, &[]);
     }
 }
 
