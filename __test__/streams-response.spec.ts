@@ -207,8 +207,7 @@ async function leaveWhileBackedUp(leave: 'destroy' | 'resetAndDestroy' | 'server
 
 // Node 22.9 on (nodejs/node#54032): a write libuv cancels as its socket closes fails with
 // ECANCELED, which becomes the socket's `errored`; before, it completed without error.
-const [major, minor] = process.versions.node.split('.').map(Number)
-const CANCELED = major > 22 || (major === 22 && minor >= 9) ? 'ECANCELED' : null
+const CANCELED = NODE_MAJOR > 22 || /^22\.(9|[1-9]\d)\./.test(process.versions.node) ? 'ECANCELED' : null
 
 for (const leave of ['destroy', 'resetAndDestroy', 'server destroy'] as const) {
   const who = leave === 'server destroy' ? "the server's socket.destroy()" : `client ${leave}()`

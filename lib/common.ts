@@ -160,6 +160,12 @@ export function systemError(errno: number, syscall: string, address?: string, po
   return err;
 }
 
+/** Whether the running Node is `major.minor` or later. */
+export function nodeAtLeast(major: number, minor = 0): boolean {
+  const [m, n] = process.versions.node.split('.').map(Number);
+  return m > major || (m === major && n >= minor);
+}
+
 /** Node's ERR_STREAM_DESTROYED. */
 export function streamDestroyedError(method: string): Error {
   const err = new Error(`Cannot call ${method} after a stream was destroyed`) as NodeJS.ErrnoException;

@@ -34,7 +34,7 @@ import {
   OP_TAP,
   OP_UPGRADE,
 } from './native';
-import { defaultInsecureHTTPParser, kNeedDrain, kOnTimeout, kUniqueHeaders, optionalSymbol, parseError, parseUniqueHeaders, runNextTicks, systemError, type ParseErrorShape } from './common';
+import { defaultInsecureHTTPParser, kNeedDrain, kOnTimeout, kUniqueHeaders, nodeAtLeast, optionalSymbol, parseError, parseUniqueHeaders, runNextTicks, systemError, type ParseErrorShape } from './common';
 import { Outbox, Socket, type HeldEvent } from './socket';
 import { addServerAbortSignal, checkBindError, cluster, exceptionWithHostPort, handleOwnerSymbol, isTcpWrap, pipeChmod, UV_TCP_IPV6ONLY, UV_TCP_REUSEPORT, type ListenHandle } from './listen';
 import { IncomingMessage } from './incoming';
@@ -66,7 +66,7 @@ const HAS_SHOULD_UPGRADE_CALLBACK = typeof probeServer.shouldUpgradeCallback ===
  */
 const kDetachAbortSignal = optionalSymbol(http.IncomingMessage.prototype, 'kDetachAbortSignal');
 /** Node 24's socketOnClose also destroys the responses still queued behind the current one. */
-const ABORTS_QUEUED_RESPONSES = Number(process.versions.node.split('.')[0]) >= 24;
+const ABORTS_QUEUED_RESPONSES = nodeAtLeast(24);
 /**
  * Node's symbol for the server's connection-checking timer (exported by `_http_server`), so code
  * that reads Node's server there reads ours.

@@ -18,14 +18,13 @@ import {
   OP_WRITE,
   OP_WRITE_BUF,
 } from './native';
-import { isOneBytePerUnit, isUtf8, runNextTicks, streamDestroyedError, systemError } from './common';
+import { isOneBytePerUnit, isUtf8, nodeAtLeast, runNextTicks, streamDestroyedError, systemError } from './common';
 
 /**
  * Node 22.9 on (nodejs/node#54032): a write still pending when its socket is destroyed completes
  * with libuv's `write ECANCELED`, which also becomes the stream's `errored`; before, without error.
  */
-const [NODE_MAJOR, NODE_MINOR] = process.versions.node.split('.').map(Number);
-const DESTROY_CANCELS_WRITES = NODE_MAJOR > 22 || (NODE_MAJOR === 22 && NODE_MINOR >= 9);
+const DESTROY_CANCELS_WRITES = nodeAtLeast(22, 9);
 
 const ARENA_SIZE = 64 * 1024;
 /**
