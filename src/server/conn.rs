@@ -123,8 +123,6 @@ struct Conn {
     upgrade_head_sent: bool,
     /// The body of an upgrade request, read only if JS declines the upgrade.
     upgrade_body: Option<BodyDecoder>,
-    /// JS declined the upgrade whose body is being read: after it, nothing more is parsed.
-    upgrade_declined: bool,
     /// Bytes at the end of `rbuf` read since the last `DATA` of a tapped connection.
     tap_unsent: usize,
     /// This task's waker, kept in the Outbox for `submit` to wake.
@@ -190,7 +188,6 @@ pub(super) async fn run(
         last_done: None,
         upgrade_head_sent: false,
         upgrade_body: None,
-        upgrade_declined: false,
         tap_unsent: 0,
         waker: std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await,
     };
@@ -1036,9 +1033,11 @@ impl Conn {
 
     /// A request was fully received: read the next one only if the connection stays open.
     fn after_message(&mut self) {
+        // An upgrade's body is read only once JS declined it: llhttp pauses after that body as
+        // after any upgrade.
+        let declined_upgrade = self.head.upgrade && matches!(self.reading, Reading::Body(_));
         self.message_received();
-        self.reading = if std::mem::take(&mut self.upgrade_declined) {
-            // The body of an upgrade JS declined: llhttp pauses after it as after any upgrade.
+        self.reading = if declined_upgrade {
             Reading::Discard
         } else if self.head.upgrade {
             Reading::AwaitUpgrade
@@ -1067,10 +1066,7 @@ impl Conn {
                 Reading::Raw
             }
             (Reading::AwaitUpgrade, 0) => match self.upgrade_body.take() {
-                Some(decoder) => {
-                    self.upgrade_declined = true;
-                    Reading::Body(decoder)
-                }
+                Some(decoder) => Reading::Body(decoder),
                 None => Reading::Discard,
             },
             // Taken over and handed back in one turn: the last word counts.
