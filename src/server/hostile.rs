@@ -6,7 +6,7 @@
 //! event may contradict the state it arrives in. The decoders' own properties are in
 //! `h1::fuzzing`; this covers what they cannot see: `Conn` between reads, JS's commands and EOF.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::AtomicUsize;
@@ -105,9 +105,27 @@ struct ConnState {
     raw: bool,
     declined: bool,
     eof: bool,
+    /// JS listens to its bytes (`OP_TAP`): DATA comes beside the parsed events.
+    tapped: bool,
     /// The latest event was an upgrade's head: its UPGRADE_HEAD may follow.
     after_upgrade: bool,
+    /// Answers held back, oldest first (payload, request flags): JS finishing responses in a
+    /// later turn, in order, as a handler waiting on something would.
+    held: VecDeque<(Vec<u8>, u32)>,
 }
+
+/// What the stand-in for JS does besides answering at once.
+#[derive(Clone, Copy, Default)]
+struct Mode {
+    /// Holds some answers back for later turns, so pipelined requests wait at the bound.
+    delays: bool,
+    /// Small timeouts (the config's and `OP_SET_TIMEOUT`), keep-alive timeouts with the
+    /// responses, `OP_CLOSE_IF_IDLE`, `OP_TAP`; clients that dawdle between pieces.
+    timers: bool,
+}
+
+/// Keep-alive timeout the timed stand-in sends with its responses, ms.
+const KEEP_ALIVE_MS: u32 = 25;
 
 struct Checker {
     violations: Mutex<Vec<String>>,
@@ -115,7 +133,12 @@ struct Checker {
     connections: AtomicUsize,
     /// The event kinds of each open connection, for the message when one never closes.
     history: Mutex<HashMap<u32, Vec<u32>>>,
+    /// Events seen, by kind; request timeouts (errors with their code) under `REQUEST_TIMEOUT`.
+    seen: Mutex<HashMap<u32, usize>>,
 }
+
+/// `Checker::seen`'s key for errors that are request timeouts.
+const REQUEST_TIMEOUT: u32 = u32::MAX;
 
 impl Checker {
     fn violation(&self, what: String) {
@@ -123,10 +146,56 @@ impl Checker {
     }
 }
 
+/// The stand-in's answer to a request: now, or held back behind the ones already held.
+fn answer(
+    out: &mut Submission,
+    rng: &mut Rng,
+    mode: Mode,
+    id: u32,
+    st: &mut ConnState,
+    payload: Vec<u8>,
+    flags: u32,
+) {
+    if mode.delays && (!st.held.is_empty() || rng.chance(40)) {
+        st.held.push_back((payload, flags));
+    } else {
+        send_answer(out, rng, mode, id, &payload, flags);
+    }
+}
+
+fn send_answer(
+    out: &mut Submission,
+    rng: &mut Rng,
+    mode: Mode,
+    id: u32,
+    payload: &[u8],
+    flags: u32,
+) {
+    if mode.timers {
+        // Sometimes the keep-alive timeout stands in for an idle timeout until the next head.
+        let idle_after = if rng.chance(30) {
+            1 + 5 + rng.below(40) as u32
+        } else {
+            0
+        };
+        out.respond_timed(id, payload, flags, KEEP_ALIVE_MS, idle_after);
+    } else {
+        out.respond(id, payload, flags);
+    }
+}
+
+/// Sends what `id` holds, in order.
+fn release_held(out: &mut Submission, rng: &mut Rng, mode: Mode, id: u32, st: &mut ConnState) {
+    while let Some((payload, flags)) = st.held.pop_front() {
+        send_answer(out, rng, mode, id, &payload, flags);
+    }
+}
+
 /// A server whose stand-in for JS answers each request (200, its URL and body), takes upgrades
 /// over or declines them at random (echoing the raw bytes of those it took), answers an error
-/// with 400 and a close, and sometimes destroys a connection mid-request instead.
-fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Checker>) {
+/// with 400 and a close, and sometimes destroys a connection mid-request instead. `mode` adds
+/// held-back answers and timers.
+fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u16, Arc<Checker>) {
     let (tx, rx) = mpsc::channel::<()>();
     let server = Arc::new(Server::new(
         config,
@@ -143,6 +212,7 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
         open: AtomicUsize::new(0),
         connections: AtomicUsize::new(0),
         history: Mutex::new(HashMap::new()),
+        seen: Mutex::new(HashMap::new()),
     });
     let js = server.clone();
     let check = checker.clone();
@@ -152,8 +222,12 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
         let mut bodies: HashMap<u32, usize> = HashMap::new();
         let mut paused: Vec<u32> = Vec::new();
         loop {
-            // A paused connection reads again a moment later, events or not.
-            let wait = if paused.is_empty() { 3600 } else { 2 };
+            // A paused connection reads again a moment later, events or not; held answers and
+            // idle-closes go out on later turns too.
+            let busy = !paused.is_empty()
+                || (mode.timers && !conns.is_empty())
+                || conns.values().any(|c| !c.held.is_empty());
+            let wait = if busy { 2 } else { 3600 };
             let woken = rx.recv_timeout(Duration::from_millis(wait));
             if woken == Err(mpsc::RecvTimeoutError::Disconnected) {
                 return;
@@ -161,6 +235,16 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
             let mut out = Submission::default();
             for id in paused.drain(..) {
                 out.op(OP_RESUME, id, 0, 0);
+            }
+            for (&id, st) in conns.iter_mut() {
+                while !st.held.is_empty() && rng.chance(60) {
+                    let (payload, flags) = st.held.pop_front().unwrap();
+                    send_answer(&mut out, &mut rng, mode, id, &payload, flags);
+                }
+                if mode.timers && rng.chance(1) {
+                    // server.closeIdleConnections(): closes it only if it is idle.
+                    out.op(OP_CLOSE_IF_IDLE, id, 0, 0);
+                }
             }
             if woken.is_err() {
                 out.submit(&js);
@@ -177,6 +261,15 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                     break;
                 }
                 i += len;
+                *check.seen.lock().unwrap().entry(kind).or_default() += 1;
+                if kind == EV_ERROR && m[i - len + 2] == CODE_REQUEST_TIMEOUT {
+                    *check
+                        .seen
+                        .lock()
+                        .unwrap()
+                        .entry(REQUEST_TIMEOUT)
+                        .or_default() += 1;
+                }
                 check
                     .history
                     .lock()
@@ -185,7 +278,17 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                     .or_default()
                     .push(kind);
                 if kind == EV_CONNECTION {
-                    if conns.insert(id, ConnState::default()).is_some() {
+                    let mut st = ConnState::default();
+                    if mode.timers {
+                        if rng.chance(20) {
+                            st.tapped = true;
+                            out.op(OP_TAP, id, 0, 0);
+                        }
+                        if rng.chance(50) {
+                            out.op(OP_SET_TIMEOUT, id, 5 + rng.below(30) as u32, 0);
+                        }
+                    }
+                    if conns.insert(id, st).is_some() {
                         check.violation(format!("{id}: CONNECTION of an open connection"));
                     }
                     check.open.fetch_add(1, Ordering::SeqCst);
@@ -213,7 +316,13 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                         // head; declined, it is a request like another (its body included).
                         let upgrade = flags & HEAD_UPGRADE != 0;
                         let take = upgrade && rng.chance(50);
+                        if mode.timers && rng.chance(10) {
+                            // A handler's socket.setTimeout, 0 (off) at times.
+                            out.op(OP_SET_TIMEOUT, id, rng.below(50) as u32, 0);
+                        }
                         if upgrade {
+                            // What was answered before the upgrade goes out first.
+                            release_held(&mut out, &mut rng, mode, id, st);
                             st.after_upgrade = true;
                             st.raw = take;
                             st.declined = !take;
@@ -229,11 +338,22 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                                 paused.push(id);
                             }
                         } else if upgrade {
-                            out.respond(id, b"", HEAD_KEEP_ALIVE);
+                            answer(
+                                &mut out,
+                                &mut rng,
+                                mode,
+                                id,
+                                st,
+                                Vec::new(),
+                                HEAD_KEEP_ALIVE,
+                            );
                         } else if !check_request && rng.chance(3) {
                             out.op(OP_DESTROY, id, rng.below(3) as u32, 0);
-                        } else {
+                        } else if check_request {
+                            release_held(&mut out, &mut rng, mode, id, st);
                             out.respond(id, b"", flags);
+                        } else {
+                            answer(&mut out, &mut rng, mode, id, st, Vec::new(), flags);
                         }
                     }
                     EV_BODY => {
@@ -248,7 +368,15 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                         }
                         st.in_body = false;
                         let n = bodies.remove(&id).unwrap_or(0);
-                        out.respond(id, &vec![b'0'; n], HEAD_KEEP_ALIVE);
+                        answer(
+                            &mut out,
+                            &mut rng,
+                            mode,
+                            id,
+                            st,
+                            vec![b'0'; n],
+                            HEAD_KEEP_ALIVE,
+                        );
                     }
                     EV_UPGRADE_HEAD => {
                         if !after_upgrade {
@@ -256,12 +384,16 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                         }
                     }
                     EV_DATA => {
-                        if !st.raw {
-                            check.violation(format!("{id}: DATA on a connection not taken over"));
+                        if !st.raw && !st.tapped {
+                            check.violation(format!(
+                                "{id}: DATA on a connection neither taken over nor tapped"
+                            ));
                         }
-                        let (o, l) = (m[i - len + 2] as usize, m[i - len + 3] as usize);
-                        out.write(id, &batch.body[o..o + l]);
-                        out.op(OP_RAW_CREDIT, id, l as u32, 0);
+                        if st.raw {
+                            let (o, l) = (m[i - len + 2] as usize, m[i - len + 3] as usize);
+                            out.write(id, &batch.body[o..o + l]);
+                            out.op(OP_RAW_CREDIT, id, l as u32, 0);
+                        }
                     }
                     EV_ERROR => {
                         if st.raw {
@@ -269,6 +401,7 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                         }
                         st.errored = true;
                         st.in_body = false;
+                        release_held(&mut out, &mut rng, mode, id, st);
                         out.write(id, b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
                         out.op(OP_END, id, 1, 0);
                     }
@@ -277,8 +410,25 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                             check.violation(format!("{id}: second EOF"));
                         }
                         st.eof = true;
+                        // Node ends at once, aborting what is still unanswered; or the answers
+                        // were already on their way.
+                        if rng.chance(50) {
+                            release_held(&mut out, &mut rng, mode, id, st);
+                        } else {
+                            st.held.clear();
+                        }
                         // Both sides ended: a net.Socket destroys itself once its writes are out.
                         out.op(OP_END, id, 1, 0);
+                    }
+                    EV_TIMEOUT => {
+                        if !mode.timers {
+                            check.violation(format!("{id}: TIMEOUT without a timeout set"));
+                        }
+                        // No 'timeout' listener: Node destroys the socket. A listener may
+                        // also do nothing.
+                        if rng.chance(70) {
+                            out.op(OP_DESTROY, id, 0, 0);
+                        }
                     }
                     EV_CLOSE => {
                         check.history.lock().unwrap().remove(&id);
@@ -286,7 +436,7 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
                         bodies.remove(&id);
                         check.open.fetch_sub(1, Ordering::SeqCst);
                     }
-                    EV_DRAIN | EV_TIMEOUT | EV_READ_END => {}
+                    EV_DRAIN | EV_READ_END => {}
                     other => check.violation(format!("{id}: unexpected event {other}")),
                 }
             }
@@ -298,8 +448,18 @@ fn start_checked(config: ServerConfig, seed: u64) -> (Arc<Server>, u16, Arc<Chec
 
 /// One hostile client: its stream in random pieces, then a half-close or a reset. Returns a
 /// complaint if the server did not close the connection after the client left.
-fn hostile_client(port: u16, rng: &mut Rng) -> Option<String> {
+fn hostile_client(port: u16, rng: &mut Rng, dawdles: bool) -> Option<String> {
     let input = hostile_stream(rng);
+    // A dawdling client pauses between pieces and before it leaves, long enough for the
+    // timed server's timeouts to fire, 120 ms at most in all.
+    let mut pauses_left = if dawdles && rng.chance(25) { 120 } else { 0 };
+    let mut dawdle = |rng: &mut Rng| {
+        if pauses_left > 0 && rng.chance(50) {
+            let ms = (1 + rng.below(30)).min(pauses_left);
+            pauses_left -= ms;
+            thread::sleep(Duration::from_millis(ms as u64));
+        }
+    };
     let mut s = match TcpStream::connect(("127.0.0.1", port)) {
         Ok(s) => s,
         Err(e) => return Some(format!("connect: {e}")),
@@ -327,7 +487,9 @@ fn hostile_client(port: u16, rng: &mut Rng) -> Option<String> {
             break; // the server closed (an error reply): what is left is refused
         }
         at += n;
+        dawdle(rng);
     }
+    dawdle(rng);
     if rng.chance(15) {
         // A reset: the reader's copy of the descriptor must close too before the kernel
         // sends RST, so its read is ended first (shutdown of reading returns it 0).
@@ -349,11 +511,11 @@ fn hostile_client(port: u16, rng: &mut Rng) -> Option<String> {
 }
 
 /// `HOSTILE_CLIENTS` and `HOSTILE_SEED` override a test's count and seed, for longer hunts.
-fn run_hostile(config: ServerConfig, seed: u64, clients: usize) {
+fn run_hostile(config: ServerConfig, seed: u64, clients: usize, mode: Mode) {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     let seed = env("HOSTILE_SEED").map_or(seed, |s| seed ^ s);
     let clients = env("HOSTILE_CLIENTS").map_or(clients, |n| n as usize);
-    let (_server, port, checker) = start_checked(config, seed);
+    let (_server, port, checker) = start_checked(config, seed, mode);
     let complaints = Arc::new(Mutex::new(Vec::new()));
     let workers: Vec<_> = (0..4u64)
         .map(|w| {
@@ -361,7 +523,7 @@ fn run_hostile(config: ServerConfig, seed: u64, clients: usize) {
             thread::spawn(move || {
                 let mut rng = Rng((seed ^ (w + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1);
                 for _ in 0..clients / 4 {
-                    if let Some(c) = hostile_client(port, &mut rng) {
+                    if let Some(c) = hostile_client(port, &mut rng, mode.timers) {
                         complaints.lock().unwrap().push(c);
                     }
                 }
@@ -395,16 +557,43 @@ fn run_hostile(config: ServerConfig, seed: u64, clients: usize) {
     let violations = checker.violations.lock().unwrap();
     assert!(violations.is_empty(), "{violations:#?}");
     drop(violations);
-    // And it still serves.
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(
-        format!("GET {STILL_SERVING} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    assert!(out.starts_with("HTTP/1.1 200 OK\r\n"), "{out}");
+    // The paths this run is for were taken.
+    let seen = checker.seen.lock().unwrap().clone();
+    let mut wanted = vec![EV_HEAD, EV_BODY, EV_END, EV_ERROR, EV_EOF, EV_UPGRADE_HEAD];
+    if mode.timers {
+        wanted.extend([EV_DATA, EV_TIMEOUT, REQUEST_TIMEOUT]);
+    }
+    for kind in wanted {
+        assert!(
+            seen.get(&kind).is_some_and(|&n| n > 0),
+            "no event {kind} in {seen:?}"
+        );
+    }
+    if std::env::var_os("HOSTILE_STATS").is_some() {
+        eprintln!("events by kind: {seen:?}");
+    }
+    // And it still serves. A timed stand-in may destroy a connection whose idle timeout fired
+    // before its request arrived: that is an answer too, so it is asked again.
+    let mut replies = Vec::new();
+    for _ in 0..5 {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s.write_all(
+            format!("GET {STILL_SERVING} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        let out = String::from_utf8_lossy(&out).into_owned();
+        if out.starts_with("HTTP/1.1 200 OK\r\n") || !(mode.timers && out.is_empty()) {
+            replies.push(out);
+            break;
+        }
+        replies.push(out);
+    }
+    let last = replies.last().unwrap();
+    assert!(last.starts_with("HTTP/1.1 200 OK\r\n"), "{replies:?}");
 }
 
 #[test]
@@ -417,6 +606,7 @@ fn hostile_streams_neither_stop_the_server_nor_confuse_a_connection() {
         },
         0x5eed_0001,
         400,
+        Mode::default(),
     );
 }
 
@@ -428,5 +618,43 @@ fn hostile_streams_under_the_lenient_grammar() {
     };
     config.head_limits.lenient = true;
     config.head_limits.max_head_bytes = 256;
-    run_hostile(config, 0x5eed_0002, 400);
+    run_hostile(config, 0x5eed_0002, 400, Mode::default());
+}
+
+#[test]
+fn hostile_streams_meet_held_answers_and_timers() {
+    let config = ServerConfig {
+        max_pipelined: 2,
+        headers_timeout: Some(Duration::from_millis(20)),
+        request_timeout: Some(Duration::from_millis(50)),
+        keep_alive_timeout: Some(Duration::from_millis(u64::from(KEEP_ALIVE_MS))),
+        ..ServerConfig::default()
+    };
+    run_hostile(
+        config,
+        0x5eed_0003,
+        400,
+        Mode {
+            delays: true,
+            timers: true,
+        },
+    );
+}
+
+#[test]
+fn hostile_streams_meet_held_answers_under_a_small_strict_head_limit() {
+    let mut config = ServerConfig {
+        max_pipelined: 3,
+        ..ServerConfig::default()
+    };
+    config.head_limits.max_head_bytes = 64;
+    run_hostile(
+        config,
+        0x5eed_0004,
+        400,
+        Mode {
+            delays: true,
+            timers: false,
+        },
+    );
 }

@@ -136,13 +136,26 @@ impl Submission {
     /// A 200 carrying `payload`, the response done, and the end of the connection unless the
     /// request kept it alive.
     pub(super) fn respond(&mut self, id: u32, payload: &[u8], flags: u32) {
+        self.respond_timed(id, payload, flags, 0, 0);
+    }
+
+    /// `respond` whose OP_RESPONSE_DONE carries a keep-alive timeout (ms, 0 none) and the idle
+    /// timeout that follows it (0, or 1 + ms), as JS's resOnFinish sends them.
+    pub(super) fn respond_timed(
+        &mut self,
+        id: u32,
+        payload: &[u8],
+        flags: u32,
+        keep_alive: u32,
+        idle_after: u32,
+    ) {
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
             payload.len()
         );
         self.write(id, head.as_bytes());
         self.write(id, payload);
-        self.op(OP_RESPONSE_DONE, id, 0, 0);
+        self.op(OP_RESPONSE_DONE, id, keep_alive, idle_after);
         if flags & HEAD_KEEP_ALIVE == 0 {
             self.op(OP_END, id, 0, 0);
         }
