@@ -4,7 +4,7 @@
  * it (FERRO_TEST_TARGET=node).
  */
 import test from 'ava'
-import { startServer, close, rawExchange, normalize } from './helpers/target'
+import { startServer, close, rawExchange, normalize, END_CALLBACKS_BEFORE_FINISH } from './helpers/target'
 
 const CLOSE_10 = 'GET / HTTP/1.0\r\n\r\n'
 const CLOSE_11 = 'GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n'
@@ -53,7 +53,7 @@ test('write() with an unknown encoding throws ERR_UNKNOWN_ENCODING at once, for 
   }
 })
 
-test("end() with an unknown encoding throws and does not keep its callback (node adds it after writing)", async (t) => {
+test("end() with an unknown encoding throws; its callback is dropped before Node 24 (added after the write), kept on 24", async (t) => {
   const events: string[] = []
   const { server, port } = await startServer((_req, res) => {
     res.on('finish', () => events.push('finish'))
@@ -67,7 +67,8 @@ test("end() with an unknown encoding throws and does not keep its callback (node
   })
   try {
     await rawExchange(port, CLOSE_10)
-    t.deepEqual(events, ['ERR_UNKNOWN_ENCODING', 'finish'])
+    // Node 24 stores end()'s callback before it writes; 20 and 22 add it as a 'finish' listener after.
+    t.deepEqual(events, END_CALLBACKS_BEFORE_FINISH ? ['ERR_UNKNOWN_ENCODING', 'end callback', 'finish'] : ['ERR_UNKNOWN_ENCODING', 'finish'])
   } finally {
     await close(server)
   }
@@ -87,7 +88,7 @@ test('write callbacks are called with null, as Writable calls them', async (t) =
   }
 })
 
-test('writableFinished right after end() of a body larger than the high-water mark, to a reading client: true, as node', async (t) => {
+test('writableFinished right after end() of a body larger than the high-water mark, to a reading client: as node (true; false on Node 24)', async (t) => {
   let finishedAtOnce: boolean | undefined
   const { server, port } = await startServer((_req, res) => {
     res.end('y'.repeat(20000))
@@ -96,7 +97,8 @@ test('writableFinished right after end() of a body larger than the high-water ma
   try {
     const r = await rawExchange(port, CLOSE_11)
     t.true(r.data.endsWith('y'.repeat(20000)))
-    t.true(finishedAtOnce)
+    // Node 20 and 22 derive it from the output left (none: flushed at once); 24 sets it in onFinish.
+    t.is(finishedAtOnce, !END_CALLBACKS_BEFORE_FINISH)
   } finally {
     await close(server)
   }

@@ -18,6 +18,16 @@ export const targetName: 'node' | 'ferrohttp' = process.env.FERRO_TEST_TARGET ==
 /** Node's own http module: used for clients, instanceof checks and prototype swaps. */
 export const nodeHttp: typeof import('node:http') = require('node:http')
 
+/**
+ * The Node line's order for end()'s callback (Node 24 and later): OutgoingMessage keeps it
+ * itself and runs it before 'finish', and writableFinished turns true only in its onFinish,
+ * not as soon as no output is left. Node 20 and 22 add the callback as a 'finish' listener.
+ * Probed as lib/outgoing.ts does, from the symbol node:http's own class carries.
+ */
+export const END_CALLBACKS_BEFORE_FINISH = Object.getOwnPropertySymbols(new nodeHttp.OutgoingMessage()).some(
+  (s) => s.description === 'kEndCallbacks',
+)
+
 /** The module under test. Typed as node:http because it is meant to be a drop-in replacement. */
 export const http: typeof import('node:http') = targetName === 'node' ? nodeHttp : loadPackage()
 
