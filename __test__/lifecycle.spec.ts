@@ -610,3 +610,41 @@ test('handlers run in the async context the server listened in; a store entered 
     child.kill()
   }
 })
+
+test("clients connecting at once: 'connection' and 'request' come in the order they connected, as node's", async (t) => {
+  // Node serves an accept's connections and a poll's reads in kernel order; a scheduler that
+  // runs the task woken last first would put the last client first.
+  const N = 4
+  const ROUNDS = 30
+  const seen: string[] = []
+  for (let r = 0; r < ROUNDS; r++) {
+    const conns: number[] = []
+    const reqs: number[] = []
+    const all = deferred()
+    const { server, port } = await startServer((req, res) => {
+      reqs.push(Number(req.url?.slice(1)))
+      res.end()
+      if (reqs.length === N) all.resolve()
+    })
+    server.on('connection', (s: net.Socket) => conns.push(s.remotePort ?? -1))
+    const clients: net.Socket[] = []
+    const ports: number[] = []
+    try {
+      for (let i = 0; i < N; i++) {
+        const c = net.connect(port, '127.0.0.1', () => {
+          ports[i] = c.localPort ?? -2
+          c.write(`GET /${i} HTTP/1.1\r\nHost: h\r\n\r\n`)
+        })
+        c.on('error', () => {})
+        c.resume()
+        clients.push(c)
+      }
+      await within(all.promise, 'the requests')
+      seen.push(`${conns.map((p) => ports.indexOf(p)).join(',')} / ${reqs.join(',')}`)
+    } finally {
+      for (const c of clients) c.destroy()
+      await close(server)
+    }
+  }
+  t.deepEqual(seen, Array.from({ length: ROUNDS }, () => '0,1,2,3 / 0,1,2,3'))
+})

@@ -129,28 +129,32 @@ struct Conn {
     waker: Waker,
 }
 
-pub(super) async fn run(
-    inner: Arc<ServerInner>,
+/// Announces an accepted connection (`EV_CONNECTION`), from the accept loop: 'connection'
+/// events come in the order the connections were accepted, whichever task runs first.
+pub(super) fn announce(
+    inner: &ServerInner,
     id: u32,
-    shared: Arc<ConnShared>,
+    stream: &ConnStream,
     peer: Option<SocketAddr>,
     listen_addr: Option<SocketAddr>,
 ) {
-    let config = &inner.config;
-    let stream = &shared.stream;
-    stream.set_nodelay(config.no_delay);
-    if let Some(delay) = config.keep_alive {
-        set_keep_alive(stream, true, delay);
-    }
     // A listener bound to one address gives every connection that local address; only a
     // wildcard bind needs the getsockname call.
     let local = match listen_addr {
         Some(a) if !a.ip().is_unspecified() => Some(a),
         _ => stream.sock().local_addr().ok().and_then(|a| a.as_socket()),
     };
-    {
-        let mut q = inner.queue.lock();
-        push_connection(q.batch(), EV_CONNECTION, id, peer, local);
+    let mut q = inner.queue.lock();
+    push_connection(q.batch(), EV_CONNECTION, id, peer, local);
+}
+
+/// Serves an announced connection until it closes.
+pub(super) async fn run(inner: Arc<ServerInner>, id: u32, shared: Arc<ConnShared>) {
+    let config = &inner.config;
+    let stream = &shared.stream;
+    stream.set_nodelay(config.no_delay);
+    if let Some(delay) = config.keep_alive {
+        set_keep_alive(stream, true, delay);
     }
     let mut conn = Conn {
         id,
