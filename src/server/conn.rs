@@ -93,6 +93,10 @@ struct Conn {
     dispatched: u32,
     responses_done: u32,
     js_paused: bool,
+    /// The batch this connection last put body bytes into (`QueueGuard::generation`), and how
+    /// many: bounded by `CONN_BODY_SHARE`.
+    body_generation: u64,
+    body_in_batch: usize,
     /// Bytes a taken-over connection may still forward before JS credits some back.
     raw_window: usize,
     eof: bool,
@@ -173,6 +177,8 @@ pub(super) async fn run(inner: Arc<ServerInner>, id: u32, shared: Arc<ConnShared
         dispatched: 0,
         responses_done: 0,
         js_paused: false,
+        body_generation: 0,
+        body_in_batch: 0,
         raw_window: 0,
         eof: false,
         end_requested: false,
@@ -377,7 +383,7 @@ impl Conn {
                 if budget.is_none() {
                     budget.set(Some(queue.taken.notified()));
                 }
-                queue.body_len() >= BODY_BUDGET
+                queue.body_full(self.body_generation, self.body_in_batch)
             };
             if !body_budget_full {
                 budget.set(None);
@@ -817,6 +823,10 @@ impl Conn {
         }
         let inner = self.inner.clone();
         let mut q = inner.queue.lock();
+        if q.generation() != self.body_generation {
+            self.body_generation = q.generation();
+            self.body_in_batch = 0;
+        }
         let batch = q.batch();
         // One clock read for all the requests this pass parses (a pipeline arrives at once).
         let mut now = None;
@@ -936,7 +946,10 @@ impl Conn {
                     // A Content-Length body ends with its last byte, not with more input.
                     let step = if decoder.is_done() {
                         Ok((0, Decoded::Done))
-                    } else if self.rpos == self.rbuf.len() || batch.body.len() >= BODY_BUDGET {
+                    } else if self.rpos == self.rbuf.len()
+                        || batch.body.len() >= BODY_BUDGET
+                        || self.body_in_batch >= CONN_BODY_SHARE
+                    {
                         return;
                     } else {
                         decoder.decode(&self.rbuf[self.rpos..])
@@ -948,6 +961,7 @@ impl Conn {
                                 self.id,
                                 &self.rbuf[self.rpos + start..self.rpos + end],
                             );
+                            self.body_in_batch += end - start;
                             self.rpos += n;
                         }
                         Ok((n, Decoded::NeedMore)) => {

@@ -431,51 +431,72 @@ fn read_line(s: &mut TcpStream) -> String {
     String::from_utf8_lossy(&line).to_string()
 }
 
-#[test]
-fn a_body_stopped_at_the_budget_resumes_when_js_takes_the_batch() {
+/// `conns` clients each send a body of `size` bytes while JS takes nothing for a while; then
+/// JS takes batches until every body ended. Returns the body bytes of the first batch.
+fn bodies_held_then_taken(conns: usize, size: usize) -> usize {
     let server = Server::new(ServerConfig::default(), Box::new(|| {}));
     let port = server
         .listen("127.0.0.1", 0, 511, false, false)
         .unwrap()
         .port;
-    let size = 3 * BODY_BUDGET;
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let writer = thread::spawn(move || {
-        let head = format!("POST / HTTP/1.1\r\nContent-Length: {size}\r\n\r\n");
-        s.write_all(head.as_bytes()).unwrap();
-        s.write_all(&vec![b'x'; size]).unwrap();
-        s
-    });
-    // JS takes nothing for a while: reading stops near the budget.
+    let writers: Vec<_> = (0..conns)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            thread::spawn(move || {
+                let head = format!("POST / HTTP/1.1\r\nContent-Length: {size}\r\n\r\n");
+                s.write_all(head.as_bytes()).unwrap();
+                s.write_all(&vec![b'x'; size]).unwrap();
+                s
+            })
+        })
+        .collect();
+    // JS takes nothing for a while: reading stops at the bounds.
     thread::sleep(Duration::from_millis(300));
     let mut got = 0;
-    let mut first = true;
+    let mut ended = 0;
+    let mut first = None;
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    while ended < conns {
         let batch = server.take_events();
-        if first {
-            assert!(batch.body.len() >= BODY_BUDGET && batch.body.len() < size);
-            first = false;
-        }
+        first.get_or_insert(batch.body.len());
         let m = &batch.meta;
         let mut i = 0;
-        let mut ended = false;
         while i < m.len() {
             match m[i] {
                 EV_BODY => got += m[i + 3] as usize,
-                EV_END => ended = true,
+                EV_END => ended += 1,
                 _ => {}
             }
             i += event_len(m, i);
         }
-        if ended {
-            break;
-        }
         assert!(std::time::Instant::now() < deadline, "stalled at {got}");
         thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(got, size);
-    drop(writer.join().unwrap());
+    assert_eq!(got, conns * size);
+    for w in writers {
+        drop(w.join().unwrap());
+    }
+    first.unwrap_or(0)
+}
+
+#[test]
+fn one_upload_stops_at_its_share_of_a_batch_and_resumes_when_js_takes_it() {
+    let first = bodies_held_then_taken(1, 3 * BODY_BUDGET);
+    // At its share, plus at most the read that crossed it.
+    assert!(
+        (CONN_BODY_SHARE..CONN_BODY_SHARE + 64 * 1024 + 1).contains(&first),
+        "{first}"
+    );
+}
+
+#[test]
+fn many_uploads_stop_at_the_budget_and_resume_when_js_takes_the_batch() {
+    let conns = 2 * BODY_BUDGET / CONN_BODY_SHARE;
+    let first = bodies_held_then_taken(conns, 4 * CONN_BODY_SHARE);
+    assert!(
+        (BODY_BUDGET..conns * 4 * CONN_BODY_SHARE).contains(&first),
+        "{first}"
+    );
 }
 
 #[test]
