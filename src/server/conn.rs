@@ -336,6 +336,12 @@ impl Conn {
         let mut budget = pin!(None::<Notified<'_>>);
         loop {
             if self.take_commands(stream) {
+                if self
+                    .shared
+                    .holds_unseen_input(self.inner.queue.generation())
+                {
+                    let _ = stream.sock().set_linger(Some(Duration::ZERO));
+                }
                 // Destroyed by JS: what is already queued (a canned error reply, the end of a
                 // response) gets one non-blocking attempt, like a net.Socket's last write.
                 let _ = self.flush(stream);
@@ -365,6 +371,9 @@ impl Conn {
             }
             let rpos_before = self.rpos;
             self.process_input();
+            let mid_body =
+                matches!(&self.reading, Reading::Body(d) if !d.is_done() && !d.ends_at_eof());
+            self.shared.mid_body.store(mid_body, Ordering::Relaxed);
             self.mark_read_end(rpos_before);
             self.push_tapped();
             if self.in_flight() >= self.inner.config.max_pipelined {
@@ -962,6 +971,9 @@ impl Conn {
                                 &self.rbuf[self.rpos + start..self.rpos + end],
                             );
                             self.body_in_batch += end - start;
+                            self.shared
+                                .body_batch
+                                .store(self.body_generation + 1, Ordering::Relaxed);
                             self.rpos += n;
                         }
                         Ok((n, Decoded::NeedMore)) => {

@@ -144,9 +144,24 @@ pub(crate) struct ConnShared {
     pub bytes_read: std::sync::atomic::AtomicU64,
     /// JS listens to the socket's data (`OP_TAP`): each read's bytes also go to JS as `DATA`.
     pub tap: AtomicBool,
+    /// A request body is still arriving (set by the task after each parse).
+    pub mid_body: AtomicBool,
+    /// 1 + the generation of the latest batch this connection put body bytes into; 0: none.
+    pub body_batch: std::sync::atomic::AtomicU64,
 }
 
 impl ConnShared {
+    /// Request body JS has not seen: in a batch JS has not taken (`generation` is the batch
+    /// being filled), or not even arrived. Node's socket reads only as its parser goes, so there
+    /// those bytes are unread in the kernel when it closes, or arrive after; either way the peer
+    /// gets RST, at once when the body was sent in one go. Here a destroy() can come before the
+    /// rest has arrived, and a FIN then, RST at the peer's next segment, would tell it the wrong
+    /// thing first: such a close is a reset.
+    pub fn holds_unseen_input(&self, generation: u64) -> bool {
+        self.mid_body.load(Ordering::Relaxed)
+            || self.body_batch.load(Ordering::Relaxed) == generation + 1
+    }
+
     /// Tells the task to look at its commands (`out` is this connection's locked Outbox); the
     /// waker is to be woken once the lock is dropped.
     #[must_use]
@@ -684,7 +699,7 @@ impl Server {
                     let _ = conn.stream.try_write(&out.buf);
                     out.buf.clear();
                 }
-                if out.unread_input {
+                if out.unread_input || conn.holds_unseen_input(self.inner.queue.generation()) {
                     let _ = conn.stream.sock().set_linger(Some(Duration::ZERO));
                 } else {
                     let _ = conn.stream.sock().shutdown(std::net::Shutdown::Write);
@@ -874,6 +889,8 @@ fn start_connection(
         unwritten: AtomicUsize::new(0),
         bytes_read: std::sync::atomic::AtomicU64::new(0),
         tap: AtomicBool::new(false),
+        mid_body: AtomicBool::new(false),
+        body_batch: std::sync::atomic::AtomicU64::new(0),
     });
     inner
         .conns

@@ -333,6 +333,11 @@ impl EventQueue {
         r
     }
 
+    /// Which batch is being filled (`QueueGuard::generation`), without appending.
+    pub fn generation(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner()).taken
+    }
+
     /// Whether a connection that put `mine` body bytes into batch `generation` must wait for
     /// JS to take it: the batch is at `BODY_BUDGET`, or that connection at its share.
     pub fn body_full(&self, generation: u64, mine: usize) -> bool {
