@@ -146,48 +146,48 @@ impl Checker {
     }
 }
 
-/// The stand-in's answer to a request: now, or held back behind the ones already held.
-fn answer(
-    out: &mut Submission,
-    rng: &mut Rng,
+/// The stand-in for JS's choices: its random source and what it does besides answering.
+struct StandIn {
+    rng: Rng,
     mode: Mode,
-    id: u32,
-    st: &mut ConnState,
-    payload: Vec<u8>,
-    flags: u32,
-) {
-    if mode.delays && (!st.held.is_empty() || rng.chance(40)) {
-        st.held.push_back((payload, flags));
-    } else {
-        send_answer(out, rng, mode, id, &payload, flags);
-    }
 }
 
-fn send_answer(
-    out: &mut Submission,
-    rng: &mut Rng,
-    mode: Mode,
-    id: u32,
-    payload: &[u8],
-    flags: u32,
-) {
-    if mode.timers {
-        // Sometimes the keep-alive timeout stands in for an idle timeout until the next head.
-        let idle_after = if rng.chance(30) {
-            1 + 5 + rng.below(40) as u32
+impl StandIn {
+    /// Answers a request now, or holds the answer back behind the ones already held.
+    fn answer(
+        &mut self,
+        out: &mut Submission,
+        id: u32,
+        st: &mut ConnState,
+        payload: Vec<u8>,
+        flags: u32,
+    ) {
+        if self.mode.delays && (!st.held.is_empty() || self.rng.chance(40)) {
+            st.held.push_back((payload, flags));
         } else {
-            0
-        };
-        out.respond_timed(id, payload, flags, KEEP_ALIVE_MS, idle_after);
-    } else {
-        out.respond(id, payload, flags);
+            self.send(out, id, &payload, flags);
+        }
     }
-}
 
-/// Sends what `id` holds, in order.
-fn release_held(out: &mut Submission, rng: &mut Rng, mode: Mode, id: u32, st: &mut ConnState) {
-    while let Some((payload, flags)) = st.held.pop_front() {
-        send_answer(out, rng, mode, id, &payload, flags);
+    fn send(&mut self, out: &mut Submission, id: u32, payload: &[u8], flags: u32) {
+        if self.mode.timers {
+            // Sometimes the keep-alive timeout stands in for an idle timeout until the next head.
+            let idle_after = if self.rng.chance(30) {
+                1 + 5 + self.rng.below(40) as u32
+            } else {
+                0
+            };
+            out.respond_timed(id, payload, flags, KEEP_ALIVE_MS, idle_after);
+        } else {
+            out.respond(id, payload, flags);
+        }
+    }
+
+    /// Sends what `id` holds, in order.
+    fn release(&mut self, out: &mut Submission, id: u32, st: &mut ConnState) {
+        while let Some((payload, flags)) = st.held.pop_front() {
+            self.send(out, id, &payload, flags);
+        }
     }
 }
 
@@ -217,7 +217,10 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
     let js = server.clone();
     let check = checker.clone();
     thread::spawn(move || {
-        let mut rng = Rng(seed | 1);
+        let mut stand_in = StandIn {
+            rng: Rng(seed | 1),
+            mode,
+        };
         let mut conns: HashMap<u32, ConnState> = HashMap::new();
         let mut bodies: HashMap<u32, usize> = HashMap::new();
         let mut paused: Vec<u32> = Vec::new();
@@ -225,7 +228,7 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
             // A paused connection reads again a moment later, events or not; held answers and
             // idle-closes go out on later turns too.
             let busy = !paused.is_empty()
-                || (mode.timers && !conns.is_empty())
+                || (stand_in.mode.timers && !conns.is_empty())
                 || conns.values().any(|c| !c.held.is_empty());
             let wait = if busy { 2 } else { 3600 };
             let woken = rx.recv_timeout(Duration::from_millis(wait));
@@ -237,11 +240,11 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                 out.op(OP_RESUME, id, 0, 0);
             }
             for (&id, st) in conns.iter_mut() {
-                while !st.held.is_empty() && rng.chance(60) {
+                while !st.held.is_empty() && stand_in.rng.chance(60) {
                     let (payload, flags) = st.held.pop_front().unwrap();
-                    send_answer(&mut out, &mut rng, mode, id, &payload, flags);
+                    stand_in.send(&mut out, id, &payload, flags);
                 }
-                if mode.timers && rng.chance(1) {
+                if stand_in.mode.timers && stand_in.rng.chance(1) {
                     // server.closeIdleConnections(): closes it only if it is idle.
                     out.op(OP_CLOSE_IF_IDLE, id, 0, 0);
                 }
@@ -279,13 +282,13 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                     .push(kind);
                 if kind == EV_CONNECTION {
                     let mut st = ConnState::default();
-                    if mode.timers {
-                        if rng.chance(20) {
+                    if stand_in.mode.timers {
+                        if stand_in.rng.chance(20) {
                             st.tapped = true;
                             out.op(OP_TAP, id, 0, 0);
                         }
-                        if rng.chance(50) {
-                            out.op(OP_SET_TIMEOUT, id, 5 + rng.below(30) as u32, 0);
+                        if stand_in.rng.chance(50) {
+                            out.op(OP_SET_TIMEOUT, id, 5 + stand_in.rng.below(30) as u32, 0);
                         }
                     }
                     if conns.insert(id, st).is_some() {
@@ -315,14 +318,14 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                         // Node's parserOnIncoming: an upgrade is taken over or declined at its
                         // head; declined, it is a request like another (its body included).
                         let upgrade = flags & HEAD_UPGRADE != 0;
-                        let take = upgrade && rng.chance(50);
-                        if mode.timers && rng.chance(10) {
+                        let take = upgrade && stand_in.rng.chance(50);
+                        if stand_in.mode.timers && stand_in.rng.chance(10) {
                             // A handler's socket.setTimeout, 0 (off) at times.
-                            out.op(OP_SET_TIMEOUT, id, rng.below(50) as u32, 0);
+                            out.op(OP_SET_TIMEOUT, id, stand_in.rng.below(50) as u32, 0);
                         }
                         if upgrade {
                             // What was answered before the upgrade goes out first.
-                            release_held(&mut out, &mut rng, mode, id, st);
+                            stand_in.release(&mut out, id, st);
                             st.after_upgrade = true;
                             st.raw = take;
                             st.declined = !take;
@@ -333,27 +336,19 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                         } else if flags & HEAD_HAS_BODY != 0 {
                             st.in_body = true;
                             bodies.insert(id, 0);
-                            if rng.chance(10) {
+                            if stand_in.rng.chance(10) {
                                 out.op(OP_PAUSE, id, 0, 0);
                                 paused.push(id);
                             }
                         } else if upgrade {
-                            answer(
-                                &mut out,
-                                &mut rng,
-                                mode,
-                                id,
-                                st,
-                                Vec::new(),
-                                HEAD_KEEP_ALIVE,
-                            );
-                        } else if !check_request && rng.chance(3) {
-                            out.op(OP_DESTROY, id, rng.below(3) as u32, 0);
+                            stand_in.answer(&mut out, id, st, Vec::new(), HEAD_KEEP_ALIVE);
+                        } else if !check_request && stand_in.rng.chance(3) {
+                            out.op(OP_DESTROY, id, stand_in.rng.below(3) as u32, 0);
                         } else if check_request {
-                            release_held(&mut out, &mut rng, mode, id, st);
+                            stand_in.release(&mut out, id, st);
                             out.respond(id, b"", flags);
                         } else {
-                            answer(&mut out, &mut rng, mode, id, st, Vec::new(), flags);
+                            stand_in.answer(&mut out, id, st, Vec::new(), flags);
                         }
                     }
                     EV_BODY => {
@@ -368,15 +363,7 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                         }
                         st.in_body = false;
                         let n = bodies.remove(&id).unwrap_or(0);
-                        answer(
-                            &mut out,
-                            &mut rng,
-                            mode,
-                            id,
-                            st,
-                            vec![b'0'; n],
-                            HEAD_KEEP_ALIVE,
-                        );
+                        stand_in.answer(&mut out, id, st, vec![b'0'; n], HEAD_KEEP_ALIVE);
                     }
                     EV_UPGRADE_HEAD => {
                         if !after_upgrade {
@@ -401,7 +388,7 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                         }
                         st.errored = true;
                         st.in_body = false;
-                        release_held(&mut out, &mut rng, mode, id, st);
+                        stand_in.release(&mut out, id, st);
                         out.write(id, b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
                         out.op(OP_END, id, 1, 0);
                     }
@@ -412,8 +399,8 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                         st.eof = true;
                         // Node ends at once, aborting what is still unanswered; or the answers
                         // were already on their way.
-                        if rng.chance(50) {
-                            release_held(&mut out, &mut rng, mode, id, st);
+                        if stand_in.rng.chance(50) {
+                            stand_in.release(&mut out, id, st);
                         } else {
                             st.held.clear();
                         }
@@ -421,12 +408,12 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                         out.op(OP_END, id, 1, 0);
                     }
                     EV_TIMEOUT => {
-                        if !mode.timers {
+                        if !stand_in.mode.timers {
                             check.violation(format!("{id}: TIMEOUT without a timeout set"));
                         }
                         // No 'timeout' listener: Node destroys the socket. A listener may
                         // also do nothing.
-                        if rng.chance(70) {
+                        if stand_in.rng.chance(70) {
                             out.op(OP_DESTROY, id, 0, 0);
                         }
                     }
