@@ -93,9 +93,7 @@ struct Conn {
     dispatched: u32,
     responses_done: u32,
     js_paused: bool,
-    /// The batch this connection last put body bytes into (`QueueGuard::generation`), and how
-    /// many: bounded by `CONN_BODY_SHARE`.
-    body_generation: u64,
+    /// Body bytes put into the batch `shared.body_batch` names, bounded by `CONN_BODY_SHARE`.
     body_in_batch: usize,
     /// Bytes a taken-over connection may still forward before JS credits some back.
     raw_window: usize,
@@ -177,7 +175,6 @@ pub(super) async fn run(inner: Arc<ServerInner>, id: u32, shared: Arc<ConnShared
         dispatched: 0,
         responses_done: 0,
         js_paused: false,
-        body_generation: 0,
         body_in_batch: 0,
         raw_window: 0,
         eof: false,
@@ -336,12 +333,6 @@ impl Conn {
         let mut budget = pin!(None::<Notified<'_>>);
         loop {
             if self.take_commands(stream) {
-                if self
-                    .shared
-                    .holds_unseen_input(self.inner.queue.generation())
-                {
-                    let _ = stream.sock().set_linger(Some(Duration::ZERO));
-                }
                 // Destroyed by JS: what is already queued (a canned error reply, the end of a
                 // response) gets one non-blocking attempt, like a net.Socket's last write.
                 let _ = self.flush(stream);
@@ -392,7 +383,10 @@ impl Conn {
                 if budget.is_none() {
                     budget.set(Some(queue.taken.notified()));
                 }
-                queue.body_full(self.body_generation, self.body_in_batch)
+                queue.body_full(
+                    self.shared.body_batch.load(Ordering::Relaxed),
+                    self.body_in_batch,
+                )
             };
             if !body_budget_full {
                 budget.set(None);
@@ -532,7 +526,9 @@ impl Conn {
             let _ = stream.sock().set_linger(Some(Duration::ZERO));
             self.wbuf.clear();
             self.wpos = 0;
-        } else if out.unread_input {
+        } else if out.unread_input
+            || (out.destroy && shared.holds_unseen_input(self.inner.queue.generation()))
+        {
             let _ = stream.sock().set_linger(Some(Duration::ZERO));
         }
         self.js_paused = out.paused;
@@ -832,8 +828,8 @@ impl Conn {
         }
         let inner = self.inner.clone();
         let mut q = inner.queue.lock();
-        if q.generation() != self.body_generation {
-            self.body_generation = q.generation();
+        let generation = q.generation();
+        if self.shared.body_batch.load(Ordering::Relaxed) != generation + 1 {
             self.body_in_batch = 0;
         }
         let batch = q.batch();
@@ -973,7 +969,7 @@ impl Conn {
                             self.body_in_batch += end - start;
                             self.shared
                                 .body_batch
-                                .store(self.body_generation + 1, Ordering::Relaxed);
+                                .store(generation + 1, Ordering::Relaxed);
                             self.rpos += n;
                         }
                         Ok((n, Decoded::NeedMore)) => {

@@ -338,11 +338,12 @@ impl EventQueue {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).taken
     }
 
-    /// Whether a connection that put `mine` body bytes into batch `generation` must wait for
-    /// JS to take it: the batch is at `BODY_BUDGET`, or that connection at its share.
-    pub fn body_full(&self, generation: u64, mine: usize) -> bool {
+    /// Whether a connection that put `mine` body bytes into the batch `tag` names (1 + its
+    /// generation) must wait for JS to take it: the batch is at `BODY_BUDGET`, or that
+    /// connection at its share.
+    pub fn body_full(&self, tag: u64, mine: usize) -> bool {
         let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.batch.body.len() >= BODY_BUDGET || (g.taken == generation && mine >= CONN_BODY_SHARE)
+        g.batch.body.len() >= BODY_BUDGET || (g.taken + 1 == tag && mine >= CONN_BODY_SHARE)
     }
 }
 
