@@ -897,6 +897,48 @@ test('req.destroy() in the handler with request bytes left unread: the client ge
   }
 })
 
+test("a body that arrives with its head in one packet comes as one 'data', as node's one 64 KiB read gives it", async (t) => {
+  const { server, port } = await startServer((req, res) => {
+    const pieces: number[] = []
+    req.on('data', (c: Buffer) => pieces.push(c.length))
+    req.on('end', () => res.end(pieces.join(',')))
+  })
+  try {
+    for (const size of [10_000, 30_000]) {
+      const conn = new RawConnection(port)
+      await conn.write(Buffer.concat([Buffer.from(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${size}\r\n\r\n`), Buffer.alloc(size, 'a')]))
+      const [response] = await conn.readResponses(1)
+      t.is(response.slice(response.indexOf('\r\n\r\n') + 4), String(size), `${size} bytes`)
+      conn.destroy()
+    }
+  } finally {
+    await close(server)
+  }
+})
+
+test('a request destroyed while its client is idle mid-body: everything sent was read, so the client gets an orderly close (FIN), as from node', async (t) => {
+  for (const when of ['data', 'later'] as const) {
+    const { server, port } = await startServer((req) => {
+      req.once('data', () => {
+        if (when === 'data') req.destroy()
+        else setImmediate(() => setImmediate(() => req.destroy()))
+      })
+    })
+    try {
+      const got = deferred<string>()
+      const conn = new RawConnection(port)
+      conn.socket.on('error', (e: NodeJS.ErrnoException) => got.resolve(`error ${e.code}`))
+      conn.socket.on('end', () => got.resolve('end'))
+      // 10 of the 100 bytes announced, then nothing more.
+      await conn.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789')
+      t.is(await within(got.promise, 10_000, `the connection to close (${when})`), 'end', when)
+      conn.destroy()
+    } finally {
+      await close(server)
+    }
+  }
+})
+
 test('a paused request destroyed when its body starts flowing again: the rest was never read, so the client gets a reset, as from node', async (t) => {
   const got = deferred<string>()
   const { server, port } = await startServer((req) => {

@@ -289,11 +289,12 @@ fn set_keep_alive(stream: &ConnStream, on: bool, delay: Duration) {
 /// Reads into the spare capacity of `buf`. A short read means the socket is drained, so the
 /// readiness is cleared in the same step (tokio's tick check keeps a newer edge): that saves
 /// the `read` that would only return EAGAIN.
-fn read_some(stream: &ConnStream, buf: &mut Vec<u8>) -> io::Result<usize> {
+fn read_some(stream: &ConnStream, buf: &mut Vec<u8>, max: usize) -> io::Result<usize> {
     let sock = stream.sock();
     let len = buf.len();
     let spare = buf.spare_capacity_mut();
-    let room = spare.len();
+    let room = spare.len().min(max);
+    let spare = &mut spare[..room];
     let mut got = 0;
     let r = stream.try_io(Interest::READABLE, || {
         let n = sock.recv(spare)?;
@@ -362,9 +363,11 @@ impl Conn {
             }
             let rpos_before = self.rpos;
             self.process_input();
-            let mid_body =
-                matches!(&self.reading, Reading::Body(d) if !d.is_done() && !d.ends_at_eof());
-            self.shared.mid_body.store(mid_body, Ordering::Relaxed);
+            let body_unparsed = self.rpos < self.rbuf.len()
+                && matches!(&self.reading, Reading::Body(d) if !d.is_done());
+            self.shared
+                .body_unparsed
+                .store(body_unparsed, Ordering::Relaxed);
             self.mark_read_end(rpos_before);
             self.push_tapped();
             if self.in_flight() >= self.inner.config.max_pipelined {
@@ -606,7 +609,26 @@ impl Conn {
         }
     }
 
+    /// Reads what Node's one read would: a read that filled a room smaller than 64 KiB goes on
+    /// in the same packet up to that size, so a request parses (and its body comes to 'data')
+    /// in the pieces Node's reads give, and what a destroy leaves unread is what Node leaves.
     fn read(&mut self, stream: &ConnStream) -> io::Result<()> {
+        loop {
+            let before = self.rbuf.len();
+            self.read_once(stream)?;
+            let packet = self.rbuf.len() - self.packet_start.min(self.rbuf.len());
+            let more = self.read_filled
+                && self.rbuf.len() > before
+                && packet < READ_CHUNK
+                && !self.eof
+                && !matches!(self.reading, Reading::Raw);
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+
+    fn read_once(&mut self, stream: &ConnStream) -> io::Result<()> {
         if self.rpos == self.rbuf.len() {
             self.rbuf.clear();
             self.rpos = 0;
@@ -629,8 +651,16 @@ impl Conn {
             self.rbuf.reserve(chunk);
         }
         let before = self.rbuf.len();
-        let room = self.rbuf.capacity() - before;
-        let result = read_some(stream, &mut self.rbuf);
+        // A read that continues a packet takes only what makes it up to Node's 64 KiB.
+        let in_packet = before.saturating_sub(self.packet_start);
+        let continues = self.read_filled && in_packet < READ_CHUNK;
+        let max = if continues {
+            READ_CHUNK - in_packet
+        } else {
+            READ_CHUNK
+        };
+        let room = (self.rbuf.capacity() - before).min(max);
+        let result = read_some(stream, &mut self.rbuf, room);
         let filled = self.rbuf.len() - before == room;
         if filled {
             self.big_reads = true;
@@ -644,7 +674,7 @@ impl Conn {
             Ok(n) => {
                 self.touch();
                 self.last_read = Instant::now();
-                if !(self.read_filled && before.saturating_sub(self.packet_start) < READ_CHUNK) {
+                if !continues {
                     self.packet_start = before;
                 }
                 self.read_filled = filled;

@@ -144,22 +144,23 @@ pub(crate) struct ConnShared {
     pub bytes_read: std::sync::atomic::AtomicU64,
     /// JS listens to the socket's data (`OP_TAP`): each read's bytes also go to JS as `DATA`.
     pub tap: AtomicBool,
-    /// A request body is still arriving (set by the task after each parse).
-    pub mid_body: AtomicBool,
+    /// Request body bytes the task has read but put in no batch yet (set after each parse).
+    pub body_unparsed: AtomicBool,
     /// 1 + the generation of the latest batch this connection put body bytes into; 0: none.
     pub body_batch: std::sync::atomic::AtomicU64,
 }
 
 impl ConnShared {
-    /// Request body JS has not seen: in a batch JS has not taken (`generation` is the batch
-    /// being filled), or not even arrived. Node's socket reads only as its parser goes, so there
-    /// those bytes are unread in the kernel when it closes, or arrive after; either way the peer
-    /// gets RST, at once when the body was sent in one go. Here a destroy() can come before the
-    /// rest has arrived, and a FIN then, RST at the peer's next segment, would tell it the wrong
-    /// thing first: such a close is a reset.
+    /// Input JS has not seen: request body in a batch JS has not taken (`generation` is the
+    /// batch being filled), or read by the task and in no batch yet, or still in the kernel.
+    /// Node's socket reads only as its parser goes, so there all of it would be unread in the
+    /// kernel when the socket closes, and the peer gets RST. A FIN first (shutdown on the JS
+    /// thread, before the task closes) would tell the peer the wrong thing. With nothing
+    /// unread, as when the peer went quiet mid-body, the close is a FIN, as Node's.
     pub fn holds_unseen_input(&self, generation: u64) -> bool {
-        self.mid_body.load(Ordering::Relaxed)
+        self.body_unparsed.load(Ordering::Relaxed)
             || self.body_batch.load(Ordering::Relaxed) == generation + 1
+            || self.stream.has_unread_input()
     }
 
     /// Tells the task to look at its commands (`out` is this connection's locked Outbox); the
@@ -889,7 +890,7 @@ fn start_connection(
         unwritten: AtomicUsize::new(0),
         bytes_read: std::sync::atomic::AtomicU64::new(0),
         tap: AtomicBool::new(false),
-        mid_body: AtomicBool::new(false),
+        body_unparsed: AtomicBool::new(false),
         body_batch: std::sync::atomic::AtomicU64::new(0),
     });
     inner

@@ -160,6 +160,12 @@ impl ConnStream {
         }
     }
 
+    /// The kernel holds bytes from the peer that nobody has read (a close now is a reset).
+    pub fn has_unread_input(&self) -> bool {
+        let mut byte = [std::mem::MaybeUninit::<u8>::uninit()];
+        matches!(self.sock().peek(&mut byte), Ok(n) if n > 0)
+    }
+
     pub fn is_tcp(&self) -> bool {
         matches!(self, Self::Tcp(_))
     }
