@@ -718,3 +718,79 @@ test("req.socket.parser[HTTPParser.kOnTimeout] holds the server's onParserTimeou
   t.is(await within(closed.promise, "socket close"), null)
   await close(server)
 })
+
+test("bytes the application pushes into the socket (socket.push, as Node's own test-http-header-overflow does) are parsed as if the client sent them", async (t) => {
+  const requests: string[] = []
+  const { server, port } = await startServer((req, res) => {
+    requests.push(`${req.method} ${req.url} ${req.headers.host}`)
+    res.end(`ok ${req.url}`)
+  })
+  server.on('connection', (socket: net.Socket) => {
+    if (requests.length === 0) socket.push('GET /pushed HTTP/1.1\r\nHost: from-push\r\n\r\n')
+  })
+  try {
+    const conn = new RawConnection(port)
+    const [pushed] = await conn.readResponses(1)
+    t.is(normalize(pushed), okKA('ok /pushed'))
+    // The client's own bytes follow on the same connection.
+    await conn.write('GET /sent HTTP/1.1\r\nHost: from-client\r\n\r\n')
+    const [sent] = await conn.readResponses(1)
+    t.is(normalize(sent), okKA('ok /sent'))
+    t.deepEqual(requests, ['GET /pushed from-push', 'GET /sent from-client'])
+    t.is(conn.socket.bytesWritten, 'GET /sent HTTP/1.1\r\nHost: from-client\r\n\r\n'.length)
+    conn.destroy()
+  } finally {
+    await close(server)
+  }
+})
+
+test("a head pushed into the socket over maxHeaderSize: 431 and HPE_HEADER_OVERFLOW with node's bytesParsed and rawPacket", async (t) => {
+  const payload = `GET /blah HTTP/1.1\r\nCookie: ${'a'.repeat(http.maxHeaderSize - 'Cookie: '.length + 1)}`
+  const errors: Array<Record<string, unknown>> = []
+  const { server, port } = await startServer(() => t.fail('no request'))
+  server.on('connection', (socket: net.Socket) => {
+    socket.on('error', (e: Error & { code?: string; bytesParsed?: number; rawPacket?: Buffer }) =>
+      errors.push({ message: e.message, code: e.code, bytesParsed: e.bytesParsed, rawPacket: e.rawPacket?.toString('latin1') }),
+    )
+    socket.push(payload)
+  })
+  try {
+    const conn = new RawConnection(port)
+    await conn.waitClose()
+    t.is(conn.data, 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n')
+    t.deepEqual(errors, [{ message: 'Parse Error: Header overflow', code: 'HPE_HEADER_OVERFLOW', bytesParsed: payload.length, rawPacket: payload }])
+  } finally {
+    await close(server)
+  }
+})
+
+test("a socket whose 'data' the application listens to: what the client sends is parsed once, and what the application pushes is parsed too", async (t) => {
+  const requests: string[] = []
+  const seen: string[] = []
+  let socket: net.Socket | undefined
+  const { server, port } = await startServer((req, res) => {
+    requests.push(req.url ?? '')
+    res.end('ok')
+  })
+  const connected = deferred()
+  server.on('connection', (s: net.Socket) => {
+    socket = s
+    s.on('data', (d: Buffer) => seen.push(d.toString('latin1')))
+    connected.resolve()
+  })
+  try {
+    const conn = new RawConnection(port)
+    // In Node no byte is read before 'connection'; here Rust may have read (and parsed) the
+    // first ones already, so the client waits for the listener.
+    await within(connected.promise, "'connection'")
+    await conn.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n')
+    await conn.readResponses(1)
+    socket?.push('GET /b HTTP/1.1\r\nHost: x\r\n\r\n')
+    await conn.readResponses(1)
+    t.deepEqual(requests, ['/a', '/b'])
+    t.deepEqual(seen, ['GET /a HTTP/1.1\r\nHost: x\r\n\r\n', 'GET /b HTTP/1.1\r\nHost: x\r\n\r\n'])
+    conn.destroy()
+  } finally {
+    await close(server)
+  }
+})

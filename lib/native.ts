@@ -43,6 +43,7 @@ export const OP_CLOSE_IF_IDLE = 11;
 export const OP_UPGRADE = 12;
 export const OP_TAP = 13;
 export const OP_RAW_CREDIT = 14;
+export const OP_INJECT = 15;
 /** src/server/mod.rs RAW_WINDOW: how far Rust reads a taken-over connection ahead of credit. */
 export const RAW_WINDOW = 128 * 1024;
 

@@ -1010,7 +1010,9 @@ export class Server extends AdoptingNetServer {
         const gone = outbox.tappedGone.get(id);
         outbox.tappedGone.delete(id);
         const off = bodyStart + meta[i + 2];
-        gone?.emit('data', Buffer.from(buf.subarray(off, off + meta[i + 3])));
+        const chunk = Buffer.from(buf.subarray(off, off + meta[i + 3]));
+        nativeChunks.add(chunk);
+        gone?.emit('data', chunk);
       } else if (kind === EV_CLOSE) {
         outbox.tappedGone.delete(id);
       }
@@ -1047,8 +1049,12 @@ export class Server extends AdoptingNetServer {
         // listens to (OP_TAP): the socket's data.
         const off = bodyStart + meta[i + 2];
         const chunk = Buffer.from(buf.subarray(off, off + meta[i + 3]));
-        if (socket._upgraded) socket._onRawData(chunk);
-        else if (!socket.push(chunk)) socket.pause();
+        if (socket._upgraded) {
+          socket._onRawData(chunk);
+        } else {
+          nativeChunks.add(chunk);
+          if (!socket.push(chunk)) socket.pause();
+        }
         // A read's 'data' is a libuv callback of its own in Node: its ticks run before the
         // events of the next read (a response ended in a 'data' listener is out first).
         runNextTicks();
@@ -1211,8 +1217,8 @@ export class Server extends AdoptingNetServer {
     socket.on('end', parser.onEnd);
     socket.on('close', parser.onClose);
     socket.on('drain', parser.onDrain);
-    // Node's socketOnData: there the parser's input; here Rust parses, so it only holds the
-    // place Node's listener has (applications count the socket's 'data' listeners).
+    // Node's socketOnData, the parser's input: here Rust reads and parses, so it passes on only
+    // bytes the application puts into the socket (and holds the place of Node's listener).
     socket.on('data', socketOnData);
     socket._paused = false;
     socket.setEncoding = socketSetEncoding;
@@ -1648,8 +1654,17 @@ function socketOnTimeout(this: Socket): void {
   if (!reqTimeout && !resTimeout && !serverTimeout) this.destroy();
 }
 
-/** Node's socketOnData listener; Rust is the parser, so there is nothing to feed. */
-function socketOnData(): void {}
+/** Chunks Rust read and a tapped socket's 'data' carries: its parser has them already. */
+const nativeChunks = new WeakSet<Uint8Array>();
+
+/**
+ * Node's socketOnData: the parser's input. Rust parses what it reads itself; what else the
+ * socket's 'data' carries (`socket.push(data)`, an emitted 'data') goes to it to be parsed.
+ */
+function socketOnData(this: Socket, d: Buffer | string): void {
+  if (typeof d !== 'string' && nativeChunks.has(d)) return;
+  if (this.parser && !this._nativeClosed && !this._upgraded) this.outbox.inject(this._id, typeof d === 'string' ? Buffer.from(d) : d);
+}
 
 type AddListener = (this: net.Socket, event: string | symbol, listener: (...args: unknown[]) => void) => net.Socket;
 

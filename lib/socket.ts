@@ -11,6 +11,7 @@ import {
   OP_KEEP_ALIVE,
   OP_NO_DELAY,
   OP_PAUSE,
+  OP_INJECT,
   OP_RAW_CREDIT,
   RAW_WINDOW,
   OP_RESUME,
@@ -227,6 +228,21 @@ export class Outbox {
     this.arena.copy(bigger, 0, 0, this.arenaLen);
     this.arena = bigger;
     if (this.arenaLen + n > bigger.length) this.flush();
+  }
+
+  /**
+   * Bytes the application put into connection `id`'s readable side (`socket.push`): Node's
+   * parser takes them as if read, so they go to Rust's (OP_INJECT), in pieces the arena holds.
+   */
+  inject(id: number, chunk: Uint8Array): void {
+    for (let off = 0; off < chunk.byteLength; off += LARGE) {
+      const piece = chunk.subarray(off, Math.min(chunk.byteLength, off + LARGE));
+      if (this.arenaLen + piece.byteLength > this.arena.length) this.makeRoom(piece.byteLength);
+      this.settleRope();
+      this.arena.set(piece, this.arenaLen);
+      this.op(OP_INJECT, id, this.arenaLen, piece.byteLength);
+      this.arenaLen += piece.byteLength;
+    }
   }
 
   private writeLarge(id: number, chunk: Uint8Array): void {

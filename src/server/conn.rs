@@ -127,6 +127,8 @@ struct Conn {
     upgrade_body: Option<BodyDecoder>,
     /// Bytes at the end of `rbuf` read since the last `DATA` of a tapped connection.
     tap_unsent: usize,
+    /// Bytes the application pushed into the socket (OP_INJECT), parsed as a read of their own.
+    injected: Vec<u8>,
     /// This task's waker, kept in the Outbox for `submit` to wake.
     waker: Waker,
 }
@@ -196,6 +198,7 @@ pub(super) async fn run(inner: Arc<ServerInner>, id: u32, shared: Arc<ConnShared
         upgrade_head_sent: false,
         upgrade_body: None,
         tap_unsent: 0,
+        injected: Vec::new(),
         waker: std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await,
     };
     let errno = conn.serve(stream).await;
@@ -370,6 +373,9 @@ impl Conn {
                 .store(body_unparsed, Ordering::Relaxed);
             self.mark_read_end(rpos_before);
             self.push_tapped();
+            if self.take_injected() {
+                continue;
+            }
             if self.in_flight() >= self.inner.config.max_pipelined {
                 // Stopped at the bound: from here on a finished response must wake the task.
                 let mut out = self.shared.lock();
@@ -535,6 +541,9 @@ impl Conn {
             let _ = stream.sock().set_linger(Some(Duration::ZERO));
         }
         self.js_paused = out.paused;
+        if !out.injected.is_empty() {
+            self.injected.append(&mut out.injected);
+        }
         if out.raw_credit > 0 {
             self.raw_window += std::mem::take(&mut out.raw_credit);
             out.raw_blocked = false;
@@ -1053,6 +1062,30 @@ impl Conn {
         }
         let mut q = self.inner.queue.lock();
         q.batch().meta.extend_from_slice(&[EV_READ_END, self.id]);
+    }
+
+    /// Bytes the application pushed into the socket: in Node they reach the parser through
+    /// the socket's 'data', as a read does, so here they join the input as a packet of their
+    /// own (not counted in bytesRead, not sent back as DATA: JS emitted them already). Returns
+    /// whether there were any, to parse them before waiting.
+    fn take_injected(&mut self) -> bool {
+        if self.injected.is_empty() {
+            return false;
+        }
+        if matches!(self.reading, Reading::Raw) {
+            // Raw bytes are the application's own stream: nothing parses them.
+            self.injected.clear();
+            return false;
+        }
+        if self.rpos == self.rbuf.len() {
+            self.rbuf.clear();
+            self.rpos = 0;
+        }
+        self.packet_start = self.rbuf.len();
+        self.read_filled = false;
+        self.rbuf.append(&mut self.injected);
+        self.touch();
+        true
     }
 
     /// A tapped connection's latest reads, as `DATA` after the events parsed from them: in

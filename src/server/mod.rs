@@ -82,6 +82,9 @@ pub const OP_TAP: u32 = 13; // every read's bytes go to JS too (DATA), while HTT
 /// a: bytes of a taken-over connection's DATA that left JS's buffer (or found it below its
 /// high-water mark): the task may read that much more. See `RAW_WINDOW`.
 pub const OP_RAW_CREDIT: u32 = 14;
+/// a, b: offset and length in the arena of bytes the application put into the socket's
+/// readable side (`socket.push(data)`): Node's parser takes them as if read, so does ours.
+pub const OP_INJECT: u32 = 15;
 
 /// How far a taken-over connection reads ahead of JS: the DATA bytes not yet credited back.
 /// As a net.Socket reads on until its buffer passes the high-water mark, then stops until
@@ -121,6 +124,8 @@ pub(crate) struct Outbox {
     pub upgrade: Option<u32>,
     /// OP_RAW_CREDIT's bytes, until the task takes them.
     pub raw_credit: usize,
+    /// OP_INJECT's bytes, until the task takes them as its next read.
+    pub injected: Vec<u8>,
     /// The task stopped reading a taken-over connection for want of credit: a credit wakes it.
     pub raw_blocked: bool,
     /// Already in the list of connections the current `submit` writes after its ops.
@@ -670,6 +675,12 @@ impl Server {
                     // this turn's writes (sent below) before that.
                     OP_TAP => conn.tap.store(true, Ordering::Release),
                     OP_RAW_CREDIT => out.raw_credit += a as usize,
+                    OP_INJECT => {
+                        let (start, end) = (a as usize, a as usize + b as usize);
+                        if let Some(bytes) = arena.get(start..end) {
+                            out.injected.extend_from_slice(bytes);
+                        }
+                    }
                     _ => {}
                 }
                 // Everything but writes, finished responses and credit changes what the task
