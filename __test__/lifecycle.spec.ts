@@ -305,6 +305,21 @@ test("server[kConnectionsCheckingInterval] (Node's symbol, from _http_server): s
   await closed
   t.is(timer(server), first)
 
+  // It is the work of the server's own 'listening' listener, as Node's setupConnectionsTracking:
+  // an emitted 'listening' replaces the timer (Node's test-http-server-clear-timer).
+  const emitted = http.createServer()
+  t.deepEqual(
+    emitted.listeners('listening').map((f) => f.name),
+    ['setupConnectionsTracking'],
+  )
+  emitted.emit('listening')
+  const before = timer(emitted)
+  emitted.emit('listening')
+  t.is(before?._destroyed, true)
+  t.is(timer(emitted)?._destroyed, false)
+  emitted.close()
+  t.is(timer(emitted)?._destroyed, true)
+
   const other = http.createServer({ connectionsCheckingInterval: 1234 })
   t.is((other as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval, 1234)
   const err = t.throws(() => http.createServer({ connectionsCheckingInterval: -1 })) as NodeJS.ErrnoException

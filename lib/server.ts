@@ -429,6 +429,7 @@ export class Server extends AdoptingNetServer {
     if (o.connectionsCheckingInterval !== undefined) validateInteger(o.connectionsCheckingInterval, 'connectionsCheckingInterval');
     this.connectionsCheckingInterval = o.connectionsCheckingInterval ?? 30_000;
     if (requestListener) this.on('request', requestListener);
+    this.on('listening', setupConnectionsTracking);
     this.on('connection', this.connectionListener);
   }
 
@@ -702,9 +703,6 @@ export class Server extends AdoptingNetServer {
     this.listening = true;
     this._handle = new ServerHandle(this, result.fd ?? -1);
     this._updateLoopHold();
-    // Node's setupConnectionsTracking, run by its first 'listening' listener.
-    clearInterval(this[kConnectionsCheckingInterval]);
-    this[kConnectionsCheckingInterval] = setInterval(noop, this.connectionsCheckingInterval).unref();
     // Node's emitListeningNT: a server closed in the meantime (no handle) stays silent.
     process.nextTick(() => {
       if (this._handle) this.emit('listening');
@@ -1711,6 +1709,16 @@ function socketSetEncoding(): never {
 }
 
 function noop(): void {}
+
+/**
+ * Node's 'listening' listener of every http.Server: (re)starts the connection-checking timer.
+ * Rust times headersTimeout and requestTimeout itself, so the timer only holds Node's place
+ * (code that looks at it, or clears it, finds it as in Node).
+ */
+function setupConnectionsTracking(this: Server): void {
+  clearInterval(this[kConnectionsCheckingInterval]);
+  this[kConnectionsCheckingInterval] = setInterval(noop, this.connectionsCheckingInterval).unref();
+}
 
 /** Node's socketOnError: 'clientError', or the canned reply and close. */
 function socketOnError(this: Socket, e: ParseErrorShape): void {
