@@ -35,7 +35,8 @@ export declare class BindingServer {
   listenPath(path: string, backlog: number): BindingListenResult
   /** `socket.bytesRead` while the connection is open; `null` once it closed. */
   bytesRead(id: number): number | null
-  setMaxConnections(n: number): void
+  /** `server.maxConnections` as a whole number of connections; `undefined`: no limit. */
+  setMaxConnections(limit?: number | undefined | null): void
   stopAccepting(): void
   connectionCount(): number
   /** Lets the process exit while this server is listening (`server.unref()`). */

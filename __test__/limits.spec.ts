@@ -695,6 +695,34 @@ test("maxConnections = 1: a second simultaneous connection is closed by the serv
   }
 })
 
+test("maxConnections 0, negative or NaN: net.Server's test of the Node line (0 is no limit on Node 20, drops every connection from 21; a negative limit drops every one; NaN none)", async (t) => {
+  const zeroDrops = Number(process.versions.node.split('.')[0]) >= 21
+  for (const [limit, drops] of [
+    [0, zeroDrops],
+    [-1, true],
+    [Number.NaN, false],
+  ] as const) {
+    const { server, port } = await startServer(echoUrl)
+    server.maxConnections = limit
+    let dropped = 0
+    const dropSeen = deferred()
+    server.on('drop', () => {
+      dropped++
+      dropSeen.resolve()
+    })
+    try {
+      const conn = new RawConnection(port)
+      await conn.write('GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+      await conn.waitClose()
+      t.is(conn.data === '' ? 'dropped' : 'served', drops ? 'dropped' : 'served', `maxConnections ${limit}`)
+      if (drops) await within(dropSeen.promise, "'drop' event")
+      t.is(dropped, drops ? 1 : 0, `'drop' events, maxConnections ${limit}`)
+    } finally {
+      await close(server)
+    }
+  }
+})
+
 test('maxConnections: once the first connection is gone a new one is served again', async (t) => {
   const { server, port } = await startServer(echoUrl)
   server.maxConnections = 1

@@ -67,6 +67,8 @@ const HAS_SHOULD_UPGRADE_CALLBACK = typeof probeServer.shouldUpgradeCallback ===
 const kDetachAbortSignal = optionalSymbol(http.IncomingMessage.prototype, 'kDetachAbortSignal');
 /** Node 24's socketOnClose also destroys the responses still queued behind the current one. */
 const ABORTS_QUEUED_RESPONSES = nodeAtLeast(24);
+/** From Node 21 (nodejs/node#48276) `maxConnections = 0` drops every connection; before, no limit. */
+const ZERO_MAX_CONNECTIONS_DROPS = nodeAtLeast(21);
 /**
  * Node's symbol for the server's connection-checking timer (exported by `_http_server`), so code
  * that reads Node's server there reads ours.
@@ -664,7 +666,7 @@ export class Server extends AdoptingNetServer {
       maxPipelined: this.maxPipelinedRequests,
       keepAliveTimeout: keepAliveMs(this),
     });
-    if (this.maxConnectionsValue !== undefined) native.setMaxConnections(this.maxConnectionsValue);
+    native.setMaxConnections(connectionLimit(this.maxConnectionsValue));
     // Like net.Server's connection count: kept by the socket, not by a listener an upgrade drops.
     outbox = new Outbox(native, () => this.emitCloseIfDrained());
     this.outboxes.add(outbox);
@@ -717,7 +719,7 @@ export class Server extends AdoptingNetServer {
   /** Applies `server.maxConnections` (see the accessor after the class). */
   _setMaxConnections(n: number | undefined): void {
     this.maxConnectionsValue = n;
-    this.native?.setMaxConnections(typeof n === 'number' && n >= 0 ? Math.min(n, 0xffffffff) >>> 0 : 0);
+    this.native?.setMaxConnections(connectionLimit(n));
   }
 
   _getMaxConnections(): number | undefined {
@@ -1709,6 +1711,19 @@ function socketSetEncoding(): never {
 }
 
 function noop(): void {}
+
+/**
+ * The most connections open at once that net.Server's test `_connections >= maxConnections`
+ * allows (`undefined`: no limit): Node 20 tests only a truthy `maxConnections`, later lines any
+ * but null; a negative limit drops every connection on both.
+ */
+function connectionLimit(n: unknown): number | undefined {
+  if (ZERO_MAX_CONNECTIONS_DROPS ? n == null : !n) return undefined;
+  const limit = Number(n);
+  // `count >= NaN` never holds.
+  if (Number.isNaN(limit)) return undefined;
+  return limit <= 0 ? 0 : Math.min(Math.ceil(limit), 0xfffffffe);
+}
 
 /**
  * Node's 'listening' listener of every http.Server: (re)starts the connection-checking timer.

@@ -271,9 +271,10 @@ impl BindingServer {
         self.server.bytes_read(id).map(|n| n as f64)
     }
 
+    /// `server.maxConnections` as a whole number of connections; `undefined`: no limit.
     #[napi]
-    pub fn set_max_connections(&self, n: u32) {
-        self.server.set_max_connections(n);
+    pub fn set_max_connections(&self, limit: Option<u32>) {
+        self.server.set_max_connections(limit);
     }
 
     #[napi]

@@ -188,7 +188,8 @@ pub(crate) struct ServerInner {
     conns: Mutex<FxHashMap<u32, Arc<ConnShared>>>,
     next_id: AtomicU32,
     pub connections: AtomicUsize,
-    /// Node's `server.maxConnections`; 0: unlimited. Settable at any time.
+    /// 1 + the most connections open at once (Node's `server.maxConnections`, where 0 drops
+    /// every connection); 0: no limit. Settable at any time.
     pub max_connections: AtomicU32,
     stop_accepting: Notify,
     closed: AtomicBool,
@@ -590,8 +591,10 @@ impl Server {
         conns.get(&id).map(|c| c.bytes_read.load(Ordering::Relaxed))
     }
 
-    pub fn set_max_connections(&self, n: u32) {
-        self.inner.max_connections.store(n, Ordering::Relaxed);
+    /// Over `limit` connections open, new ones are closed at once (`None`: no limit).
+    pub fn set_max_connections(&self, limit: Option<u32>) {
+        let stored = limit.map_or(0, |n| n.saturating_add(1));
+        self.inner.max_connections.store(stored, Ordering::Relaxed);
     }
 
     pub fn connection_count(&self) -> usize {
@@ -882,7 +885,7 @@ fn start_connection(
     listen_addr: Option<SocketAddr>,
 ) {
     let max = inner.max_connections.load(Ordering::Relaxed);
-    if max > 0 && inner.connections.load(Ordering::SeqCst) >= max as usize {
+    if max > 0 && inner.connections.load(Ordering::SeqCst) >= (max - 1) as usize {
         // Over maxConnections Node closes the new socket at once and emits 'drop'.
         let local =
             listen_addr.or_else(|| stream.sock().local_addr().ok().and_then(|a| a.as_socket()));
