@@ -794,3 +794,32 @@ test("a socket whose 'data' the application listens to: what the client sends is
     await close(server)
   }
 })
+
+test("a 'data' listener added in 'connection' gets what the client sent at once: Node reads nothing before 'connection'", async (t) => {
+  const request = 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+  const seen: string[] = []
+  const { server, port } = await startServer((_req, res) => res.end('ok'))
+  server.on('connection', (socket: net.Socket) => {
+    let data = ''
+    socket.on('data', (d: Buffer) => (data += d.toString('latin1')))
+    socket.on('close', () => seen.push(data))
+  })
+  try {
+    for (let i = 0; i < 20; i++) {
+      // Written before the connection is even established: the bytes arrive with it.
+      const answer = await new Promise<string>((resolve, reject) => {
+        const c = net.connect(port, '127.0.0.1')
+        let got = ''
+        c.on('data', (d: Buffer) => (got += d.toString('latin1')))
+        c.on('close', () => resolve(got))
+        c.on('error', reject)
+        c.write(request)
+      })
+      t.true(answer.endsWith('ok'))
+    }
+    for (let i = 0; i < 100 && seen.length < 20; i++) await sleep(10)
+    t.deepEqual(seen, Array.from({ length: 20 }, () => request))
+  } finally {
+    await close(server)
+  }
+})

@@ -20,6 +20,7 @@ export const EV_DROP = 10;
 export const EV_DATA = 11;
 export const EV_UPGRADE_HEAD = 12;
 export const EV_READ_END = 13;
+export const EV_EARLY_DATA = 14;
 
 export const HEAD_KEEP_ALIVE = 1;
 export const HEAD_UPGRADE = 2;
@@ -44,6 +45,7 @@ export const OP_UPGRADE = 12;
 export const OP_TAP = 13;
 export const OP_RAW_CREDIT = 14;
 export const OP_INJECT = 15;
+export const OP_BATCH_SEEN = 16;
 /** src/server/mod.rs RAW_WINDOW: how far Rust reads a taken-over connection ahead of credit. */
 export const RAW_WINDOW = 128 * 1024;
 

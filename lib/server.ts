@@ -18,6 +18,7 @@ import {
   EV_DATA,
   EV_UPGRADE_HEAD,
   EV_READ_END,
+  EV_EARLY_DATA,
   EV_DRAIN,
   EV_DROP,
   EV_END,
@@ -943,6 +944,7 @@ export class Server extends AdoptingNetServer {
       const off = meta[i + 2];
       const s = new Socket(id, outbox, text.slice(off, off + meta[i + 3]), meta[i + 4], meta[i + 5], meta[i + 6], this.highWaterMark);
       outbox.sockets.set(id, s);
+      outbox.connectionsAnnounced = true;
       s._syncHold();
       // The HTTP side attaches through its own 'connection' listener, as in Node.
       this.emit('connection', s);
@@ -968,6 +970,19 @@ export class Server extends AdoptingNetServer {
       );
       return;
     }
+    let early = false;
+    if (kind === EV_EARLY_DATA) {
+      // A read Rust made before JS ran this connection's 'connection' listeners, which in Node
+      // come before any read: the socket's data if it was tapped before the read's events were
+      // dispatched (in 'connection', or during an earlier read's), as Node's listeners then.
+      const s = outbox.sockets.get(id) ?? outbox.tappedGone.get(id);
+      if (s === undefined) return;
+      const tappedBefore = s._tapped && s._tapEvents <= s._readStartEvents;
+      s._readStartEvents = s._inputEvents;
+      if (!tappedBefore) return;
+      kind = EV_DATA;
+      early = true;
+    }
     let socket = outbox.sockets.get(id);
     // The rest of a read whose socket a handler destroyed: read from the kernel all the same.
     let restOfRead = false;
@@ -989,6 +1004,7 @@ export class Server extends AdoptingNetServer {
       this.parsingSocket = socket;
     }
     if (socket && kind !== EV_DRAIN && kind !== EV_TIMEOUT && kind !== EV_CLOSE) {
+      if (!early) socket._inputEvents++;
       if (socket._held !== null) {
         // Read after the read in which reading stopped: Node's parser has not seen it yet.
         socket._held.push({ meta: meta.slice(i, i + eventLength(meta, i)), text, buf, bodyStart });
@@ -1521,6 +1537,7 @@ function eventLength(meta: Uint32Array, i: number): number {
       return 8 + 4 * meta[i + 7];
     case EV_BODY:
     case EV_DATA:
+    case EV_EARLY_DATA:
     case EV_UPGRADE_HEAD:
       return 4;
     case EV_END:
@@ -1693,6 +1710,7 @@ function socketListenerWrapper(name: 'on' | 'addListener' | 'prependListener'): 
     }
     if ((event === 'data' || event === 'readable') && !socket._tapped) {
       socket._tapped = true;
+      socket._tapEvents = socket._inputEvents;
       if (!socket._nativeClosed) socket.outbox.op(OP_TAP, socket._id);
     }
     return res;

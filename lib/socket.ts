@@ -12,6 +12,7 @@ import {
   OP_NO_DELAY,
   OP_PAUSE,
   OP_INJECT,
+  OP_BATCH_SEEN,
   OP_RAW_CREDIT,
   RAW_WINDOW,
   OP_RESUME,
@@ -281,9 +282,20 @@ export class Outbox {
     else this.op(OP_DESTROY, id, how);
   }
 
-  /** The batch was dispatched: the destroys it saw go to Rust. */
+  /** The batch being dispatched announced connections (see `endDispatch`). */
+  connectionsAnnounced = false;
+
+  /**
+   * The batch was dispatched: the destroys it saw go to Rust, and if it announced connections,
+   * word that their 'connection' listeners ran, after the taps they made (and their ticks'):
+   * Rust stops handing their reads over as EARLY_DATA.
+   */
   endDispatch(): void {
     this.dispatching = false;
+    if (this.connectionsAnnounced) {
+      this.connectionsAnnounced = false;
+      this.op(OP_BATCH_SEEN, 0);
+    }
     if (this.destroysDeferred.size === 0) return;
     for (const [id, how] of this.destroysDeferred) this.op(OP_DESTROY, id, how);
     this.destroysDeferred.clear();
@@ -429,6 +441,14 @@ export class Socket extends net.Socket {
   _upgraded = false;
   /** Rust hands this connection's bytes to JS as they are read (see OP_TAP). */
   _tapped = false;
+  /**
+   * Counts of this socket's input events dispatched: in all (`_inputEvents`), when it was tapped,
+   * and before the latest read JS got as EARLY_DATA (a read Rust made before JS ran the
+   * 'connection' listeners): that read is the application's 'data' only if the tap came first.
+   */
+  _inputEvents = 0;
+  _tapEvents = 0;
+  _readStartEvents = 0;
   _hadError = false;
   /** Bytes handed to the Outbox (net.Socket's `_bytesDispatched`); see `bytesWritten`. */
   _bytesDispatched = 0;

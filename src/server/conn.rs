@@ -127,6 +127,10 @@ struct Conn {
     upgrade_body: Option<BodyDecoder>,
     /// Bytes at the end of `rbuf` read since the last `DATA` of a tapped connection.
     tap_unsent: usize,
+    /// The batch that announced the connection. Until JS has dispatched it, JS may still tap
+    /// the connection in a 'connection' listener, which in Node runs before any read: reads
+    /// until then go to JS as `EARLY_DATA`, kept if it did.
+    announced_in: Option<u64>,
     /// Bytes the application pushed into the socket (OP_INJECT), parsed as a read of their own.
     injected: Vec<u8>,
     /// This task's waker, kept in the Outbox for `submit` to wake.
@@ -134,14 +138,15 @@ struct Conn {
 }
 
 /// Announces an accepted connection (`EV_CONNECTION`), from the accept loop: 'connection'
-/// events come in the order the connections were accepted, whichever task runs first.
+/// events come in the order the connections were accepted, whichever task runs first. Returns
+/// the generation of the batch the event went into.
 pub(super) fn announce(
     inner: &ServerInner,
     id: u32,
     stream: &ConnStream,
     peer: Option<SocketAddr>,
     listen_addr: Option<SocketAddr>,
-) {
+) -> u64 {
     // A listener bound to one address gives every connection that local address; only a
     // wildcard bind needs the getsockname call.
     let local = match listen_addr {
@@ -150,10 +155,16 @@ pub(super) fn announce(
     };
     let mut q = inner.queue.lock();
     push_connection(q.batch(), EV_CONNECTION, id, peer, local);
+    q.generation()
 }
 
-/// Serves an announced connection until it closes.
-pub(super) async fn run(inner: Arc<ServerInner>, id: u32, shared: Arc<ConnShared>) {
+/// Serves a connection announced in batch `announced_in` until it closes.
+pub(super) async fn run(
+    inner: Arc<ServerInner>,
+    id: u32,
+    shared: Arc<ConnShared>,
+    announced_in: u64,
+) {
     let config = &inner.config;
     let stream = &shared.stream;
     stream.set_nodelay(config.no_delay);
@@ -198,6 +209,7 @@ pub(super) async fn run(inner: Arc<ServerInner>, id: u32, shared: Arc<ConnShared
         upgrade_head_sent: false,
         upgrade_body: None,
         tap_unsent: 0,
+        announced_in: Some(announced_in),
         injected: Vec::new(),
         waker: std::future::poll_fn(|cx| Poll::Ready(cx.waker().clone())).await,
     };
@@ -687,7 +699,7 @@ impl Conn {
                     self.packet_start = before;
                 }
                 self.read_filled = filled;
-                if self.shared.tap.load(Ordering::Acquire) {
+                if self.shared.tap.load(Ordering::Acquire) || self.connection_unseen() {
                     self.tap_unsent += n;
                 }
                 self.shared
@@ -1097,8 +1109,25 @@ impl Conn {
             return;
         }
         let start = self.rbuf.len().saturating_sub(n);
+        let kind = if self.shared.tap.load(Ordering::Acquire) {
+            EV_DATA
+        } else {
+            EV_EARLY_DATA
+        };
         let mut q = self.inner.queue.lock();
-        q.batch().push_bytes(EV_DATA, self.id, &self.rbuf[start..]);
+        q.batch().push_bytes(kind, self.id, &self.rbuf[start..]);
+    }
+
+    /// JS may not have run the connection's 'connection' listeners yet (see `announced_in`).
+    fn connection_unseen(&mut self) -> bool {
+        let Some(generation) = self.announced_in else {
+            return false;
+        };
+        if self.inner.queue.dispatched() <= generation {
+            return true;
+        }
+        self.announced_in = None;
+        false
     }
 
     /// A request began arriving: its headersTimeout / requestTimeout run from now.

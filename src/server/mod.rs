@@ -85,6 +85,9 @@ pub const OP_RAW_CREDIT: u32 = 14;
 /// a, b: offset and length in the arena of bytes the application put into the socket's
 /// readable side (`socket.push(data)`): Node's parser takes them as if read, so does ours.
 pub const OP_INJECT: u32 = 15;
+/// JS has dispatched every batch it took, with the ticks they queued: the taps its 'connection'
+/// listeners made are in (see `Conn::announced_in`).
+pub const OP_BATCH_SEEN: u32 = 16;
 
 /// How far a taken-over connection reads ahead of JS: the DATA bytes not yet credited back.
 /// As a net.Socket reads on until its buffer passes the high-water mark, then stops until
@@ -617,8 +620,15 @@ impl Server {
         let mut touched: Vec<&Arc<ConnShared>> = Vec::new();
         // One clock read per submit: the responses of a turn finish together.
         let mut now = None;
+        let mut batches_seen = false;
         let mut i = 0;
         while i + 4 <= ops.len() {
+            if ops[i] == OP_BATCH_SEEN {
+                // Taken once this turn's taps are all in, below.
+                batches_seen = true;
+                i += 4;
+                continue;
+            }
             let id = ops[i + 1];
             let Some(conn) = conns.get(&id) else {
                 // Closed already: its output has nowhere to go.
@@ -744,6 +754,9 @@ impl Server {
             if let Some(w) = waker {
                 w.wake();
             }
+        }
+        if batches_seen {
+            self.inner.queue.batches_seen();
         }
         over
     }
@@ -895,7 +908,7 @@ fn start_connection(
         return;
     }
     let id = inner.next_id.fetch_add(1, Ordering::Relaxed);
-    conn::announce(inner, id, &stream, peer, listen_addr);
+    let announced_in = conn::announce(inner, id, &stream, peer, listen_addr);
     let shared = Arc::new(ConnShared {
         id,
         stream,
@@ -919,7 +932,7 @@ fn start_connection(
         closed: false,
     };
     local::spawn(async move {
-        conn::run(registered.inner.clone(), id, shared).await;
+        conn::run(registered.inner.clone(), id, shared, announced_in).await;
         registered.close_reported();
     });
 }

@@ -28,6 +28,7 @@ use tokio::sync::Notify;
 /// - `DROP`: as `CONNECTION`, with id 0: a connection closed at once for `maxConnections`
 /// - `DATA`: off, len into `body`: raw bytes of a connection JS took over (upgrade, CONNECT)
 /// - `UPGRADE_HEAD`: off, len into `body`: right after the `HEAD` of an upgrade or CONNECT
+/// - `EARLY_DATA`: as `DATA`, a read of a connection JS may have tapped meanwhile
 ///   request without a body, the bytes read past that head (Node's `head` argument of
 ///   'upgrade'/'connect'; `len` may be 0)
 /// - `READ_END`: (none) the events of one read end here and a request body is still arriving:
@@ -45,6 +46,9 @@ pub const EV_DROP: u32 = 10;
 pub const EV_DATA: u32 = 11;
 pub const EV_UPGRADE_HEAD: u32 = 12;
 pub const EV_READ_END: u32 = 13;
+/// A read's bytes, as `DATA`, for a connection JS may have tapped in a 'connection' listener
+/// it had not run when the read happened: JS keeps them only if it did.
+pub const EV_EARLY_DATA: u32 = 14;
 
 /// `HEAD` flags.
 pub const HEAD_KEEP_ALIVE: u32 = 1;
@@ -62,7 +66,7 @@ pub fn event_len(meta: &[u32], i: usize) -> usize {
     match meta[i] {
         EV_CONNECTION | EV_DROP => 7,
         EV_HEAD => 8 + 4 * meta[i + 7] as usize,
-        EV_BODY | EV_DATA | EV_UPGRADE_HEAD => 4,
+        EV_BODY | EV_DATA | EV_EARLY_DATA | EV_UPGRADE_HEAD => 4,
         EV_END => 3 + 4 * meta[i + 2] as usize,
         EV_CLOSE => 5,
         EV_ERROR => 6,
@@ -138,6 +142,8 @@ struct Inner {
     /// Batches JS has taken: a connection's share of the batch being filled is counted within
     /// one of these.
     taken: u64,
+    /// Batches JS has said it dispatched (`OP_BATCH_SEEN`), their 'connection' listeners run.
+    seen: u64,
 }
 
 pub struct EventQueue {
@@ -287,6 +293,7 @@ impl EventQueue {
                 scheduled: false,
                 deferred: false,
                 taken: 0,
+                seen: 0,
             }),
             waker,
             this: this.clone(),
@@ -331,6 +338,19 @@ impl EventQueue {
             g.batch = batch;
         }
         r
+    }
+
+    /// JS has dispatched every batch it took (`OP_BATCH_SEEN`, JS thread).
+    pub fn batches_seen(&self) {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.seen = g.taken;
+    }
+
+    /// How many batches JS has dispatched: those it said so of, and every one before the
+    /// latest it took (it takes a batch only once done with the one before).
+    pub fn dispatched(&self) -> u64 {
+        let g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.seen.max(g.taken.saturating_sub(1))
     }
 
     /// Which batch is being filled (`QueueGuard::generation`), without appending.
