@@ -637,16 +637,19 @@ impl Conn {
         loop {
             let before = self.rbuf.len();
             self.read_once(stream)?;
-            let packet = self.rbuf.len() - self.packet_start.min(self.rbuf.len());
-            let more = self.read_filled
+            let more = self.packet_open()
                 && self.rbuf.len() > before
-                && packet < READ_CHUNK
                 && !self.eof
                 && !matches!(self.reading, Reading::Raw);
             if !more {
                 return Ok(());
             }
         }
+    }
+
+    /// The latest read filled its room short of 64 KiB: the next one continues its packet.
+    fn packet_open(&self) -> bool {
+        self.read_filled && self.rbuf.len().saturating_sub(self.packet_start) < READ_CHUNK
     }
 
     fn read_once(&mut self, stream: &ConnStream) -> io::Result<()> {
@@ -673,10 +676,9 @@ impl Conn {
         }
         let before = self.rbuf.len();
         // A read that continues a packet takes only what makes it up to Node's 64 KiB.
-        let in_packet = before.saturating_sub(self.packet_start);
-        let continues = self.read_filled && in_packet < READ_CHUNK;
+        let continues = self.packet_open();
         let max = if continues {
-            READ_CHUNK - in_packet
+            READ_CHUNK - before.saturating_sub(self.packet_start)
         } else {
             READ_CHUNK
         };
