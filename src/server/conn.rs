@@ -652,7 +652,8 @@ impl Conn {
         self.read_filled && self.rbuf.len().saturating_sub(self.packet_start) < READ_CHUNK
     }
 
-    fn read_once(&mut self, stream: &ConnStream) -> io::Result<()> {
+    /// Input parsed to its end is dropped before more joins it (a large buffer given back).
+    fn drop_parsed_input(&mut self) {
         if self.rpos == self.rbuf.len() {
             self.rbuf.clear();
             self.rpos = 0;
@@ -661,6 +662,10 @@ impl Conn {
                 self.rbuf = Vec::new();
             }
         }
+    }
+
+    fn read_once(&mut self, stream: &ConnStream) -> io::Result<()> {
+        self.drop_parsed_input();
         let chunk = if self.big_reads {
             READ_CHUNK
         } else {
@@ -1091,10 +1096,7 @@ impl Conn {
             self.injected.clear();
             return false;
         }
-        if self.rpos == self.rbuf.len() {
-            self.rbuf.clear();
-            self.rpos = 0;
-        }
+        self.drop_parsed_input();
         self.packet_start = self.rbuf.len();
         self.read_filled = false;
         self.rbuf.append(&mut self.injected);
