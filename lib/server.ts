@@ -9,7 +9,6 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as http from 'node:http';
 import { inspect } from 'node:util';
-import { getDefaultHighWaterMark } from 'node:stream';
 import { binding, NATIVE_METHODS, type BindingServer } from './native';
 import {
   EV_BODY,
@@ -61,6 +60,16 @@ const HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER = 1000;
 const probeServer = new http.Server() as http.Server & Record<string, unknown>;
 const HAS_KEEP_ALIVE_TIMEOUT_BUFFER = 'keepAliveTimeoutBuffer' in probeServer;
 const HAS_SHOULD_UPGRADE_CALLBACK = typeof probeServer.shouldUpgradeCallback === 'function';
+/** Node 24: `httpValidation` ('strict' / 'relaxed' / 'insecure'), which of llhttp's lenient flags. */
+const HAS_HTTP_VALIDATION = 'httpValidation' in probeServer;
+const HTTP_VALIDATION_MODES = ['strict', 'relaxed', 'insecure'] as const;
+type HttpValidation = (typeof HTTP_VALIDATION_MODES)[number];
+/**
+ * Node 24: `optimizeEmptyRequests`, a request without Content-Length or Transfer-Encoding ended
+ * and dumped before 'request' (IncomingMessage#_dumpAndCloseReadable).
+ */
+const HAS_OPTIMIZE_EMPTY_REQUESTS = typeof (http.IncomingMessage.prototype as unknown as Record<string, unknown>)._dumpAndCloseReadable === 'function';
+const kOptimizeEmptyRequests = Symbol('OptimizeEmptyRequestsOption');
 /**
  * Node 24's req.signal listens for the socket's 'close' until the response finishes; its
  * resOnFinish detaches it (the method is on IncomingMessage.prototype under this symbol).
@@ -172,25 +181,82 @@ function onParserTimeout(server: Server, socket: Socket): void {
   if (!server.emit('timeout', socket)) socket.destroy();
 }
 
+/** Node's ERR_INVALID_ARG_TYPE for one expected type ("property" for a dotted name). */
+function invalidArgType(name: string, type: string, value: unknown): TypeError {
+  const what = name.includes('.') ? 'property' : 'argument';
+  const err = new TypeError(`The "${name}" ${what} must be of type ${type}. Received ${describe(value)}`) as TypeError & { code: string };
+  err.code = 'ERR_INVALID_ARG_TYPE';
+  return err;
+}
+
+/** Node's ERR_OUT_OF_RANGE, which shows integers beyond 2 ** 32 with `_` separators. */
+function outOfRange(name: string, range: string, value: number): RangeError {
+  const received = Number.isInteger(value) && Math.abs(value) > 2 ** 32 ? String(value).replace(/\B(?=(\d{3})+$)/g, '_') : inspect(value);
+  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${received}`) as RangeError & { code: string };
+  err.code = 'ERR_OUT_OF_RANGE';
+  return err;
+}
+
 /** Node's validateInteger(value, name, min), with its messages. */
 function validateInteger(value: unknown, name: string, min = 0): asserts value is number {
-  if (typeof value !== 'number') {
-    const err = new TypeError(`The "${name}" argument must be of type number. Received ${describe(value)}`) as TypeError & { code: string };
-    err.code = 'ERR_INVALID_ARG_TYPE';
-    throw err;
+  if (typeof value !== 'number') throw invalidArgType(name, 'number', value);
+  if (!Number.isInteger(value)) throw outOfRange(name, 'an integer', value);
+  if (value < min || value > Number.MAX_SAFE_INTEGER) throw outOfRange(name, `>= ${min} && <= ${Number.MAX_SAFE_INTEGER}`, value);
+}
+
+function validateBoolean(value: unknown, name: string): void {
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'boolean', value);
+}
+
+/** Node's ERR_INVALID_ARG_VALUE. */
+function invalidArgValue(name: string, value: unknown, reason: string): TypeError {
+  let shown = inspect(value);
+  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
+  const err = new TypeError(`The ${name.includes('.') ? 'property' : 'argument'} '${name}' ${reason}. Received ${shown}`) as TypeError & { code: string };
+  err.code = 'ERR_INVALID_ARG_VALUE';
+  return err;
+}
+
+/**
+ * The checks of Node's http.Server constructor that come before net.Server's (storeHTTPOptions),
+ * in its order, for the options of the running Node line; the options net.Server gets.
+ */
+function checkServerOptions(o: ServerOptions & Record<string, unknown>): net.ServerOpts {
+  if (o.maxHeaderSize !== undefined) validateInteger(o.maxHeaderSize, 'maxHeaderSize');
+  if (HAS_OPTIMIZE_EMPTY_REQUESTS && o.optimizeEmptyRequests !== undefined) validateBoolean(o.optimizeEmptyRequests, 'options.optimizeEmptyRequests');
+  if (o.insecureHTTPParser !== undefined) validateBoolean(o.insecureHTTPParser, 'options.insecureHTTPParser');
+  if (HAS_HTTP_VALIDATION && o.httpValidation !== undefined) {
+    if (!HTTP_VALIDATION_MODES.includes(o.httpValidation as never)) {
+      throw invalidArgValue('options.httpValidation', o.httpValidation, `must be one of: ${HTTP_VALIDATION_MODES.map((m) => `'${m}'`).join(', ')}`);
+    }
+    if (o.insecureHTTPParser !== undefined) {
+      throw invalidArgValue('options.httpValidation', o.httpValidation, 'cannot be used together with options.insecureHTTPParser');
+    }
   }
-  if (!Number.isInteger(value)) {
-    const err = new RangeError(`The value of "${name}" is out of range. It must be an integer. Received ${value}`) as RangeError & { code: string };
-    err.code = 'ERR_OUT_OF_RANGE';
-    throw err;
+  if (o.requestTimeout !== undefined) validateInteger(o.requestTimeout, 'requestTimeout');
+  const requestTimeout = o.requestTimeout ?? 300_000;
+  if (o.headersTimeout !== undefined) validateInteger(o.headersTimeout, 'headersTimeout');
+  const headersTimeout = o.headersTimeout ?? Math.min(60_000, requestTimeout);
+  if (requestTimeout > 0 && headersTimeout > 0 && headersTimeout > requestTimeout) {
+    throw outOfRange('headersTimeout', '<= requestTimeout', headersTimeout);
   }
-  if (value < min || value > Number.MAX_SAFE_INTEGER) {
-    const err = new RangeError(
-      `The value of "${name}" is out of range. It must be >= ${min} && <= ${Number.MAX_SAFE_INTEGER}. Received ${value}`,
-    ) as RangeError & { code: string };
-    err.code = 'ERR_OUT_OF_RANGE';
-    throw err;
+  if (o.keepAliveTimeout !== undefined) validateInteger(o.keepAliveTimeout, 'keepAliveTimeout');
+  if (HAS_KEEP_ALIVE_TIMEOUT_BUFFER && o.keepAliveTimeoutBuffer !== undefined) validateInteger(o.keepAliveTimeoutBuffer, 'keepAliveTimeoutBuffer');
+  if (o.connectionsCheckingInterval !== undefined) validateInteger(o.connectionsCheckingInterval, 'connectionsCheckingInterval');
+  for (const name of ['requireHostHeader', 'joinDuplicateHeaders', 'rejectNonStandardBodyWrites'] as const) {
+    if (o[name] !== undefined) validateBoolean(o[name], `options.${name}`);
   }
+  if (HAS_SHOULD_UPGRADE_CALLBACK && o.shouldUpgradeCallback !== undefined && typeof o.shouldUpgradeCallback !== 'function') {
+    throw invalidArgType('options.shouldUpgradeCallback', 'function', o.shouldUpgradeCallback);
+  }
+  // net.Server checks keepAliveInitialDelay and highWaterMark, and keeps these four.
+  return {
+    allowHalfOpen: true,
+    noDelay: o.noDelay ?? true,
+    keepAlive: o.keepAlive,
+    keepAliveInitialDelay: o.keepAliveInitialDelay,
+    highWaterMark: o.highWaterMark,
+  } as net.ServerOpts;
 }
 
 /** Node's determineSpecificType: how its ERR_INVALID_ARG_TYPE messages show the value. */
@@ -316,20 +382,24 @@ export class Server extends AdoptingNetServer {
   requestTimeout: number;
   keepAliveTimeout: number;
   /** Node 22+ only (undefined on Node 20, as there). */
-  keepAliveTimeoutBuffer?: number;
+  declare keepAliveTimeoutBuffer?: number;
   /** Node 22+ only (undefined on Node 20, as there). */
-  shouldUpgradeCallback?: (this: http.Server, req: http.IncomingMessage) => boolean;
+  declare shouldUpgradeCallback?: (this: http.Server, req: http.IncomingMessage) => boolean;
   requireHostHeader: boolean;
   joinDuplicateHeaders: boolean | undefined;
   rejectNonStandardBodyWrites: boolean;
   insecureHTTPParser: boolean | undefined;
   maxHeaderSize: number | undefined;
-  highWaterMark: number;
+  /** Node 24 only (absent before, as there): which of llhttp's lenient flags the parser takes. */
+  declare httpValidation?: HttpValidation;
+  declare [kOptimizeEmptyRequests]?: boolean;
   httpAllowHalfOpen = false;
   listening = false;
-  readonly noDelay: boolean;
-  readonly keepAlive: boolean;
-  readonly keepAliveInitialDelay: number;
+  // Set by net.Server's constructor from the options checkServerOptions passes on.
+  declare highWaterMark: number;
+  declare readonly noDelay: boolean;
+  declare readonly keepAlive: boolean;
+  declare readonly keepAliveInitialDelay: number;
   readonly maxPipelinedRequests: number;
   connectionsCheckingInterval: number;
   /**
@@ -371,9 +441,6 @@ export class Server extends AdoptingNetServer {
   constructor(requestListener?: RequestListener);
   constructor(options: ServerOptions, requestListener?: RequestListener);
   constructor(options?: ServerOptions | RequestListener, requestListener?: RequestListener) {
-    // net.Server's constructor also sets up EventEmitter (captureRejections follows
-    // events.captureRejections unless the options say otherwise).
-    super({ allowHalfOpen: true, noDelay: (options as ServerOptions | undefined)?.noDelay ?? true } as net.ServerOpts);
     if (typeof options === 'function') {
       requestListener = options;
       options = {};
@@ -381,56 +448,29 @@ export class Server extends AdoptingNetServer {
       options = {};
     } else if (typeof options !== 'object' || Array.isArray(options)) {
       // Node's validateObject: arrays are refused too.
-      const err = new TypeError(`The "options" argument must be of type object. Received ${describe(options)}`) as TypeError & { code: string };
-      err.code = 'ERR_INVALID_ARG_TYPE';
-      throw err;
+      throw invalidArgType('options', 'object', options);
     }
-    const o = options as ServerOptions & { rejectNonStandardBodyWrites?: boolean; highWaterMark?: number };
+    const o = options as ServerOptions & Record<string, unknown>;
+    // net.Server's constructor also sets up EventEmitter (captureRejections follows
+    // events.captureRejections unless the options say otherwise).
+    super(checkServerOptions(o));
     this.IncomingMessageClass = o.IncomingMessage ?? IncomingMessage;
     this.ServerResponseClass = (o.ServerResponse as typeof http.ServerResponse | undefined) ?? ServerResponse;
-    if (o.maxHeaderSize !== undefined) validateInteger(o.maxHeaderSize, 'maxHeaderSize');
     this.maxHeaderSize = o.maxHeaderSize;
+    if (HAS_OPTIMIZE_EMPTY_REQUESTS) this[kOptimizeEmptyRequests] = (o.optimizeEmptyRequests as boolean | undefined) || false;
     this.insecureHTTPParser = o.insecureHTTPParser;
-    if (o.requestTimeout !== undefined) validateInteger(o.requestTimeout, 'requestTimeout');
+    if (HAS_HTTP_VALIDATION) this.httpValidation = o.httpValidation as HttpValidation | undefined;
     this.requestTimeout = o.requestTimeout ?? 300_000;
-    if (o.headersTimeout !== undefined) validateInteger(o.headersTimeout, 'headersTimeout');
     this.headersTimeout = o.headersTimeout ?? Math.min(60_000, this.requestTimeout);
-    if (this.requestTimeout > 0 && this.headersTimeout > 0 && this.headersTimeout > this.requestTimeout) {
-      const err = new RangeError(
-        `The value of "headersTimeout" is out of range. It must be <= requestTimeout. Received ${this.headersTimeout}`,
-      ) as RangeError & { code: string };
-      err.code = 'ERR_OUT_OF_RANGE';
-      throw err;
-    }
-    if (o.keepAliveTimeout !== undefined) validateInteger(o.keepAliveTimeout, 'keepAliveTimeout');
     this.keepAliveTimeout = o.keepAliveTimeout ?? 5_000;
-    if (HAS_KEEP_ALIVE_TIMEOUT_BUFFER) {
-      if (o.keepAliveTimeoutBuffer !== undefined) validateInteger(o.keepAliveTimeoutBuffer, 'keepAliveTimeoutBuffer');
-      this.keepAliveTimeoutBuffer = o.keepAliveTimeoutBuffer ?? HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER;
-    }
-    if (HAS_SHOULD_UPGRADE_CALLBACK) {
-      if (o.shouldUpgradeCallback !== undefined && typeof o.shouldUpgradeCallback !== 'function') {
-        const err = new TypeError(
-          `The "options.shouldUpgradeCallback" property must be of type function. Received ${describe(o.shouldUpgradeCallback)}`,
-        ) as TypeError & { code: string };
-        err.code = 'ERR_INVALID_ARG_TYPE';
-        throw err;
-      }
-      this.shouldUpgradeCallback = o.shouldUpgradeCallback ?? defaultShouldUpgrade;
-    }
+    if (HAS_KEEP_ALIVE_TIMEOUT_BUFFER) this.keepAliveTimeoutBuffer = o.keepAliveTimeoutBuffer ?? HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER;
+    if (HAS_SHOULD_UPGRADE_CALLBACK) this.shouldUpgradeCallback = o.shouldUpgradeCallback ?? defaultShouldUpgrade;
     this.requireHostHeader = o.requireHostHeader ?? true;
     this.joinDuplicateHeaders = o.joinDuplicateHeaders;
     this.rejectNonStandardBodyWrites = o.rejectNonStandardBodyWrites ?? false;
-    // Node's default for byte streams: 16 KiB on Node 20, 64 KiB from Node 22.
-    this.highWaterMark = o.highWaterMark ?? getDefaultHighWaterMark(false);
-    this.noDelay = o.noDelay ?? true;
-    this.keepAlive = o.keepAlive ?? false;
-    // net.Server keeps it in whole seconds.
-    this.keepAliveInitialDelay = ~~((o.keepAliveInitialDelay ?? 0) / 1000);
     this.maxPipelinedRequests = o.maxPipelinedRequests ?? 64;
-    this.uniqueHeaders = parseUniqueHeaders(o.uniqueHeaders);
-    if (o.connectionsCheckingInterval !== undefined) validateInteger(o.connectionsCheckingInterval, 'connectionsCheckingInterval');
     this.connectionsCheckingInterval = o.connectionsCheckingInterval ?? 30_000;
+    this.uniqueHeaders = parseUniqueHeaders(o.uniqueHeaders);
     if (requestListener) this.on('request', requestListener);
     this.on('listening', setupConnectionsTracking);
     this.on('connection', this.connectionListener);
@@ -656,7 +696,7 @@ export class Server extends AdoptingNetServer {
     const listenContext = new AsyncResource('FERROHTTP_SERVER');
     const native = new binding.BindingServer((buf: Buffer) => listenContext.runInAsyncScope(this.onBatch, this, outbox, buf), {
       maxHeaderSize: this.maxHeaderSize ?? http.maxHeaderSize,
-      insecureHttpParser: this.insecureHTTPParser ?? defaultInsecureHTTPParser(),
+      ...parserLeniency(this),
       llhttpVersion: process.versions.llhttp,
       headersTimeout: this.headersTimeout,
       requestTimeout: this.requestTimeout,
@@ -1191,18 +1231,29 @@ export class Server extends AdoptingNetServer {
    */
   private createForeignDelegate(): http.Server {
     const delegate = http.createServer({
-      insecureHTTPParser: this.insecureHTTPParser,
-      maxHeaderSize: this.maxHeaderSize,
-      requireHostHeader: this.requireHostHeader,
-      joinDuplicateHeaders: this.joinDuplicateHeaders,
+      ...(HAS_OPTIMIZE_EMPTY_REQUESTS && { optimizeEmptyRequests: this[kOptimizeEmptyRequests] }),
       IncomingMessage: this.IncomingMessageClass,
       ServerResponse: this.ServerResponseClass,
     });
-    for (const name of ['timeout', 'keepAliveTimeout', 'headersTimeout', 'requestTimeout', 'maxHeadersCount', 'maxRequestsPerSocket'] as const) {
+    // Settings node:http reads as it serves a connection or a request: this server's, live.
+    const live = [
+      'timeout',
+      'keepAliveTimeout',
+      'headersTimeout',
+      'requestTimeout',
+      'maxHeadersCount',
+      'maxRequestsPerSocket',
+      'maxHeaderSize',
+      'insecureHTTPParser',
+      'httpValidation',
+      'requireHostHeader',
+      'joinDuplicateHeaders',
+    ] as const;
+    for (const name of live) {
       Object.defineProperty(delegate, name, {
         get: () => this[name],
-        set: (v) => {
-          this[name] = v;
+        set: (v: unknown) => {
+          (this as Record<(typeof live)[number], unknown>)[name] = v;
         },
         configurable: true,
       });
@@ -1360,6 +1411,12 @@ export class Server extends AdoptingNetServer {
     res._onPendingData = updateOutgoingData;
     res.shouldKeepAlive = keepAlive;
     if (this.uniqueHeaders) (res as unknown as Record<symbol, unknown>)[kUniqueHeaders] = this.uniqueHeaders;
+    if (this[kOptimizeEmptyRequests] === true && !hasBodyHeaders(req.headers)) {
+      // Node 24: no 'data', 'end' or 'close' for a request that cannot have a body.
+      const r = req as Req & { _dumpAndCloseReadable(): void; _read(): void };
+      r._dumpAndCloseReadable();
+      r._read();
+    }
     if (socket._httpMessage) {
       parser.outgoing.push(res);
     } else {
@@ -1492,6 +1549,28 @@ function keepAliveMs(server: Server): number {
     if (typeof b === 'number' && Number.isFinite(b) && b >= 0) buffer = b;
   }
   return Math.min(timeout + buffer, 0xffffffff);
+}
+
+/**
+ * Node's calculateLenientFlags, read as a connection is served: all of llhttp's lenient flags,
+ * only the relaxed header values (Node 24's httpValidation), or none.
+ */
+function parserLeniency(server: Server): { insecureHttpParser: boolean; relaxedHeaderValues: boolean } {
+  switch (server.httpValidation) {
+    case 'strict':
+      return { insecureHttpParser: false, relaxedHeaderValues: false };
+    case 'relaxed':
+      return { insecureHttpParser: false, relaxedHeaderValues: true };
+    case 'insecure':
+      return { insecureHttpParser: true, relaxedHeaderValues: false };
+    default:
+      return { insecureHttpParser: !!(server.insecureHTTPParser ?? defaultInsecureHTTPParser()), relaxedHeaderValues: false };
+  }
+}
+
+/** Node 24's hasBodyHeaders. */
+function hasBodyHeaders(headers: http.IncomingHttpHeaders): boolean {
+  return 'content-length' in headers || 'transfer-encoding' in headers;
 }
 
 /** Node 22's default shouldUpgradeCallback. */

@@ -69,6 +69,8 @@ fn llhttp_at_least_9_4(version: &str) -> bool {
 pub struct BindingServerOptions {
     pub max_header_size: Option<u32>,
     pub insecure_http_parser: Option<bool>,
+    /// Node 24's `httpValidation: 'relaxed'`: control characters but NUL in header values.
+    pub relaxed_header_values: Option<bool>,
     /// The running Node's llhttp version (`process.versions.llhttp`), whose grammar heads follow.
     pub llhttp_version: Option<String>,
     /// Milliseconds; 0 disables.
@@ -122,6 +124,7 @@ impl BindingServer {
                     .max_header_size
                     .map_or(defaults.head_limits.max_head_bytes, |v| v as usize),
                 lenient: options.insecure_http_parser.unwrap_or(false),
+                relaxed_values: options.relaxed_header_values.unwrap_or(false),
                 tab_is_ows: options
                     .llhttp_version
                     .as_deref()

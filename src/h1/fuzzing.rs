@@ -14,16 +14,17 @@
 //! span open, or a shorter one: a 431 can come at a read's end while Node's count is under.
 
 use super::decode::{BodyDecoder, Decoded};
-use super::llhttp::Grammar;
 use super::parse::{parse_request_head, parse_with_llhttp, HeadLimits, RequestHead};
 use super::ParseError;
 
-/// Limits from one configuration byte: maxHeaderSize 32..=1040, lenient, llhttp 9.4's tabs.
+/// Limits from one configuration byte: maxHeaderSize 32..=1040, lenient, llhttp 9.4's tabs;
+/// an odd size without lenient is also relaxed (Node 24 refuses the two together).
 fn limits_from(cfg: u8) -> HeadLimits {
     HeadLimits {
         max_head_bytes: 32 + usize::from(cfg & 0x3f) * 16,
         lenient: cfg & 0x40 != 0,
         tab_is_ows: cfg & 0x80 != 0,
+        relaxed_values: cfg & 0x41 == 0x01,
     }
 }
 
@@ -186,10 +187,7 @@ pub fn check_chunked(data: &[u8]) {
     let k = usize::from(*k % 8).min(rest.len());
     let (cut_bytes, body) = rest.split_at(k);
     let limits = limits_from(*cfg);
-    let grammar = Grammar {
-        lenient: limits.lenient,
-        tab_is_ows: limits.tab_is_ows,
-    };
+    let grammar = limits.grammar();
     let flags = super::llhttp::F_TRANSFER_ENCODING | super::llhttp::F_CHUNKED;
     let dec = || BodyDecoder::chunked(limits.max_head_bytes, grammar, flags);
     let whole = decode_in_reads(dec(), body, &[]);

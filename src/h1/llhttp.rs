@@ -153,6 +153,9 @@ pub struct Grammar {
     /// llhttp 9.4 and later (Node 22, 24): a tab after a Content-Length value or after a
     /// Connection token is whitespace, as a space is; llhttp 9.3 (Node 20) refuses it there.
     pub tab_is_ows: bool,
+    /// Node 24's `httpValidation: 'relaxed'` (llhttp's LENIENT_HEADER_VALUE_RELAXED): control
+    /// characters other than NUL, CR and LF are taken in a header value.
+    pub relaxed_values: bool,
 }
 
 /// What llhttp does with a request head.
@@ -201,6 +204,8 @@ static USERINFO: [bool; 256] = byte_class!(|b| alnum(b) || bytes_contain(b"-_.!~
 pub static TOKEN: [bool; 256] = byte_class!(|b| alnum(b) || bytes_contain(b"!#$%&'*+-.^_`|~", b));
 /// HTAB, SP, VCHAR and obs-text.
 static HEADER_CHAR: [bool; 256] = byte_class!(|b| b == b'\t' || (b >= b' ' && b != 0x7f));
+/// llhttp's RELAXED_HEADER_CHARS: HEADER_CHAR and the control characters but NUL, CR and LF.
+static RELAXED_HEADER_CHAR: [bool; 256] = byte_class!(|b| b != 0 && b != b'\r' && b != b'\n');
 /// HEADER_CHAR without the comma.
 static CONNECTION_TOKEN_CHAR: [bool; 256] =
     byte_class!(|b| b == b'\t' || (b >= b' ' && b != 0x7f && b != b','));
@@ -369,11 +374,11 @@ pub fn scan_special_value(
     let lenient = g.lenient;
     let ows = |b: Option<&u8>| b == Some(&b' ') || (g.tab_is_ows && b == Some(&b'\t'));
     // Every value ends in header_value_otherwise: CR or LF, else an invalid character.
-    let otherwise = |p: usize| -> Result<usize, Option<Stop>> { value_end(input, p, lenient) };
+    let otherwise = |p: usize| -> Result<usize, Option<Stop>> { value_end(input, p, g) };
     match kind {
         Special::Upgrade => {
             st.flags |= F_UPGRADE;
-            general_value(input, p, lenient)
+            general_value(input, p, g)
         }
         Special::ContentLength => {
             if st.flags & F_CONTENT_LENGTH != 0 {
@@ -448,7 +453,7 @@ pub fn scan_special_value(
                             break;
                         }
                         Some(&b) if CONNECTION_TOKEN_CHAR[b as usize] => p += 1,
-                        Some(_) => return general_value(input, p, lenient),
+                        Some(_) => return general_value(input, p, g),
                     }
                 }
             }
@@ -529,32 +534,33 @@ pub fn scan_special_value(
 }
 
 /// header_value: any header character, then the line end.
-fn general_value(input: &[u8], mut p: usize, lenient: bool) -> Result<usize, Option<Stop>> {
-    while let Some(&b) = input.get(p) {
-        if !HEADER_CHAR[b as usize] {
-            break;
-        }
-        p += 1;
-    }
-    value_end(input, p, lenient)
+fn general_value(input: &[u8], p: usize, g: Grammar) -> Result<usize, Option<Stop>> {
+    value_end(input, skip(input, p, &HEADER_CHAR), g)
 }
 
-/// header_value_otherwise: the CR (or, lenient, LF) ending a value, else an invalid character.
-fn value_end(input: &[u8], mut p: usize, lenient: bool) -> Result<usize, Option<Stop>> {
+/// The position of the first byte from `p` not in `class` (or the input's end).
+fn skip(input: &[u8], p: usize, class: &[bool; 256]) -> usize {
+    input[p.min(input.len())..]
+        .iter()
+        .position(|&b| !class[b as usize])
+        .map_or(input.len(), |i| p + i)
+}
+
+/// header_value_otherwise: the CR (or, lenient, LF) ending a value, else an invalid character
+/// (lenient: anything up to the line end; relaxed: a run of relaxed characters, then this again).
+fn value_end(input: &[u8], p: usize, g: Grammar) -> Result<usize, Option<Stop>> {
     use ParseError as E;
     match input.get(p) {
         None => Err(None),
         Some(b'\r') => Ok(p),
-        Some(b'\n') if lenient => Ok(p),
+        Some(b'\n') if g.lenient => Ok(p),
         Some(b'\n') => Err(Some((E::CrExpected, p))),
-        Some(_) if lenient => {
-            while let Some(&b) = input.get(p) {
-                if b == b'\r' || b == b'\n' {
-                    return Ok(p);
-                }
-                p += 1;
-            }
-            Err(None)
+        Some(_) if g.lenient => match memchr::memchr2(b'\r', b'\n', &input[p..]) {
+            Some(i) => Ok(p + i),
+            None => Err(None),
+        },
+        Some(&b) if g.relaxed_values && RELAXED_HEADER_CHAR[b as usize] => {
+            value_end(input, skip(input, p, &RELAXED_HEADER_CHAR), g)
         }
         Some(_) => Err(Some((E::InvalidHeaderValueChar, p))),
     }
@@ -884,7 +890,7 @@ fn headers(
         out.open_value = Some([name_start as u32, name.len() as u32, value_start as u32]);
         let mut cr = match kind {
             Some(kind) => scan_special_value(input, p, kind, &mut st, g)?,
-            None => general_value(input, p, lenient)?,
+            None => general_value(input, p, g)?,
         };
         let mut pieces = Vec::new();
         loop {
@@ -927,7 +933,7 @@ fn headers(
             let piece_start = p;
             cr = match kind {
                 Some(kind) => scan_special_value(input, p, kind, &mut st, g)?,
-                None => general_value(input, p, lenient)?,
+                None => general_value(input, p, g)?,
             };
             pieces.push((piece_start as u32, (cr - piece_start) as u32));
         }
@@ -1202,6 +1208,50 @@ mod tests {
         };
         assert_eq!(h.headers.len(), 3);
         assert_eq!(h.end, input.len());
+    }
+
+    /// Node 24's `httpValidation: 'relaxed'`: control characters in values, not NUL, a bare LF
+    /// or a fold (offsets as Node 24.21 reports them; on NUL its llhttp 9.4.3 never returns).
+    #[test]
+    fn relaxed_values_take_control_characters_only() {
+        let relaxed = Grammar {
+            relaxed_values: true,
+            ..Grammar::default()
+        };
+        let input = b"GET / HTTP/1.1\r\nX: a\x01b\x7f\x0c\r\nConnection: close\x01\r\n\r\n";
+        let (Scan::Complete(_), h) = scan_new(input, relaxed) else {
+            panic!()
+        };
+        assert_eq!(h.headers.len(), 2);
+        assert_eq!(h.end, input.len());
+        assert!(matches!(
+            scan_new(input, Grammar::default()).0,
+            Scan::Error(ParseError::InvalidHeaderValueChar, 20)
+        ));
+        let refused: &[(&[u8], ParseError, usize)] = &[
+            (
+                b"GET / HTTP/1.1\r\nX: a\x01\x00b\r\n\r\n",
+                ParseError::InvalidHeaderValueChar,
+                21,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nX: a\x01b\nY: c\r\n\r\n",
+                ParseError::CrExpected,
+                22,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nContent-Length: 1\x01\r\n\r\n",
+                ParseError::InvalidContentLength,
+                33,
+            ),
+        ];
+        for &(input, error, at) in refused {
+            assert_eq!(
+                scan_new(input, relaxed).0,
+                Scan::Error(error, at),
+                "{input:?}"
+            );
+        }
     }
 
     /// Lenient llhttp continues a value over obs-fold lines (Node 20.20, insecureHTTPParser):

@@ -19,6 +19,8 @@ pub struct HeadLimits {
     pub lenient: bool,
     /// The running Node's llhttp is 9.4 or later (see `Grammar::tab_is_ows`).
     pub tab_is_ows: bool,
+    /// `httpValidation: 'relaxed'` (see `Grammar::relaxed_values`).
+    pub relaxed_values: bool,
 }
 
 impl HeadLimits {
@@ -26,6 +28,7 @@ impl HeadLimits {
         Grammar {
             lenient: self.lenient,
             tab_is_ows: self.tab_is_ows,
+            relaxed_values: self.relaxed_values,
         }
     }
 }
@@ -36,6 +39,7 @@ impl Default for HeadLimits {
             max_head_bytes: 16 * 1024,
             lenient: false,
             tab_is_ows: false,
+            relaxed_values: false,
         }
     }
 }
