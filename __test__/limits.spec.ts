@@ -8,7 +8,7 @@ import test from 'ava'
 import * as net from 'node:net'
 import { getDefaultHighWaterMark } from 'node:stream'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { http, nodeHttp, startServer, close, rawExchange, RawConnection, normalize, targetName } from './helpers/target'
+import { http, nodeHttp, startServer, close, rawExchange, RawConnection, normalize, sleep, targetName } from './helpers/target'
 import { request, deferred, within, runFixture } from './helpers/lifecycle'
 
 const HEADER_OVERFLOW = 'HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n'
@@ -477,6 +477,43 @@ test('insecureHTTPParser: a Transfer-Encoding without chunked last is a body tha
     await close(server)
   }
 })
+
+test('insecureHTTPParser: the peer\'s end completes a body that runs to it at the socket\'s \'end\', after it; the answer then has no socket to go to unless httpAllowHalfOpen', async (t) => {
+  for (const halfOpen of [false, true]) {
+    const log: string[] = []
+    const { server, port } = await startServer(
+      (req, res) => {
+        req.socket.on('end', () => log.push(`socket end, complete ${req.complete}`))
+        req.setEncoding('latin1')
+        req.on('data', (d: string) => log.push(`data ${d}`))
+        req.on('end', () => {
+          log.push('end')
+          res.end('done')
+        })
+        req.on('close', () => log.push('close'))
+      },
+      { insecureHTTPParser: true },
+    )
+    ;(server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = halfOpen
+    try {
+      const conn = new RawConnection(port)
+      await conn.ready()
+      await conn.write('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc')
+      await within(reachedData(log), "the body's first 'data'")
+      conn.socket.end('def')
+      await conn.waitClose(10000)
+      t.deepEqual(log, ['data abc', 'data def', 'socket end, complete true', 'end', 'close'], `httpAllowHalfOpen ${halfOpen}`)
+      t.is(normalize(conn.data), halfOpen ? okKA('done') : '', `httpAllowHalfOpen ${halfOpen}`)
+    } finally {
+      await close(server)
+    }
+  }
+})
+
+/** Resolves once `log` has a 'data' entry. */
+async function reachedData(log: string[]): Promise<void> {
+  while (!log.some((l) => l.startsWith('data'))) await sleep(5)
+}
 
 /** Node 24's httpValidation option ('strict', 'relaxed', 'insecure'); absent before. */
 const HTTP_VALIDATION = 'httpValidation' in new nodeHttp.Server()

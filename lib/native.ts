@@ -21,6 +21,7 @@ export const EV_DATA = 11;
 export const EV_UPGRADE_HEAD = 12;
 export const EV_READ_END = 13;
 export const EV_EARLY_DATA = 14;
+export const EV_EOF_END = 15;
 
 export const HEAD_KEEP_ALIVE = 1;
 export const HEAD_UPGRADE = 2;

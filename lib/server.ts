@@ -22,6 +22,7 @@ import {
   EV_DROP,
   EV_END,
   EV_EOF,
+  EV_EOF_END,
   EV_ERROR,
   EV_HEAD,
   EV_TIMEOUT,
@@ -154,8 +155,17 @@ class ConnParser {
   /** The parse error Rust found at the peer's FIN (a message cut short): Node's parser.finish() finds it. */
   eofError: ParseErrorShape | null = null;
 
-  /** Node's HTTPParser#finish, called at the socket's 'end': the error of a message cut short. */
+  /** The request whose body the peer's end completes (EV_EOF_END), completed by finish(). */
+  completeAtFinish: (() => void) | null = null;
+
+  /**
+   * Node's HTTPParser#finish, called at the socket's 'end': completes a body that runs to the
+   * peer's end, or returns the error of a message cut short.
+   */
   finish(): ParseErrorShape | undefined {
+    const complete = this.completeAtFinish;
+    this.completeAtFinish = null;
+    complete?.();
     return this.eofError ?? undefined;
   }
 
@@ -1119,6 +1129,14 @@ export class Server extends AdoptingNetServer {
       case EV_EOF:
         socket._onNativeEof();
         break;
+      case EV_EOF_END: {
+        // A body that runs to the peer's end (lenient): Node's parser completes it in
+        // socketOnEnd's parser.finish(), after the socket's 'end'.
+        const parser = socket.parser as ConnParser | null;
+        if (parser) parser.completeAtFinish = () => parserOnMessageComplete(socket, null);
+        socket._onNativeEof();
+        break;
+      }
       case EV_DRAIN:
         socket._onNativeDrain();
         break;
@@ -1626,6 +1644,7 @@ function eventLength(meta: Uint32Array, i: number): number {
     case EV_CLOSE:
       return 5;
     case EV_EOF:
+    case EV_EOF_END:
     case EV_DRAIN:
     case EV_TIMEOUT:
     case EV_READ_END:

@@ -818,11 +818,12 @@ impl Conn {
 
     fn on_eof(&mut self) {
         if matches!(&self.reading, Reading::Body(d) if d.ends_at_eof()) {
-            // The body that runs to EOF is complete: the message ends here, then the EOF.
+            // The body that runs to EOF is complete, at the socket's 'end' in JS.
             let mut q = self.inner.queue.lock();
-            push_end(q.batch(), self.id, &[], &[], &[]);
+            q.batch().meta.extend_from_slice(&[EV_EOF_END, self.id]);
             drop(q);
             self.after_message();
+            return;
         }
         let unfinished = match self.reading {
             Reading::Head => self.rbuf[self.rpos..]

@@ -52,6 +52,8 @@ const SEEDS: &[&[u8]] = &[
     b"GET /fold HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n",
     b"POST /exp HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok",
     b"GET /bare HTTP/1.1\nHost: a\n\n",
+    // Lenient: a body that runs to the peer's end.
+    b"POST /eof HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nto the end",
 ];
 
 /// The URL of the request that checks the server still serves after the hostile clients.
@@ -392,9 +394,18 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                         out.write(id, b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
                         out.op(OP_END, id, 1, 0);
                     }
-                    EV_EOF => {
+                    EV_EOF | EV_EOF_END => {
                         if st.eof {
                             check.violation(format!("{id}: second EOF"));
+                        }
+                        if kind == EV_EOF_END {
+                            // Lenient: a body that runs to the peer's end. Node completes it
+                            // as the socket ends, too late for an answer.
+                            if !st.in_body {
+                                check.violation(format!("{id}: EOF_END outside a body"));
+                            }
+                            st.in_body = false;
+                            bodies.remove(&id);
                         }
                         st.eof = true;
                         // Node ends at once, aborting what is still unanswered; or the answers
@@ -503,6 +514,7 @@ fn run_hostile(config: ServerConfig, seed: u64, clients: usize, mode: Mode) {
     let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     let seed = env("HOSTILE_SEED").map_or(seed, |s| seed ^ s);
     let clients = env("HOSTILE_CLIENTS").map_or(clients, |n| n as usize);
+    let lenient = config.head_limits.lenient;
     let (_server, port, checker) = start_checked(config, seed, mode);
     let complaints = Arc::new(Mutex::new(Vec::new()));
     let workers: Vec<_> = (0..4u64)
@@ -548,6 +560,9 @@ fn run_hostile(config: ServerConfig, seed: u64, clients: usize, mode: Mode) {
     // The paths this run is for were taken.
     let seen = checker.seen.lock().unwrap().clone();
     let mut wanted = vec![EV_HEAD, EV_BODY, EV_END, EV_ERROR, EV_EOF, EV_UPGRADE_HEAD];
+    if lenient {
+        wanted.push(EV_EOF_END);
+    }
     if mode.timers {
         wanted.extend([EV_DATA, EV_TIMEOUT, REQUEST_TIMEOUT]);
     }

@@ -31,6 +31,9 @@ use tokio::sync::Notify;
 /// - `EARLY_DATA`: as `DATA`, a read of a connection JS may have tapped meanwhile
 ///   request without a body, the bytes read past that head (Node's `head` argument of
 ///   'upgrade'/'connect'; `len` may be 0)
+/// - `EOF_END`: (none) as `EOF`, where the peer's end also completes the request whose body runs
+///   to it (lenient llhttp's body_identity_eof): Node's parser completes that message only at
+///   the socket's 'end' (socketOnEnd's parser.finish()), not as the bytes are parsed
 /// - `READ_END`: (none) the events of one read end here and a request body is still arriving:
 ///   where Node's parser stops when reading was stopped during that read
 pub const EV_CONNECTION: u32 = 1;
@@ -49,6 +52,7 @@ pub const EV_READ_END: u32 = 13;
 /// A read's bytes, as `DATA`, for a connection JS may have tapped in a 'connection' listener
 /// it had not run when the read happened: JS keeps them only if it did.
 pub const EV_EARLY_DATA: u32 = 14;
+pub const EV_EOF_END: u32 = 15;
 
 /// `HEAD` flags.
 pub const HEAD_KEEP_ALIVE: u32 = 1;
@@ -70,7 +74,7 @@ pub fn event_len(meta: &[u32], i: usize) -> usize {
         EV_END => 3 + 4 * meta[i + 2] as usize,
         EV_CLOSE => 5,
         EV_ERROR => 6,
-        EV_EOF | EV_DRAIN | EV_TIMEOUT | EV_READ_END => 2,
+        EV_EOF | EV_EOF_END | EV_DRAIN | EV_TIMEOUT | EV_READ_END => 2,
         _ => 0,
     }
 }

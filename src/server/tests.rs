@@ -99,7 +99,7 @@ fn start_listening(
                         out.op(OP_END, id, 0, 0);
                         i += event_len(m, i);
                     }
-                    EV_EOF => {
+                    EV_EOF | EV_EOF_END => {
                         out.op(OP_END, id, 0, 0);
                         i += 2;
                     }
