@@ -160,10 +160,10 @@ export function systemError(errno: number, syscall: string, address?: string, po
   return err;
 }
 
-/** Whether the running Node is `major.minor` or later. */
-export function nodeAtLeast(major: number, minor = 0): boolean {
-  const [m, n] = process.versions.node.split('.').map(Number);
-  return m > major || (m === major && n >= minor);
+/** Whether the running Node is `major.minor.patch` or later. */
+export function nodeAtLeast(major: number, minor = 0, patch = 0): boolean {
+  const [m, n, p] = process.versions.node.split('.').map(Number);
+  return m > major || (m === major && (n > minor || (n === minor && p >= patch)));
 }
 
 /** Node's ERR_STREAM_DESTROYED. */

@@ -155,6 +155,12 @@ class ConnParser {
   /** The parse error Rust found at the peer's FIN (a message cut short): Node's parser.finish() finds it. */
   eofError: ParseErrorShape | null = null;
 
+  /**
+   * Node's parser.maxHeaderPairs: header (and trailer) entries kept per message, taken from
+   * server.maxHeadersCount when the connection comes (`<< 1`), else 2000; 0 or less, no limit.
+   */
+  maxHeaderPairs = MAX_HEADER_PAIRS;
+
   /** The request whose body the peer's end completes (EV_EOF_END), completed by finish(). */
   completeAtFinish: (() => void) | null = null;
 
@@ -1293,6 +1299,7 @@ export class Server extends AdoptingNetServer {
     // Bound, as Node's (their names are 'bound socketOnEnd' and so on; called with another
     // `this` they still act on this socket).
     const parser: ConnParser = new ConnParser();
+    if (typeof this.maxHeadersCount === 'number') parser.maxHeaderPairs = this.maxHeadersCount << 1;
     parser.onEnd = this.socketOnEnd.bind(this, socket, parser);
     parser.onClose = socketOnClose.bind(undefined, socket, parser);
     parser.onDrain = socketOnDrain.bind(undefined, socket, parser);
@@ -1356,11 +1363,11 @@ export class Server extends AdoptingNetServer {
     for (let k = 0, q = i + 8; k < n; k++, q += 4) {
       raw.push(text.slice(meta[q], meta[q] + meta[q + 1]), text.slice(meta[q + 2], meta[q + 2] + meta[q + 3]));
     }
-    // Node: maxHeadersCount (default 1000 headers, i.e. 2000 entries); 0 means no limit.
-    const maxPairs = typeof this.maxHeadersCount === 'number' ? this.maxHeadersCount * 2 : 2000;
+    const parser = socket.parser as ConnParser;
+    const maxPairs = parser.maxHeaderPairs;
+    raw.length = headerEntriesKept(raw.length, maxPairs);
     req._addHeaderLines(raw, maxPairs > 0 ? Math.min(raw.length, maxPairs) : raw.length);
     req.method = NATIVE_METHODS[meta[i + 3]];
-    const parser = socket.parser as ConnParser;
     parser.incoming = req;
     // An upgrade's first bytes of the new protocol come as the event after its head.
     const j = i + 8 + 4 * n;
@@ -1586,6 +1593,32 @@ function parserLeniency(server: Server): { insecureHttpParser: boolean; relaxedH
   }
 }
 
+/** Node's MAX_HEADER_PAIRS: parser.maxHeaderPairs unless server.maxHeadersCount is a number. */
+const MAX_HEADER_PAIRS = 2000;
+/**
+ * Entries (names and values) of one flush of Node's parser: it hands headers to JS 31 at a time
+ * (kMaxHeaderFieldsCount, 32 slots, flushed as the 32nd name starts), and its parserOnHeaders
+ * takes a flush whole while fewer than maxHeaderPairs entries are kept.
+ */
+const FLUSH_ENTRIES = 62;
+/**
+ * From Node 22.23.2, 24.18.1 and 26.5.1 (CVE-2026-58044) a message over maxHeaderPairs is a
+ * parse error (HPE_HEADER_OVERFLOW) and parserOnHeaders keeps no more than maxHeaderPairs.
+ */
+const HEADER_PAIRS_CAPPED = nodeAtLeast(26, 5, 1) || (!nodeAtLeast(25) && nodeAtLeast(24, 18, 1)) || (!nodeAtLeast(23) && nodeAtLeast(22, 23, 2));
+
+/**
+ * How many of a message's `n` header (or trailer) entries Node keeps in rawHeaders
+ * (rawTrailers), with parser.maxHeaderPairs `max`: before the CVE-2026-58044 fix, whole flushes
+ * while under the limit, so a message of more than 31 headers keeps up to 61 entries more than
+ * `max`; after it, at most `max`.
+ */
+function headerEntriesKept(n: number, max: number): number {
+  if (max <= 0 || n <= max) return n;
+  if (HEADER_PAIRS_CAPPED) return max;
+  return n <= FLUSH_ENTRIES ? n : Math.min(n, FLUSH_ENTRIES * Math.ceil(max / FLUSH_ENTRIES));
+}
+
 /** Node 24's hasBodyHeaders. */
 function hasBodyHeaders(headers: http.IncomingHttpHeaders): boolean {
   return 'content-length' in headers || 'transfer-encoding' in headers;
@@ -1718,7 +1751,10 @@ function parserOnMessageComplete(socket: Socket, trailers: string[] | null): voi
   const req = parser?.incoming;
   if (req) {
     req.complete = true;
-    if (trailers) (req as Req)._addHeaderLines(trailers, trailers.length);
+    if (trailers) {
+      trailers.length = headerEntriesKept(trailers.length, (parser as ConnParser).maxHeaderPairs);
+      (req as Req)._addHeaderLines(trailers, trailers.length);
+    }
     req.push(null);
   }
   if (!socket._paused && socket.readable) socket.resume();
