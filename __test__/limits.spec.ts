@@ -293,8 +293,10 @@ onLinesRefusing('maxHeadersCount: a message over it, as the line treats it (Node
     }
     // A connection keeps the count it came with.
     server.maxHeadersCount = 2
+    const served = new Promise((resolve) => server.once('connection', resolve))
     const conn = new RawConnection(port)
     await conn.ready()
+    await served
     server.maxHeadersCount = 1
     await conn.write('GET / HTTP/1.1\r\nHost: x\r\nX: y\r\n\r\n')
     const [reply] = await conn.readResponses(1)
