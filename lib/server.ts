@@ -333,15 +333,6 @@ function backlogOf(q: ClusterListen): number {
   return typeof q.backlog === 'number' && q.backlog > 0 ? q.backlog : 511;
 }
 
-/** net.Server#listen's ERR_INVALID_ARG_VALUE for its options. */
-function invalidListenOptions(options: Record<string, unknown>, reason: string): TypeError {
-  let shown = inspect(options);
-  if (shown.length > 128) shown = `${shown.slice(0, 128)}...`;
-  const err = new TypeError(`The argument 'options' ${reason}. Received ${shown}`) as TypeError & { code: string };
-  err.code = 'ERR_INVALID_ARG_VALUE';
-  return err;
-}
-
 /** Node's validatePort (zero allowed): the port as an integer, or ERR_SOCKET_BAD_PORT. */
 function validatePort(port: unknown, name: string): number {
   if (
@@ -572,7 +563,7 @@ export class Server extends AdoptingNetServer {
     if (options.path && isPipeName(options.path)) {
       const path = options.path;
       if (path[0] === '\0' && (options.readableAll || options.writableAll)) {
-        throw invalidListenOptions(options, 'can not set readableAll or writableAllt to true when path is abstract unix socket');
+        throw invalidArgValue('options', options, 'can not set readableAll or writableAllt to true when path is abstract unix socket');
       }
       const backlog = (options.backlog as number | undefined) || backlogFromArgs;
       const readableAll = options.readableAll === true;
@@ -587,7 +578,7 @@ export class Server extends AdoptingNetServer {
       }
       return this;
     }
-    throw invalidListenOptions(options, 'port' in options || 'path' in options ? 'is invalid' : 'must have the property "port" or "path"');
+    throw invalidArgValue('options', options, 'port' in options || 'path' in options ? 'is invalid' : 'must have the property "port" or "path"');
   }
 
   /**
@@ -1365,7 +1356,8 @@ export class Server extends AdoptingNetServer {
     }
     const parser = socket.parser as ConnParser;
     const maxPairs = parser.maxHeaderPairs;
-    raw.length = headerEntriesKept(raw.length, maxPairs);
+    const kept = headerEntriesKept(raw.length, maxPairs);
+    if (kept < raw.length) raw.length = kept;
     req._addHeaderLines(raw, maxPairs > 0 ? Math.min(raw.length, maxPairs) : raw.length);
     req.method = NATIVE_METHODS[meta[i + 3]];
     parser.incoming = req;
@@ -1752,7 +1744,8 @@ function parserOnMessageComplete(socket: Socket, trailers: string[] | null): voi
   if (req) {
     req.complete = true;
     if (trailers) {
-      trailers.length = headerEntriesKept(trailers.length, (parser as ConnParser).maxHeaderPairs);
+      const kept = headerEntriesKept(trailers.length, (parser as ConnParser).maxHeaderPairs);
+      if (kept < trailers.length) trailers.length = kept;
       (req as Req)._addHeaderLines(trailers, trailers.length);
     }
     req.push(null);
