@@ -151,6 +151,68 @@ test("headersTimeout with a 'clientError' listener: ERR_HTTP_REQUEST_TIMEOUT, an
   }
 })
 
+test("after a request timeout whose 'clientError' listener only ends the socket, the peer's FIN still ends and closes it", async (t) => {
+  const { server, port } = await startServer(echoUrl, { headersTimeout: 300, requestTimeout: 600, ...FAST_CHECKS })
+  const events: string[] = []
+  const closed = deferred()
+  server.on('connection', (socket: net.Socket) => {
+    socket.on('end', () => events.push('end'))
+    socket.on('error', (err: NodeJS.ErrnoException) => events.push(`error ${err.code}`))
+    socket.on('close', () => closed.resolve())
+  })
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: net.Socket) => {
+    events.push(`clientError ${err.code}`)
+    socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+  })
+  // Not half-open: the client answers the server's FIN with its own.
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('GET / HTTP/1.1\r\n')
+    await conn.waitClose()
+    t.is(conn.data, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    await within(closed.promise, "the server socket's 'close'")
+    // The FIN ends the half-received message: parser.finish()'s error, then 'end'; the
+    // listener's second end() writes after the end.
+    t.deepEqual(events, [
+      'clientError ERR_HTTP_REQUEST_TIMEOUT',
+      'clientError HPE_INVALID_EOF_STATE',
+      'end',
+      'error ERR_STREAM_WRITE_AFTER_END',
+    ])
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
+test("after a request timeout whose 'clientError' listener leaves the socket alone, the request may still complete, and the peer's RST closes it", async (t) => {
+  const { server, port } = await startServer(echoUrl, { headersTimeout: 300, requestTimeout: 600, ...FAST_CHECKS })
+  const errors: Array<string | undefined> = []
+  const timedOut = deferred()
+  const closed = deferred()
+  server.on('connection', (socket: net.Socket) => {
+    socket.on('error', () => {})
+    socket.on('close', () => closed.resolve())
+  })
+  server.on('clientError', (err: NodeJS.ErrnoException) => {
+    errors.push(err.code)
+    timedOut.resolve()
+  })
+  const conn = new RawConnection(port)
+  try {
+    await conn.write('GET /late HTTP/1.1\r\n')
+    await within(timedOut.promise, 'ERR_HTTP_REQUEST_TIMEOUT')
+    await conn.write('Host: x\r\n\r\n')
+    t.deepEqual((await conn.readResponses(1)).map(normalize), [KA_OK('ok /late')])
+    conn.socket.resetAndDestroy()
+    await within(closed.promise, "the server socket's 'close'")
+    t.deepEqual(errors, ['ERR_HTTP_REQUEST_TIMEOUT'])
+  } finally {
+    conn.destroy()
+    await close(server)
+  }
+})
+
 test('headersTimeout: 0 and requestTimeout: 0 disable both: a slow head still gets its response', async (t) => {
   const { server, port } = await startServer(echoUrl, { headersTimeout: 0, requestTimeout: 0, ...FAST_CHECKS })
   const conn = new RawConnection(port)

@@ -39,7 +39,7 @@ enum Reading {
     Head,
     /// Inside a request body.
     Body(BodyDecoder),
-    /// No more requests on this connection (request timeout, EOF).
+    /// No more requests on this connection (EOF, or bytes after a lenient closing request).
     Stopped,
     /// After a parse error: like llhttp in its error state, every later read is the same
     /// error again (Node's `bytesParsed` of it too), and an EOF is still seen.
@@ -768,11 +768,11 @@ impl Conn {
         let request_late = self.request_deadline.is_some_and(|d| d <= now);
         let head_late = self.head_deadline.is_some_and(|d| d <= now);
         if request_late || head_late {
+            // Reading goes on, as Node's parser does after onRequestTimeout: JS's 'clientError'
+            // decides the socket's fate, and a listener that only ends it still sees the peer's
+            // FIN or RST (and the rest of the message, should it come).
             self.head_deadline = None;
             self.request_deadline = None;
-            if !matches!(self.reading, Reading::Failed { .. }) {
-                self.reading = Reading::Stopped;
-            }
             self.push_error(CODE_REQUEST_TIMEOUT);
         }
         if self.keep_alive_check.is_some_and(|d| d <= now) {
