@@ -62,8 +62,9 @@ export class ServerResponse<Request extends http.IncomingMessage = http.Incoming
     if (
       self.finished ||
       self.destroyed ||
-      // Corked while waiting for the socket: Node 22 holds chunks of its own to flush here.
-      self[kCorked] > 0 ||
+      // Corked while waiting for the socket, or (Node 22+) uncorked more often than corked:
+      // Node holds chunks of its own, flushed by its end().
+      self[kCorked] !== 0 ||
       self.strictContentLength ||
       !(direct || socket == null) ||
       !(chunk == null || (isString && (enc == null || isUtf8(enc) || isOneBytePerUnit(enc))) || chunk instanceof Uint8Array) ||
