@@ -37,6 +37,11 @@ export declare class BindingServer {
   bytesRead(id: number): number | null
   /** `server.maxConnections` as a whole number of connections; `undefined`: no limit. */
   setMaxConnections(limit?: number | undefined | null): void
+  /**
+   * Header lines a message may have on connections accepted from now on (Node's
+   * `maxHeaderPairs / 2` where the running Node limits them); 0: no limit.
+   */
+  setMaxHeaders(limit: number): void
   stopAccepting(): void
   connectionCount(): number
   /** Lets the process exit while this server is listening (`server.unref()`). */

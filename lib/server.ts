@@ -383,7 +383,8 @@ export function adoptServer(self: Server, args: unknown[]): void {
 
 export class Server extends AdoptingNetServer {
   timeout = 0;
-  maxHeadersCount: number | null = null;
+  /** Node's data property, here an own accessor (see the constructor). */
+  declare maxHeadersCount: number | null;
   maxRequestsPerSocket = 0;
   headersTimeout: number;
   requestTimeout: number;
@@ -440,6 +441,7 @@ export class Server extends AdoptingNetServer {
    */
   private foreignHandle: ListenHandle | null = null;
   private maxConnectionsValue: number | undefined = undefined;
+  private maxHeadersCountValue: number | null = null;
   private closing = false;
   /** Bumped by close(): a listen still resolving its host is cancelled (Node's _listeningId). */
   private listeningId = 0;
@@ -461,6 +463,17 @@ export class Server extends AdoptingNetServer {
     // net.Server's constructor also sets up EventEmitter (captureRejections follows
     // events.captureRejections unless the options say otherwise).
     super(checkServerOptions(o));
+    // An accessor, so a change reaches the native parser at once: Node takes maxHeadersCount
+    // as each connection comes, Rust as it accepts one.
+    Object.defineProperty(this, 'maxHeadersCount', {
+      get: () => this.maxHeadersCountValue,
+      set: (v: number | null) => {
+        this.maxHeadersCountValue = v;
+        for (const outbox of this.outboxes) outbox.native.setMaxHeaders(headerLineLimit(maxHeaderPairsOf(this)));
+      },
+      enumerable: true,
+      configurable: true,
+    });
     this.IncomingMessageClass = o.IncomingMessage ?? IncomingMessage;
     this.ServerResponseClass = (o.ServerResponse as typeof http.ServerResponse | undefined) ?? ServerResponse;
     this.maxHeaderSize = o.maxHeaderSize;
@@ -715,6 +728,7 @@ export class Server extends AdoptingNetServer {
       keepAliveTimeout: keepAliveMs(this),
     });
     native.setMaxConnections(connectionLimit(this.maxConnectionsValue));
+    native.setMaxHeaders(headerLineLimit(maxHeaderPairsOf(this)));
     // Like net.Server's connection count: kept by the socket, not by a listener an upgrade drops.
     outbox = new Outbox(native, () => this.emitCloseIfDrained());
     this.outboxes.add(outbox);
@@ -1290,7 +1304,7 @@ export class Server extends AdoptingNetServer {
     // Bound, as Node's (their names are 'bound socketOnEnd' and so on; called with another
     // `this` they still act on this socket).
     const parser: ConnParser = new ConnParser();
-    if (typeof this.maxHeadersCount === 'number') parser.maxHeaderPairs = this.maxHeadersCount << 1;
+    parser.maxHeaderPairs = maxHeaderPairsOf(this);
     parser.onEnd = this.socketOnEnd.bind(this, socket, parser);
     parser.onClose = socketOnClose.bind(undefined, socket, parser);
     parser.onDrain = socketOnDrain.bind(undefined, socket, parser);
@@ -1587,6 +1601,11 @@ function parserLeniency(server: Server): { insecureHttpParser: boolean; relaxedH
 
 /** Node's MAX_HEADER_PAIRS: parser.maxHeaderPairs unless server.maxHeadersCount is a number. */
 const MAX_HEADER_PAIRS = 2000;
+
+/** parser.maxHeaderPairs as Node's connectionListenerInternal sets it. */
+function maxHeaderPairsOf(server: http.Server): number {
+  return typeof server.maxHeadersCount === 'number' ? server.maxHeadersCount << 1 : MAX_HEADER_PAIRS;
+}
 /**
  * Entries (names and values) of one flush of Node's parser: it hands headers to JS 31 at a time
  * (kMaxHeaderFieldsCount, 32 slots, flushed as the 32nd name starts), and its parserOnHeaders
@@ -1598,6 +1617,15 @@ const FLUSH_ENTRIES = 62;
  * parse error (HPE_HEADER_OVERFLOW) and parserOnHeaders keeps no more than maxHeaderPairs.
  */
 const HEADER_PAIRS_CAPPED = nodeAtLeast(26, 5, 1) || (!nodeAtLeast(25) && nodeAtLeast(24, 18, 1)) || (!nodeAtLeast(23) && nodeAtLeast(22, 23, 2));
+
+/**
+ * The header lines Rust allows a message (and its trailers, counted apart), for a parser's
+ * maxHeaderPairs: more than half of it is HPE_HEADER_OVERFLOW where the running Node has the
+ * CVE-2026-58044 fix; 0 (no limit) elsewhere, and for 0 or less, as Node.
+ */
+function headerLineLimit(maxHeaderPairs: number): number {
+  return HEADER_PAIRS_CAPPED && maxHeaderPairs > 0 ? maxHeaderPairs >> 1 : 0;
+}
 
 /**
  * How many of a message's `n` header (or trailer) entries Node keeps in rawHeaders

@@ -129,6 +129,8 @@ impl BindingServer {
                     .llhttp_version
                     .as_deref()
                     .is_some_and(llhttp_at_least_9_4),
+                // Set by JS (`set_max_headers`) where the running Node has the limit.
+                max_headers: 0,
             },
             max_pipelined: options
                 .max_pipelined
@@ -278,6 +280,13 @@ impl BindingServer {
     #[napi]
     pub fn set_max_connections(&self, limit: Option<u32>) {
         self.server.set_max_connections(limit);
+    }
+
+    /// Header lines a message may have on connections accepted from now on (Node's
+    /// `maxHeaderPairs / 2` where the running Node limits them); 0: no limit.
+    #[napi]
+    pub fn set_max_headers(&self, limit: u32) {
+        self.server.set_max_headers(limit);
     }
 
     #[napi]

@@ -2,7 +2,9 @@
 //! hyper's `ChunkedState`) with llhttp's strictness and Node's limits on extensions and trailers.
 
 use super::llhttp::{scan_trailer_block, scan_trailers, Grammar, HeadState, TOKEN};
-use super::parse::{count_spans, counted_so_far, open_value_overflow, value_spans, Fold};
+use super::parse::{
+    count_spans, counted_so_far, names_over_so_far, open_value_overflow, value_spans, Fold,
+};
 use super::ParseError;
 
 /// Node caps chunk extensions at 16 KiB per chunk (HPE_CHUNK_EXTENSIONS_OVERFLOW → 413).
@@ -16,6 +18,9 @@ pub struct BodyDecoder {
     /// values (`trailer_count` for the lines complete so far).
     max_trailer_bytes: usize,
     trailer_count: usize,
+    /// Trailer lines allowed (`HeadLimits::names_left`), and those complete so far.
+    max_trailer_names: usize,
+    trailer_names: usize,
     /// Which llhttp: `lenient` (insecureHTTPParser) lets a bare LF end a line and spaces follow
     /// the size.
     grammar: Grammar,
@@ -101,6 +106,8 @@ impl BodyDecoder {
             trailers: Vec::new(),
             max_trailer_bytes: 0,
             trailer_count: 0,
+            max_trailer_names: usize::MAX,
+            trailer_names: 0,
             grammar: Grammar::default(),
             trailer_line: 0,
             trailer_end_len: 0,
@@ -135,12 +142,22 @@ impl BodyDecoder {
             trailers: Vec::new(),
             max_trailer_bytes,
             trailer_count: 0,
+            max_trailer_names: usize::MAX,
+            trailer_names: 0,
             grammar,
             trailer_line: 0,
             trailer_end_len: 0,
             head_state,
             trailer_state: head_state,
             chunked: true,
+        }
+    }
+
+    /// Bounds the trailer lines, counted as a head's are (`HeadLimits::names_left`).
+    pub fn max_trailer_lines(self, names_left: usize) -> Self {
+        Self {
+            max_trailer_names: names_left,
+            ..self
         }
     }
 
@@ -421,13 +438,21 @@ impl BodyDecoder {
         // an error in an earlier read's bytes was raised at that read's end).
         let in_read = |k: usize| (end + k).saturating_sub(line_len);
         let left = self.max_trailer_bytes - self.trailer_count;
+        let names_left = self.max_trailer_names - self.trailer_names;
         let mut st = self.trailer_state;
         match scan_trailer_block(&probe, self.grammar, &mut st) {
             Ok(((spans, folds), ended)) if complete || ended <= line_len => {
-                match count_spans(&probe, (0, 0), value_spans(&spans, &folds), left) {
+                match count_spans(
+                    &probe,
+                    (0, 0),
+                    value_spans(&spans, &folds),
+                    left,
+                    names_left,
+                ) {
                     Ok(n) => self.trailer_count += n,
                     Err(k) => return Err((E::HeaderOverflow, in_read(k))),
                 }
+                self.trailer_names += spans.len();
                 self.trailer_state = st;
                 if ended < probe.len() {
                     // What follows is the next message's.
@@ -439,9 +464,10 @@ impl BodyDecoder {
             }
             Err((Some((e, k)), open)) => {
                 // A value llhttp ended before its error is counted first.
-                let over = open
-                    .open_value
-                    .and_then(|h| open_value_overflow(&probe, h.map(|v| v as usize), k, 0, left));
+                let name_over = open.headers.len() >= names_left;
+                let over = open.open_value.and_then(|h| {
+                    open_value_overflow(&probe, h.map(|v| v as usize), k, 0, left, name_over)
+                });
                 Err(match over {
                     Some(over) if over <= k => (E::HeaderOverflow, in_read(over)),
                     _ => (e, in_read(k)),
@@ -452,9 +478,14 @@ impl BodyDecoder {
                 // Node counts the spans llhttp finished and those still open when the packet
                 // ends (lenient llhttp may finish a line at a bare CR).
                 let spans = value_spans(&done.headers, &done.folds);
-                let counted = count_spans(&probe, (0, 0), spans, left)
+                let counted = count_spans(&probe, (0, 0), spans, left, names_left)
                     .map_err(|k| (E::HeaderOverflow, in_read(k)))?;
-                if counted + counted_so_far(&probe[done.end..], false) >= left {
+                let open = &probe[done.end..];
+                let names_left = names_left.saturating_sub(done.headers.len());
+                if let Some(k) = names_over_so_far(open, false, names_left) {
+                    return Err((E::HeaderOverflow, in_read(done.end + k)));
+                }
+                if counted + counted_so_far(open, false) >= left {
                     return Err((E::HeaderOverflow, end));
                 }
                 Ok(None)
@@ -738,6 +769,35 @@ mod tests {
         assert_eq!(
             d.decode(bare_lf.as_bytes()),
             Err((ParseError::HeaderOverflow, 69))
+        );
+    }
+
+    /// Node 22.23.2+ (CVE-2026-58044) limits trailer lines as it does a head's, on their own:
+    /// the line over it stops at its colon, or at the packet's end inside its name (Node 24.21).
+    #[test]
+    fn trailer_line_limit() {
+        let dec =
+            || BodyDecoder::chunked(1024, Grammar::default(), CHUNKED_HEAD).max_trailer_lines(2);
+        let two = b"0\r\nT1: a\r\nT2: b\r\n\r\n";
+        let three = b"0\r\nT1: a\r\nT2: b\r\nT3: c\r\n\r\n";
+        for step in [1, 7, 100] {
+            assert!(run(dec(), two, step).is_ok());
+            assert_eq!(
+                run(dec(), three, step).err(),
+                Some(ParseError::HeaderOverflow)
+            );
+            let no_limit = BodyDecoder::chunked(1024, Grammar::default(), CHUNKED_HEAD);
+            assert!(run(no_limit, three, step).is_ok());
+        }
+        assert_eq!(dec().decode(three), Err((ParseError::HeaderOverflow, 20)));
+        assert_eq!(
+            dec().decode(&three[..19]),
+            Err((ParseError::HeaderOverflow, 19))
+        );
+        // Over it before llhttp's error in the value.
+        assert_eq!(
+            dec().decode(b"0\r\nT1: a\r\nT2: b\r\nT3: \x01\r\n\r\n"),
+            Err((ParseError::HeaderOverflow, 20))
         );
     }
 

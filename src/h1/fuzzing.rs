@@ -17,7 +17,8 @@ use super::decode::{BodyDecoder, Decoded};
 use super::parse::{parse_request_head, parse_with_llhttp, HeadLimits, RequestHead};
 use super::ParseError;
 
-/// Limits from one configuration byte: maxHeaderSize 32..=1040, lenient, llhttp 9.4's tabs;
+/// Limits from one configuration byte: maxHeaderSize 32..=1040, lenient, llhttp 9.4's tabs,
+/// a header-line limit;
 /// an odd size without lenient is also relaxed (Node 24 refuses the two together).
 fn limits_from(cfg: u8) -> HeadLimits {
     HeadLimits {
@@ -25,6 +26,8 @@ fn limits_from(cfg: u8) -> HeadLimits {
         lenient: cfg & 0x40 != 0,
         tab_is_ows: cfg & 0x80 != 0,
         relaxed_values: cfg & 0x41 == 0x01,
+        // None, or a few header lines (the low bits are the size's too).
+        max_headers: usize::from(cfg & 0x03) * 2,
     }
 }
 
@@ -189,7 +192,10 @@ pub fn check_chunked(data: &[u8]) {
     let limits = limits_from(*cfg);
     let grammar = limits.grammar();
     let flags = super::llhttp::F_TRANSFER_ENCODING | super::llhttp::F_CHUNKED;
-    let dec = || BodyDecoder::chunked(limits.max_head_bytes, grammar, flags);
+    let dec = || {
+        BodyDecoder::chunked(limits.max_head_bytes, grammar, flags)
+            .max_trailer_lines(limits.names_left())
+    };
     let whole = decode_in_reads(dec(), body, &[]);
     let mut cuts: Vec<usize> = cut_bytes.iter().map(|&c| usize::from(c)).collect();
     cuts.sort_unstable();

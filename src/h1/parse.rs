@@ -21,6 +21,10 @@ pub struct HeadLimits {
     pub tab_is_ows: bool,
     /// `httpValidation: 'relaxed'` (see `Grammar::relaxed_values`).
     pub relaxed_values: bool,
+    /// Header lines a head (and, on their own, its trailers) may have; 0: no limit. Node
+    /// 22.23.2, 24.18.1 and 26.5.1 (CVE-2026-58044) refuse more than `maxHeaderPairs / 2`
+    /// with HPE_HEADER_OVERFLOW, counting a header as its name's first bytes are reported.
+    pub max_headers: usize,
 }
 
 impl HeadLimits {
@@ -29,6 +33,14 @@ impl HeadLimits {
             lenient: self.lenient,
             tab_is_ows: self.tab_is_ows,
             relaxed_values: self.relaxed_values,
+        }
+    }
+
+    /// Header lines allowed (`max_headers`, or no bound).
+    pub fn names_left(&self) -> usize {
+        match self.max_headers {
+            0 => usize::MAX,
+            n => n,
         }
     }
 }
@@ -40,6 +52,7 @@ impl Default for HeadLimits {
             lenient: false,
             tab_is_ows: false,
             relaxed_values: false,
+            max_headers: 0,
         }
     }
 }
@@ -155,7 +168,8 @@ pub fn parse_request_head(
 
 /// The head as llhttp's grammar takes it, with Node's maxHeaderSize check where Node makes it:
 /// each span (target, name, value) is counted when it ends, and a span still open when the
-/// packet ends is counted then; an error llhttp raises before the count is over stands. The
+/// packet ends is counted then; an error llhttp raises before the count is over stands. Header
+/// lines are counted (`max_headers`) as names are reported, at the same points. The
 /// fast path's answer for every head it is not sure of; public so the two can be compared.
 pub fn parse_with_llhttp(
     buf: &[u8],
@@ -164,30 +178,45 @@ pub fn parse_with_llhttp(
     out: &mut RequestHead,
 ) -> Result<bool, Stop> {
     let max = limits.max_head_bytes;
+    let names_left = limits.names_left();
     let scan = llhttp::scan_head(buf, limits.grammar(), out);
     // The spans llhttp completed (for an error or a partial head, those before it stopped).
     let url = (out.url.0 as usize, out.url.1 as usize);
-    let count = count_spans(buf, url, value_spans(&out.headers, &out.folds), max);
+    let spans = value_spans(&out.headers, &out.folds);
+    let count = count_spans(buf, url, spans, max, names_left);
     match scan {
         Scan::Partial => {
             // The spans llhttp finished, and those still open when the packet ends: those of
             // the line it is in (`end` is past the last line it finished).
-            let counted = match count {
+            let (counted, names_over) = match count {
                 Err(at) => return Err((ParseError::HeaderOverflow, at)),
-                Ok(done) if out.end > start => done + counted_so_far(&buf[out.end..], false),
-                Ok(_) => counted_so_far(&buf[start..], true),
+                Ok(done) if out.end > start => {
+                    let open = &buf[out.end..];
+                    let left = names_left.saturating_sub(out.headers.len());
+                    let names_over = names_over_so_far(open, false, left).map(|k| out.end + k);
+                    (done + counted_so_far(open, false), names_over)
+                }
+                Ok(_) => {
+                    let names_over = names_over_so_far(&buf[start..], true, names_left);
+                    (
+                        counted_so_far(&buf[start..], true),
+                        names_over.map(|k| start + k),
+                    )
+                }
             };
-            if counted >= max {
-                return Err((ParseError::HeaderOverflow, buf.len()));
+            let size_over = (counted >= max).then_some(buf.len());
+            match names_over.into_iter().chain(size_over).min() {
+                Some(at) => Err((ParseError::HeaderOverflow, at)),
+                None => Ok(false),
             }
-            Ok(false)
         }
         Scan::Error(e, at) => {
             let over = match count {
                 Err(over) => Some(over),
-                Ok(before) => out
-                    .open_value
-                    .and_then(|h| open_value_overflow(buf, h.map(|v| v as usize), at, before, max)),
+                Ok(before) => out.open_value.and_then(|h| {
+                    let name_over = out.headers.len() >= names_left;
+                    open_value_overflow(buf, h.map(|v| v as usize), at, before, max, name_over)
+                }),
             };
             match over {
                 Some(over) if over <= at => Err((ParseError::HeaderOverflow, over)),
@@ -245,8 +274,10 @@ fn fast_path(buf: &[u8], start: usize, limits: &HeadLimits, out: &mut RequestHea
                 h.value.len(),
             ]
         });
-        // Over the limit: whether llhttp stops at an error first is llhttp's to say.
-        if overflow_at(buf, url, spans, limits.max_head_bytes).is_some() {
+        // Over a limit: whether llhttp stops at an error first is llhttp's to say.
+        if req.headers.len() > limits.names_left()
+            || overflow_at(buf, url, spans, limits.max_head_bytes).is_some()
+        {
             return false;
         }
         // Strict llhttp refuses a bare LF; lenient llhttp takes one where a CR goes and then
@@ -270,7 +301,7 @@ fn overflow_at(
     headers: impl Iterator<Item = [usize; 4]>,
     max: usize,
 ) -> Option<usize> {
-    count_spans(buf, url, headers, max).err()
+    count_spans(buf, url, headers, max, usize::MAX).err()
 }
 
 /// Headers as llhttp hands their spans to Node: a value continued over obs-fold lines
@@ -293,20 +324,25 @@ pub(crate) fn value_spans<'a>(
     })
 }
 
-/// `overflow_at`'s walk: the count when under the limit, else `Err` with where Node stops.
+/// `overflow_at`'s walk: the count when under the limit, else `Err` with where Node stops. A
+/// header past the first `names_left` stops at its name's colon, as one over `max` does.
 pub(crate) fn count_spans(
     buf: &[u8],
     url: (usize, usize),
     headers: impl Iterator<Item = [usize; 4]>,
     max: usize,
+    names_left: usize,
 ) -> Result<usize, usize> {
     let mut count = url.1;
     if count >= max {
         return Err(url.0 + url.1);
     }
+    let mut names = 0;
     for [name, name_len, value, value_len] in headers {
         count += name_len;
-        if count >= max {
+        // A folded value's continuation (`value_spans`) starts no header of its own.
+        names += usize::from(name != value);
+        if count >= max || names > names_left {
             return Err(name + name_len + 1);
         }
         let mut end = value + value_len;
@@ -323,15 +359,17 @@ pub(crate) fn count_spans(
 
 /// An error inside a header's value (llhttp at `at`), `before` counted ahead of that header:
 /// where Node stops for maxHeaderSize instead, if its name or the value's span up to the error
-/// (or to its line end, when that came first) reaches the limit.
+/// (or to its line end, when that came first) reaches the limit. `name_over`: the header is
+/// past the header-line limit, which stops at its name.
 pub(crate) fn open_value_overflow(
     buf: &[u8],
     [name, name_len, value]: [usize; 3],
     at: usize,
     before: usize,
     max: usize,
+    name_over: bool,
 ) -> Option<usize> {
-    if before + name_len >= max {
+    if name_over || before + name_len >= max {
         return Some(name + name_len + 1);
     }
     let (end, stop) = match memchr::memchr2(b'\r', b'\n', &buf[value..at.max(value)]) {
@@ -370,6 +408,33 @@ pub(crate) fn counted_so_far(input: &[u8], request_line: bool) -> usize {
         };
     }
     count
+}
+
+/// Where Node's header-line count passes `names_left` in the lines of a head (or trailers)
+/// still arriving, past those llhttp took: a line starting a name is counted when the name's
+/// span is reported, at its colon, or at the packet's end for a name the packet cuts.
+/// `request_line`: `input` starts with one. Offsets are in `input`.
+pub(crate) fn names_over_so_far(
+    input: &[u8],
+    request_line: bool,
+    names_left: usize,
+) -> Option<usize> {
+    let mut names = 0;
+    let mut line_start = 0;
+    for (i, line) in input.split(|&b| b == b'\n').enumerate() {
+        let start = line_start;
+        line_start += line.len() + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // Blank, or an obs-fold line continuing the value before it (lenient).
+        if (request_line && i == 0) || matches!(line.first(), None | Some(b' ' | b'\t')) {
+            continue;
+        }
+        names += 1;
+        if names > names_left {
+            return Some(memchr::memchr(b':', line).map_or(input.len(), |colon| start + colon + 1));
+        }
+    }
+    None
 }
 
 /// httparse takes a bare LF as a line end; strict llhttp does not (a request-smuggling vector).
@@ -780,6 +845,59 @@ mod tests {
             );
             assert_eq!(at(&head), stop);
         }
+    }
+
+    /// Node 22.23.2+ (CVE-2026-58044): a header line past the limit stops at its colon, or at
+    /// the packet's end inside its name (offsets as Node 24.21 reports them).
+    #[test]
+    fn header_line_limit() {
+        let at = |s: &str, max_headers, lenient| {
+            let limits = HeadLimits {
+                max_headers,
+                lenient,
+                ..HeadLimits::default()
+            };
+            parse_request_head(s.as_bytes(), &limits, &mut RequestHead::default())
+        };
+        let over = |n| Err((ParseError::HeaderOverflow, n));
+        let two = "GET / HTTP/1.1\r\nHost: x\r\nA: b\r\n\r\n";
+        assert_eq!(at(two, 1, false), over(27));
+        assert_eq!(at(two, 2, false), Ok(true));
+        assert_eq!(at(two, 0, false), Ok(true));
+        for (partial, stop) in [("Ab", 27), ("Abc:", 29), ("Abc: d", 29), ("A: b\r\n", 27)] {
+            let head = format!("GET / HTTP/1.1\r\nHost: x\r\n{partial}");
+            assert_eq!(at(&head, 1, false), over(stop), "{partial:?}");
+            assert_eq!(at(&head, 2, false), Ok(false), "{partial:?}");
+        }
+        // Before llhttp's error in that header's value or a later line; not one in its name.
+        assert_eq!(
+            at("GET / HTTP/1.1\r\nHost: x\r\nA: b\x01\r\n\r\n", 1, false),
+            over(27)
+        );
+        assert_eq!(
+            at(
+                "GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\n\r\n",
+                1,
+                false
+            ),
+            over(40)
+        );
+        assert_eq!(
+            at(
+                "GET / HTTP/1.1\r\nHost: x\r\nA: b\r\nC\x01: d\r\n\r\n",
+                1,
+                false
+            ),
+            over(27)
+        );
+        assert_eq!(
+            at("GET / HTTP/1.1\r\nHost: x\r\nA b: c\r\n\r\n", 1, false),
+            Err((ParseError::InvalidHeaderToken, 26))
+        );
+        // A folded value's continuation (lenient) is no header line of its own.
+        let folded = "GET / HTTP/1.1\r\nHost: x\r\n  y\r\nA: b\r\n\r\n";
+        assert_eq!(at(folded, 1, true), over(32));
+        assert_eq!(at(folded, 2, true), Ok(true));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use super::stream::ConnStream;
 use super::{ConnShared, ServerInner, RAW_WINDOW};
 use crate::h1::llhttp::should_keep_alive;
 use crate::h1::{
-    parse_request_head, BodyDecoder, BodyKind, Decoded, Fold, ParseError, RequestHead,
+    parse_request_head, BodyDecoder, BodyKind, Decoded, Fold, HeadLimits, ParseError, RequestHead,
 };
 
 /// What ended a connection's wait.
@@ -88,6 +88,9 @@ struct Conn {
     wbuf: Vec<u8>,
     wpos: usize,
     reading: Reading,
+    /// The server's, with the header-line limit as it was when this connection came (Node
+    /// takes `maxHeadersCount` then).
+    head_limits: HeadLimits,
     head: RequestHead,
     keep_alive: bool,
     dispatched: u32,
@@ -183,6 +186,10 @@ pub(super) async fn run(
         wbuf: Vec::new(),
         wpos: 0,
         reading: Reading::Head,
+        head_limits: HeadLimits {
+            max_headers: inner.max_headers.load(Ordering::Relaxed) as usize,
+            ..config.head_limits
+        },
         head: RequestHead::default(),
         keep_alive: true,
         dispatched: 0,
@@ -412,7 +419,7 @@ impl Conn {
             if !body_budget_full {
                 budget.set(None);
             }
-            let max_head = self.inner.config.head_limits.max_head_bytes;
+            let max_head = self.head_limits.max_head_bytes;
             let max_buffered = match self.reading {
                 // A partial head: llhttp counts only its target, names and values against
                 // maxHeaderSize, so colons and line ends ("a:\r\n") make it up to about four
@@ -944,7 +951,7 @@ impl Conn {
                         return;
                     }
                     let input = &self.rbuf[self.rpos..];
-                    match parse_request_head(input, &inner.config.head_limits, &mut self.head) {
+                    match parse_request_head(input, &self.head_limits, &mut self.head) {
                         Ok(false) => {
                             if !self.message_active
                                 && input.iter().any(|b| !b.is_ascii_whitespace())
@@ -974,11 +981,14 @@ impl Conn {
                                 BodyKind::None => None,
                                 BodyKind::Length(n) => Some(BodyDecoder::length(n)),
                                 BodyKind::UntilEof => Some(BodyDecoder::until_eof()),
-                                BodyKind::Chunked => Some(BodyDecoder::chunked(
-                                    inner.config.head_limits.max_head_bytes,
-                                    inner.config.head_limits.grammar(),
-                                    self.head.flags,
-                                )),
+                                BodyKind::Chunked => Some(
+                                    BodyDecoder::chunked(
+                                        self.head_limits.max_head_bytes,
+                                        self.head_limits.grammar(),
+                                        self.head.flags,
+                                    )
+                                    .max_trailer_lines(self.head_limits.names_left()),
+                                ),
                             };
                             if self.head.upgrade {
                                 // What came with the head is the new protocol's first bytes:

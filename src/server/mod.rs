@@ -194,6 +194,9 @@ pub(crate) struct ServerInner {
     /// 1 + the most connections open at once (Node's `server.maxConnections`, where 0 drops
     /// every connection); 0: no limit. Settable at any time.
     pub max_connections: AtomicU32,
+    /// `HeadLimits::max_headers` for connections from now on (JS's maxHeadersCount, on the
+    /// Node lines that limit header lines).
+    pub max_headers: AtomicU32,
     stop_accepting: Notify,
     closed: AtomicBool,
     /// Accept loops still holding their listener. `stop_accepting` waits for this to reach 0,
@@ -359,6 +362,9 @@ impl Server {
         Self {
             local,
             inner: Arc::new(ServerInner {
+                max_headers: AtomicU32::new(
+                    u32::try_from(config.head_limits.max_headers).unwrap_or(u32::MAX),
+                ),
                 config,
                 queue: EventQueue::new(waker),
                 conns: Mutex::new(FxHashMap::default()),
@@ -598,6 +604,11 @@ impl Server {
     pub fn set_max_connections(&self, limit: Option<u32>) {
         let stored = limit.map_or(0, |n| n.saturating_add(1));
         self.inner.max_connections.store(stored, Ordering::Relaxed);
+    }
+
+    /// Header lines a message of a connection accepted from now on may have; 0: no limit.
+    pub fn set_max_headers(&self, limit: u32) {
+        self.inner.max_headers.store(limit, Ordering::Relaxed);
     }
 
     pub fn connection_count(&self) -> usize {
