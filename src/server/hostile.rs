@@ -104,6 +104,9 @@ fn hostile_stream(rng: &mut Rng) -> Vec<u8> {
 struct ConnState {
     in_body: bool,
     errored: bool,
+    /// A request timeout was answered and the connection ended: as Node's parser, Rust goes
+    /// on parsing what still comes (events stay well-formed), and nothing more is answered.
+    timed_out: bool,
     raw: bool,
     declined: bool,
     eof: bool,
@@ -320,6 +323,17 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                         // Node's parserOnIncoming: an upgrade is taken over or declined at its
                         // head; declined, it is a request like another (its body included).
                         let upgrade = flags & HEAD_UPGRADE != 0;
+                        if st.timed_out {
+                            if upgrade {
+                                st.after_upgrade = true;
+                                st.declined = true;
+                                out.op(OP_UPGRADE, id, 0, 0);
+                            } else if flags & HEAD_HAS_BODY != 0 {
+                                st.in_body = true;
+                                bodies.insert(id, 0);
+                            }
+                            continue;
+                        }
                         let take = upgrade && stand_in.rng.chance(50);
                         if stand_in.mode.timers && stand_in.rng.chance(10) {
                             // A handler's socket.setTimeout, 0 (off) at times.
@@ -365,7 +379,9 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                         }
                         st.in_body = false;
                         let n = bodies.remove(&id).unwrap_or(0);
-                        stand_in.answer(&mut out, id, st, vec![b'0'; n], HEAD_KEEP_ALIVE);
+                        if !st.timed_out {
+                            stand_in.answer(&mut out, id, st, vec![b'0'; n], HEAD_KEEP_ALIVE);
+                        }
                     }
                     EV_UPGRADE_HEAD => {
                         if !after_upgrade {
@@ -383,6 +399,18 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                             out.write(id, &batch.body[o..o + l]);
                             out.op(OP_RAW_CREDIT, id, l as u32, 0);
                         }
+                    }
+                    EV_ERROR if m[i - len + 2] == CODE_REQUEST_TIMEOUT => {
+                        if st.raw {
+                            check.violation(format!("{id}: request timeout on a raw connection"));
+                        }
+                        st.timed_out = true;
+                        stand_in.release(&mut out, id, st);
+                        out.write(
+                            id,
+                            b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n",
+                        );
+                        out.op(OP_END, id, 1, 0);
                     }
                     EV_ERROR => {
                         if st.raw {
