@@ -425,7 +425,11 @@ impl BodyDecoder {
     ) -> Result<Option<usize>, (ParseError, usize)> {
         use ParseError as E;
         let line = &self.trailers[self.trailer_line..];
-        if self.grammar.lenient && matches!(line.first(), Some(b' ' | b'\t')) {
+        // The first line has no value to continue: llhttp refuses its whitespace at once.
+        if self.grammar.lenient
+            && self.trailer_line > 0
+            && matches!(line.first(), Some(b' ' | b'\t'))
+        {
             return Ok(None);
         }
         let line_len = line.len();
@@ -700,6 +704,17 @@ mod tests {
         // Strict llhttp refuses the fold.
         let mut dec = BodyDecoder::chunked(1024, Grammar::default(), CHUNKED_HEAD);
         assert!(dec.decode(b"0\r\nA: b\r\n c\r\n\r\n").is_err());
+
+        // A first trailer line that starts with whitespace continues nothing: refused at its
+        // first byte as soon as it arrives (Node 20.20, insecureHTTPParser).
+        for input in [&b"0\r\n "[..], b"0\r\n v\r\nT\r\n", b"0\r\n\tv\r\n\r\n"] {
+            let mut dec = BodyDecoder::chunked(1024, lenient, CHUNKED_HEAD);
+            assert_eq!(
+                dec.decode(input),
+                Err((ParseError::InvalidHeaderToken, 3)),
+                "{input:?}"
+            );
+        }
     }
 
     #[test]
