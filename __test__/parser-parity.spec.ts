@@ -119,6 +119,15 @@ const VECTORS = [
   `${CHUNKED}3\nabc\n0\n\n`,
   `${CHUNKED}3;a="b\\"c"\r\nabc\r\n0\r\n\r\n`,
   `${CHUNKED}3\r\nabc\r\n0\r\nA: b\r\n folded\r\n\r\n`,
+  `${CHUNKED}3\r\nabc\r\n0\r\n folded\r\n\r\n`,
+  // llhttp 9.4.3 (Node 22.23, 24.21): an empty Transfer-Encoding is an error, as an empty Content-Length.
+  'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\nabc',
+  'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \r\n\r\nabc',
+  `${CHUNKED}3\r\nabc\r\n0\r\nTransfer-Encoding:\r\n\r\n`,
+  // Node 22.23.2 / 24.18.1 (CVE-2026-58044): more than 1000 header lines (maxHeadersCount null) is 431; trailers apart.
+  `GET / HTTP/1.1\r\nHost: a\r\n${'x:y\r\n'.repeat(1000)}\r\n`,
+  `GET / HTTP/1.1\r\nHost: a\r\n${'x:y\r\n'.repeat(999)}\r\n`,
+  `${CHUNKED}3\r\nabc\r\n0\r\n${'x:y\r\n'.repeat(1001)}\r\n`,
   `${CHUNKED}3\r\nabc\r\n0\r\nContent-Length: 5\r\n\r\n`,
   `${CHUNKED}3\r\nabc\r\n0\r\ncontent-length: abc\r\n\r\n`,
   `${CHUNKED}3\r\nabc\r\n0\r\nTransfer-Encoding: chunked\r\n\r\n`,

@@ -58,11 +58,14 @@ pub fn methods() -> Vec<String> {
 }
 
 /// Whether an llhttp version string ("9.3.1") is 9.4 or later.
-fn llhttp_at_least_9_4(version: &str) -> bool {
+/// Whether the running Node's llhttp (`process.versions.llhttp`) is at least `min`.
+fn llhttp_at_least(version: Option<&str>, min: (u32, u32, u32)) -> bool {
+    let Some(version) = version else {
+        return false;
+    };
     let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    let major = parts.next().unwrap_or(0);
-    let minor = parts.next().unwrap_or(0);
-    (major, minor) >= (9, 4)
+    let mut next = || parts.next().unwrap_or(0);
+    (next(), next(), next()) >= min
 }
 
 #[napi(object)]
@@ -125,10 +128,8 @@ impl BindingServer {
                     .map_or(defaults.head_limits.max_head_bytes, |v| v as usize),
                 lenient: options.insecure_http_parser.unwrap_or(false),
                 relaxed_values: options.relaxed_header_values.unwrap_or(false),
-                tab_is_ows: options
-                    .llhttp_version
-                    .as_deref()
-                    .is_some_and(llhttp_at_least_9_4),
+                tab_is_ows: llhttp_at_least(options.llhttp_version.as_deref(), (9, 4, 0)),
+                empty_te_refused: llhttp_at_least(options.llhttp_version.as_deref(), (9, 4, 3)),
                 // Set by JS (`set_max_headers`) where the running Node has the limit.
                 max_headers: 0,
             },

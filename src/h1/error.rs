@@ -84,6 +84,7 @@ parse_errors! {
     StrictLfAfterCr => "HPE_STRICT", "Expected LF after CR";
     StrictLfAfterHeaders => "HPE_STRICT", "Expected LF after headers";
     EmptyContentLength => "HPE_INVALID_CONTENT_LENGTH", "Empty Content-Length";
+    EmptyTransferEncoding => "HPE_INVALID_TRANSFER_ENCODING", "Empty Transfer-Encoding";
     ContentLengthOverflow => "HPE_INVALID_CONTENT_LENGTH", "Content-Length overflow";
     // llhttp's chunked-body errors.
     ChunkSizeOverflow => "HPE_INVALID_CHUNK_SIZE", "Chunk size overflow";

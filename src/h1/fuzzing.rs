@@ -25,6 +25,7 @@ fn limits_from(cfg: u8) -> HeadLimits {
         max_head_bytes: 32 + usize::from(cfg & 0x3f) * 16,
         lenient: cfg & 0x40 != 0,
         tab_is_ows: cfg & 0x80 != 0,
+        empty_te_refused: cfg & 0x80 != 0,
         relaxed_values: cfg & 0x41 == 0x01,
         // None, or a few header lines (the low bits are the size's too).
         max_headers: usize::from(cfg & 0x03) * 2,

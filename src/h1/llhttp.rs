@@ -156,6 +156,9 @@ pub struct Grammar {
     /// Node 24's `httpValidation: 'relaxed'` (llhttp's LENIENT_HEADER_VALUE_RELAXED): control
     /// characters other than NUL, CR and LF are taken in a header value.
     pub relaxed_values: bool,
+    /// llhttp 9.4.3 and later (Node 22.23, 24.21): an empty Transfer-Encoding value is an
+    /// error, as an empty Content-Length is everywhere.
+    pub empty_te_refused: bool,
 }
 
 /// What llhttp does with a request head.
@@ -566,12 +569,16 @@ fn value_end(input: &[u8], p: usize, g: Grammar) -> Result<usize, Option<Stop>> 
     }
 }
 
-/// What an empty value does (checkContentLengthEmptiness); `at` is the next line's first byte.
-pub fn empty_value(kind: Option<Special>, at: usize) -> Result<(), Stop> {
-    if kind == Some(Special::ContentLength) {
-        return Err((ParseError::EmptyContentLength, at));
+/// What an empty value does (checkContentLengthEmptiness, and llhttp 9.4.3's
+/// Transfer-Encoding check); `at` is the next line's first byte.
+pub fn empty_value(kind: Option<Special>, at: usize, g: Grammar) -> Result<(), Stop> {
+    match kind {
+        Some(Special::ContentLength) => Err((ParseError::EmptyContentLength, at)),
+        Some(Special::TransferEncoding) if g.empty_te_refused => {
+            Err((ParseError::EmptyTransferEncoding, at))
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Scans a request head from the start of `input` as llhttp would, into `out` (its
@@ -880,7 +887,7 @@ fn headers(
             }
         }
         if empty {
-            empty_value(kind, p).map_err(Some)?;
+            empty_value(kind, p, g).map_err(Some)?;
             out.headers
                 .push([name_start as u32, name.len() as u32, empty_at as u32, 0]);
             out.end = p;
@@ -1333,6 +1340,44 @@ mod tests {
         assert_eq!(sorted, METHODS);
         assert_eq!(METHODS[METHOD_CONNECT as usize], "CONNECT");
         assert_eq!(METHODS[METHOD_PRI as usize], "PRI");
+    }
+
+    /// llhttp 9.4.3 (Node 22.23, 24.21) refuses an empty Transfer-Encoding at the next line's
+    /// first byte, as an empty Content-Length; 9.3 (Node 20) takes it.
+    #[test]
+    fn an_empty_transfer_encoding_is_refused_from_llhttp_9_4_3() {
+        let node24 = Grammar {
+            tab_is_ows: true,
+            empty_te_refused: true,
+            ..Grammar::default()
+        };
+        let lenient = Grammar {
+            lenient: true,
+            ..node24
+        };
+        for (head, at) in [
+            (
+                &b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding:\r\n\r\n"[..],
+                45,
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\n\r\n",
+                46,
+            ),
+        ] {
+            assert_eq!(
+                scan_new(head, node24).0,
+                Scan::Error(ParseError::EmptyTransferEncoding, at)
+            );
+            assert!(matches!(
+                scan_new(head, Grammar::default()).0,
+                Scan::Complete(_)
+            ));
+        }
+        assert_eq!(
+            scan_new(b"GET / HTTP/1.1\r\nTransfer-Encoding:\rx", lenient).0,
+            Scan::Error(ParseError::EmptyTransferEncoding, 35)
+        );
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub struct HeadLimits {
     pub lenient: bool,
     /// The running Node's llhttp is 9.4 or later (see `Grammar::tab_is_ows`).
     pub tab_is_ows: bool,
+    /// The running Node's llhttp is 9.4.3 or later (see `Grammar::empty_te_refused`).
+    pub empty_te_refused: bool,
     /// `httpValidation: 'relaxed'` (see `Grammar::relaxed_values`).
     pub relaxed_values: bool,
     /// Header lines a head (and, on their own, its trailers) may have; 0: no limit. Node
@@ -32,6 +34,7 @@ impl HeadLimits {
         Grammar {
             lenient: self.lenient,
             tab_is_ows: self.tab_is_ows,
+            empty_te_refused: self.empty_te_refused,
             relaxed_values: self.relaxed_values,
         }
     }
@@ -51,6 +54,7 @@ impl Default for HeadLimits {
             max_head_bytes: 16 * 1024,
             lenient: false,
             tab_is_ows: false,
+            empty_te_refused: false,
             relaxed_values: false,
             max_headers: 0,
         }
@@ -507,7 +511,7 @@ fn fill_head(
                     }
                 }
                 if value.is_empty() {
-                    if llhttp::empty_value(Some(kind), 0).is_err() {
+                    if llhttp::empty_value(Some(kind), 0, limits.grammar()).is_err() {
                         return false;
                     }
                 } else if llhttp::scan_special_value(
