@@ -13,7 +13,7 @@ type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => 
  * node:http's `Server` may be called without `new` (`http.Server(listener)`); a class cannot,
  * so the export is the class behind a Proxy that constructs on call. `instanceof` and
  * `extends` see the class itself. Called on an object that inherits from it
- * (`http.Server.call(this, …)`), it initializes that object, as Node's function does.
+ * (`http.Server.call(this, ...)`), it initializes that object, as Node's function does.
  */
 const nodeServerSource = (): string => Function.prototype.toString.call(http.Server);
 export const Server = new Proxy(ServerClass, {

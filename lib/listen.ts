@@ -3,7 +3,8 @@
  * (a worker's server listens through its primary), `options.signal`, a pipe's permissions, and
  * the shape of the errors.
  */
-import * as fs from 'node:fs';
+// Named, not `import * as` (see common.ts): node:fs has lazy properties too (Dir, opendir).
+import { chmodSync, statSync } from 'node:fs';
 import * as net from 'node:net';
 import { inspect } from 'node:util';
 import { optionalSymbol, systemError } from './common';
@@ -124,9 +125,9 @@ export function pipeChmod(path: string, readableAll: boolean, writableAll: boole
   if (writableAll) wanted |= 0o222;
   if (wanted === 0) return 0;
   try {
-    const mode = fs.statSync(path).mode;
+    const mode = statSync(path).mode;
     if ((mode & wanted) === wanted) return 0;
-    fs.chmodSync(path, (mode | wanted) & 0o7777);
+    chmodSync(path, (mode | wanted) & 0o7777);
     return 0;
   } catch (e) {
     const errno = (e as NodeJS.ErrnoException).errno;

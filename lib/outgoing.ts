@@ -140,7 +140,7 @@ export const PublicServerResponse = callableClass(ServerResponse, http.ServerRes
 
 /**
  * The head, as end() makes it. Node's end() corks the socket first and uncorks at its end: a
- * head that throws (Trailer without chunked encoding…) leaves the socket corked, holding what
+ * head that throws (Trailer without chunked encoding...) leaves the socket corked, holding what
  * is written after it, and so does this.
  */
 function implicitHeaderAsEnd(res: http.ServerResponse, socket: unknown): void {

@@ -1,11 +1,14 @@
-// Server (Node's _http_server.js). The wire is Rust's; what Node does per socket in JS —
-// the incoming/outgoing queues, resOnFinish, keep-alive timeouts, socketOnError's canned replies —
+// Server (Node's _http_server.js). The wire is Rust's; what Node does per socket in JS --
+// the incoming/outgoing queues, resOnFinish, keep-alive timeouts, socketOnError's canned replies --
 // is done here, the same way, against our Socket. Function names follow Node's so a reader of
 // _http_server.js finds each behaviour where they expect it.
+// lib/ stays ASCII, comments included: V8 keeps each module's source text on the heap, and a
+// single non-ASCII character stores all of it as UTF-16 (this file's became a 150 KB object).
 import { AsyncResource } from 'node:async_hooks';
 import * as dns from 'node:dns';
 import type { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
+// Named, not `import * as` (see common.ts).
+import { unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import * as http from 'node:http';
 import { inspect } from 'node:util';
@@ -369,7 +372,7 @@ class AdoptingNetServer extends net.Server {
 }
 
 /**
- * Node's `http.Server.call(this, …)` on an object that inherits from Server (the pre-class
+ * Node's `http.Server.call(this, ...)` on an object that inherits from Server (the pre-class
  * inheritance idiom): initializes `self` as a Server, as Node's function constructor does.
  */
 export function adoptServer(self: Server, args: unknown[]): void {
@@ -809,7 +812,7 @@ export class Server extends AdoptingNetServer {
     // cluster worker's belongs to the primary.
     if (this.listening && typeof this.boundAddress === 'string' && this.foreignHandle === null) {
       try {
-        fs.unlinkSync(this.boundAddress);
+        unlinkSync(this.boundAddress);
       } catch {
         // Already gone: nothing to clean up.
       }
@@ -1229,11 +1232,11 @@ export class Server extends AdoptingNetServer {
   };
 
   /**
-   * A stream that is not one of our connections (a Duplex pair, a TLS socket…) emitted as
+   * A stream that is not one of our connections (a Duplex pair, a TLS socket...) emitted as
    * 'connection': node:http serves HTTP over any stream, and our parser sits behind native
    * sockets, so such a stream is served by a private node:http server configured like this one,
    * whose events are re-emitted here. Only events this server listens to are forwarded, since
-   * node:http's behaviour depends on whether there is a listener (checkContinue, clientError…).
+   * node:http's behaviour depends on whether there is a listener (checkContinue, clientError...).
    */
   private serveForeignStream(stream: net.Socket): void {
     const delegate = (this.foreignDelegate ??= this.createForeignDelegate());
@@ -1255,7 +1258,7 @@ export class Server extends AdoptingNetServer {
   /**
    * The private node:http server for foreign streams, configured like this one. Its settings
    * and its server events are this server's, read when node:http looks at them: node:http's
-   * behaviour depends on whether there is a listener (checkContinue, clientError…), and a
+   * behaviour depends on whether there is a listener (checkContinue, clientError...), and a
    * listener may be added after the stream was emitted.
    */
   private createForeignDelegate(): http.Server {
