@@ -10,7 +10,8 @@ let bad = 0;
 for (const file of files) {
   const lines = fs.readFileSync(path.join(root, file), 'utf8').split('\n');
   lines.forEach((line, i) => {
-    const at = line.search(/[^\x00-\x7f]/);
+    let at = -1;
+    for (let k = 0; k < line.length && at < 0; k++) if (line.charCodeAt(k) > 0x7f) at = k;
     if (at >= 0) {
       bad++;
       console.error(`${file}:${i + 1}:${at + 1}: non-ASCII character ${JSON.stringify(line[at])}`);
