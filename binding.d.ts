@@ -38,10 +38,11 @@ export declare class BindingServer {
   /** `server.maxConnections` as a whole number of connections; `undefined`: no limit. */
   setMaxConnections(limit?: number | undefined | null): void
   /**
-   * Header lines a message may have on connections accepted from now on (Node's
-   * `maxHeaderPairs / 2` where the running Node limits them); 0: no limit.
+   * The parser's settings for connections accepted from now on: maxHeaderSize, lenient
+   * (insecureHTTPParser), relaxed header values, and header lines a message may have
+   * (Node's `maxHeaderPairs / 2` where the running Node limits them; 0: no limit).
    */
-  setMaxHeaders(limit: number): void
+  setParserLimits(maxHeaderSize: number, lenient: boolean, relaxedHeaderValues: boolean, maxHeaders: number): void
   stopAccepting(): void
   connectionCount(): number
   /** Lets the process exit while this server is listening (`server.unref()`). */

@@ -122,6 +122,32 @@ test("option values node:http refuses throw its errors, its own checks before ne
   }
 })
 
+test('parser settings changed after listen() reach the next connection, as Node reads them for each; maxHeaderSize 0 is the process default', async (t) => {
+  const { server, port } = await startServer((_req, res) => res.end('ok'), { maxHeaderSize: 0 })
+  // Node's own properties, not in @types/node.
+  const settings = server as typeof server & { maxHeaderSize?: number; insecureHTTPParser?: boolean }
+  const status = async (bytes: string): Promise<string> => (await rawExchange(port, bytes, { responses: 1 })).data.split('\r\n')[0]
+  const long = 'GET / HTTP/1.1\r\nHost: x\r\nX: 12345678901234567890\r\n\r\n'
+  const bareLf = 'GET / HTTP/1.1\r\nHost: x\nX: y\r\n\r\n'
+  try {
+    const seen = [await status(long)]
+    settings.maxHeaderSize = 20
+    seen.push(await status(long))
+    settings.maxHeaderSize = undefined
+    seen.push(await status(long), await status(bareLf))
+    settings.insecureHTTPParser = true
+    seen.push(await status(bareLf))
+    settings.insecureHTTPParser = false
+    seen.push(await status(bareLf))
+    server.maxHeadersCount = 1
+    seen.push(await status(long))
+    const [ok, tooLarge, bad] = ['HTTP/1.1 200 OK', 'HTTP/1.1 431 Request Header Fields Too Large', 'HTTP/1.1 400 Bad Request']
+    t.deepEqual(seen, [ok, tooLarge, ok, bad, ok, bad, HEADER_COUNT_REFUSED ? tooLarge : ok])
+  } finally {
+    await close(server)
+  }
+})
+
 test('maxHeaderSize option: stored on the server; a head over it gets the exact 431 and close; one well under it passes', async (t) => {
   const seen: string[] = []
   const { server, port } = await startServer(

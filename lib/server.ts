@@ -386,7 +386,7 @@ export function adoptServer(self: Server, args: unknown[]): void {
 
 export class Server extends AdoptingNetServer {
   timeout = 0;
-  /** Node's data property, here an own accessor (see the constructor). */
+  /** Node's data property, here an own accessor (see PARSER_SETTINGS). */
   declare maxHeadersCount: number | null;
   maxRequestsPerSocket = 0;
   headersTimeout: number;
@@ -399,8 +399,9 @@ export class Server extends AdoptingNetServer {
   requireHostHeader: boolean;
   joinDuplicateHeaders: boolean | undefined;
   rejectNonStandardBodyWrites: boolean;
-  insecureHTTPParser: boolean | undefined;
-  maxHeaderSize: number | undefined;
+  /** Own accessors, as maxHeadersCount (see PARSER_SETTINGS). */
+  declare insecureHTTPParser: boolean | undefined;
+  declare maxHeaderSize: number | undefined;
   /** Node 24 only (absent before, as there): which of llhttp's lenient flags the parser takes. */
   declare httpValidation?: HttpValidation;
   declare [kOptimizeEmptyRequests]?: boolean;
@@ -444,7 +445,8 @@ export class Server extends AdoptingNetServer {
    */
   private foreignHandle: ListenHandle | null = null;
   private maxConnectionsValue: number | undefined = undefined;
-  private maxHeadersCountValue: number | null = null;
+  /** The values behind the PARSER_SETTINGS accessors. */
+  private readonly parserSettings: Record<string, unknown> = { maxHeadersCount: null };
   private closing = false;
   /** Bumped by close(): a listen still resolving its host is cancelled (Node's _listeningId). */
   private listeningId = 0;
@@ -466,17 +468,17 @@ export class Server extends AdoptingNetServer {
     // net.Server's constructor also sets up EventEmitter (captureRejections follows
     // events.captureRejections unless the options say otherwise).
     super(checkServerOptions(o));
-    // An accessor, so a change reaches the native parser at once: Node takes maxHeadersCount
-    // as each connection comes, Rust as it accepts one.
-    Object.defineProperty(this, 'maxHeadersCount', {
-      get: () => this.maxHeadersCountValue,
-      set: (v: number | null) => {
-        this.maxHeadersCountValue = v;
-        for (const outbox of this.outboxes) outbox.native.setMaxHeaders(headerLineLimit(maxHeaderPairsOf(this)));
-      },
-      enumerable: true,
-      configurable: true,
-    });
+    for (const name of PARSER_SETTINGS) {
+      Object.defineProperty(this, name, {
+        get: () => this.parserSettings[name],
+        set: (v: unknown) => {
+          this.parserSettings[name] = v;
+          for (const outbox of this.outboxes) this.applyParserLimits(outbox.native);
+        },
+        enumerable: true,
+        configurable: true,
+      });
+    }
     this.IncomingMessageClass = o.IncomingMessage ?? IncomingMessage;
     this.ServerResponseClass = (o.ServerResponse as typeof http.ServerResponse | undefined) ?? ServerResponse;
     this.maxHeaderSize = o.maxHeaderSize;
@@ -718,7 +720,7 @@ export class Server extends AdoptingNetServer {
     // AsyncContextFrame, which AsyncLocalStorage follows there; an AsyncResource carries both.
     const listenContext = new AsyncResource('FERROHTTP_SERVER');
     const native = new binding.BindingServer((buf: Buffer) => listenContext.runInAsyncScope(this.onBatch, this, outbox, buf), {
-      maxHeaderSize: this.maxHeaderSize ?? http.maxHeaderSize,
+      maxHeaderSize: maxHeaderSizeOf(this),
       ...parserLeniency(this),
       llhttpVersion: process.versions.llhttp,
       headersTimeout: this.headersTimeout,
@@ -731,7 +733,7 @@ export class Server extends AdoptingNetServer {
       keepAliveTimeout: keepAliveMs(this),
     });
     native.setMaxConnections(connectionLimit(this.maxConnectionsValue));
-    native.setMaxHeaders(headerLineLimit(maxHeaderPairsOf(this)));
+    this.applyParserLimits(native);
     // Like net.Server's connection count: kept by the socket, not by a listener an upgrade drops.
     outbox = new Outbox(native, () => this.emitCloseIfDrained());
     this.outboxes.add(outbox);
@@ -779,6 +781,12 @@ export class Server extends AdoptingNetServer {
   override address(): net.AddressInfo | string | null {
     if (!this.listening || this.boundAddress === null) return null;
     return typeof this.boundAddress === 'string' ? this.boundAddress : { ...this.boundAddress };
+  }
+
+  /** The parser settings Node reads as each connection comes, for `native`'s next ones. */
+  private applyParserLimits(native: BindingServer): void {
+    const { insecureHttpParser, relaxedHeaderValues } = parserLeniency(this);
+    native.setParserLimits(maxHeaderSizeOf(this), insecureHttpParser, relaxedHeaderValues, headerLineLimit(maxHeaderPairsOf(this)));
   }
 
   /** Applies `server.maxConnections` (see the accessor after the class). */
@@ -1600,6 +1608,19 @@ function parserLeniency(server: Server): { insecureHttpParser: boolean; relaxedH
     default:
       return { insecureHttpParser: !!(server.insecureHTTPParser ?? defaultInsecureHTTPParser()), relaxedHeaderValues: false };
   }
+}
+
+/**
+ * The server's settings Node's connectionListenerInternal gives each connection's parser: own
+ * accessors here (Node's are data properties), so a change reaches the native parsers at once,
+ * for the connections Rust accepts from then on.
+ */
+const PARSER_SETTINGS = ['maxHeaderSize', 'insecureHTTPParser', ...(HAS_HTTP_VALIDATION ? ['httpValidation'] : []), 'maxHeadersCount'];
+
+/** The parser's maxHeaderSize: Node's `server.maxHeaderSize || 0`, 0 being the process's. */
+function maxHeaderSizeOf(server: Server): number {
+  const n = server.maxHeaderSize;
+  return typeof n === 'number' && n >= 1 ? Math.min(Math.floor(n), 0xffffffff) : http.maxHeaderSize;
 }
 
 /** Node's MAX_HEADER_PAIRS: parser.maxHeaderPairs unless server.maxHeadersCount is a number. */

@@ -130,7 +130,7 @@ impl BindingServer {
                 relaxed_values: options.relaxed_header_values.unwrap_or(false),
                 tab_is_ows: llhttp_at_least(options.llhttp_version.as_deref(), (9, 4, 0)),
                 empty_te_refused: llhttp_at_least(options.llhttp_version.as_deref(), (9, 4, 3)),
-                // Set by JS (`set_max_headers`) where the running Node has the limit.
+                // Set by JS (`set_parser_limits`) where the running Node has the limit.
                 max_headers: 0,
             },
             max_pipelined: options
@@ -283,11 +283,23 @@ impl BindingServer {
         self.server.set_max_connections(limit);
     }
 
-    /// Header lines a message may have on connections accepted from now on (Node's
-    /// `maxHeaderPairs / 2` where the running Node limits them); 0: no limit.
+    /// The parser's settings for connections accepted from now on: maxHeaderSize, lenient
+    /// (insecureHTTPParser), relaxed header values, and header lines a message may have
+    /// (Node's `maxHeaderPairs / 2` where the running Node limits them; 0: no limit).
     #[napi]
-    pub fn set_max_headers(&self, limit: u32) {
-        self.server.set_max_headers(limit);
+    pub fn set_parser_limits(
+        &self,
+        max_header_size: u32,
+        lenient: bool,
+        relaxed_header_values: bool,
+        max_headers: u32,
+    ) {
+        self.server.set_parser_limits(
+            max_header_size as usize,
+            lenient,
+            relaxed_header_values,
+            max_headers as usize,
+        );
     }
 
     #[napi]

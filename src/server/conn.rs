@@ -88,8 +88,7 @@ struct Conn {
     wbuf: Vec<u8>,
     wpos: usize,
     reading: Reading,
-    /// The server's, with the header-line limit as it was when this connection came (Node
-    /// takes `maxHeadersCount` then).
+    /// The parser's settings as they were when this connection came (Node reads them then).
     head_limits: HeadLimits,
     head: RequestHead,
     keep_alive: bool,
@@ -174,6 +173,7 @@ pub(super) async fn run(
     if let Some(delay) = config.keep_alive {
         set_keep_alive(stream, true, delay);
     }
+    let head_limits = *inner.head_limits.lock().unwrap_or_else(|e| e.into_inner());
     let mut conn = Conn {
         id,
         inner: inner.clone(),
@@ -186,10 +186,7 @@ pub(super) async fn run(
         wbuf: Vec::new(),
         wpos: 0,
         reading: Reading::Head,
-        head_limits: HeadLimits {
-            max_headers: inner.max_headers.load(Ordering::Relaxed) as usize,
-            ..config.head_limits
-        },
+        head_limits,
         head: RequestHead::default(),
         keep_alive: true,
         dispatched: 0,
@@ -916,7 +913,7 @@ impl Conn {
                         self.rpos = self.rbuf.len();
                         return;
                     };
-                    if inner.config.head_limits.lenient {
+                    if self.head_limits.lenient {
                         self.reading = Reading::Stopped;
                         self.rpos = self.rbuf.len();
                         return;
@@ -1174,7 +1171,7 @@ impl Conn {
             Reading::Discard
         } else if self.head.upgrade {
             Reading::AwaitUpgrade
-        } else if self.keep_alive || self.inner.config.head_limits.lenient {
+        } else if self.keep_alive || self.head_limits.lenient {
             // Lenient llhttp (insecureHTTPParser) parses on after a closing request too.
             Reading::Head
         } else {

@@ -194,9 +194,9 @@ pub(crate) struct ServerInner {
     /// 1 + the most connections open at once (Node's `server.maxConnections`, where 0 drops
     /// every connection); 0: no limit. Settable at any time.
     pub max_connections: AtomicU32,
-    /// `HeadLimits::max_headers` for connections from now on (JS's maxHeadersCount, on the
-    /// Node lines that limit header lines).
-    pub max_headers: AtomicU32,
+    /// The parser's settings for connections accepted from now on: Node reads maxHeaderSize,
+    /// insecureHTTPParser (httpValidation) and maxHeadersCount as each connection comes.
+    pub head_limits: Mutex<HeadLimits>,
     stop_accepting: Notify,
     closed: AtomicBool,
     /// Accept loops still holding their listener. `stop_accepting` waits for this to reach 0,
@@ -362,9 +362,7 @@ impl Server {
         Self {
             local,
             inner: Arc::new(ServerInner {
-                max_headers: AtomicU32::new(
-                    u32::try_from(config.head_limits.max_headers).unwrap_or(u32::MAX),
-                ),
+                head_limits: Mutex::new(config.head_limits),
                 config,
                 queue: EventQueue::new(waker),
                 conns: Mutex::new(FxHashMap::default()),
@@ -606,9 +604,28 @@ impl Server {
         self.inner.max_connections.store(stored, Ordering::Relaxed);
     }
 
-    /// Header lines a message of a connection accepted from now on may have; 0: no limit.
-    pub fn set_max_headers(&self, limit: u32) {
-        self.inner.max_headers.store(limit, Ordering::Relaxed);
+    /// The parser's settings for connections accepted from now on (the grammar's llhttp
+    /// version stays the server's): maxHeaderSize, lenient and relaxed values, and header lines
+    /// (0: no limit).
+    pub fn set_parser_limits(
+        &self,
+        max_head_bytes: usize,
+        lenient: bool,
+        relaxed_values: bool,
+        max_headers: usize,
+    ) {
+        let mut limits = self
+            .inner
+            .head_limits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *limits = HeadLimits {
+            max_head_bytes,
+            lenient,
+            relaxed_values,
+            max_headers,
+            ..*limits
+        };
     }
 
     pub fn connection_count(&self) -> usize {
