@@ -67,10 +67,6 @@ export interface BindingListenResult {
 }
 
 export interface BindingServerOptions {
-  maxHeaderSize?: number
-  insecureHttpParser?: boolean
-  /** Node 24's `httpValidation: 'relaxed'`: control characters but NUL in header values. */
-  relaxedHeaderValues?: boolean
   /** The running Node's llhttp version (`process.versions.llhttp`), whose grammar heads follow. */
   llhttpVersion?: string
   /** Milliseconds; 0 disables. */

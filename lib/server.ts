@@ -720,8 +720,6 @@ export class Server extends AdoptingNetServer {
     // AsyncContextFrame, which AsyncLocalStorage follows there; an AsyncResource carries both.
     const listenContext = new AsyncResource('FERROHTTP_SERVER');
     const native = new binding.BindingServer((buf: Buffer) => listenContext.runInAsyncScope(this.onBatch, this, outbox, buf), {
-      maxHeaderSize: maxHeaderSizeOf(this),
-      ...parserLeniency(this),
       llhttpVersion: process.versions.llhttp,
       headersTimeout: this.headersTimeout,
       requestTimeout: this.requestTimeout,

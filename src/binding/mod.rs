@@ -70,10 +70,6 @@ fn llhttp_at_least(version: Option<&str>, min: (u32, u32, u32)) -> bool {
 
 #[napi(object)]
 pub struct BindingServerOptions {
-    pub max_header_size: Option<u32>,
-    pub insecure_http_parser: Option<bool>,
-    /// Node 24's `httpValidation: 'relaxed'`: control characters but NUL in header values.
-    pub relaxed_header_values: Option<bool>,
     /// The running Node's llhttp version (`process.versions.llhttp`), whose grammar heads follow.
     pub llhttp_version: Option<String>,
     /// Milliseconds; 0 disables.
@@ -122,16 +118,11 @@ impl BindingServer {
     ) -> Result<Self> {
         let defaults = ServerConfig::default();
         let config = ServerConfig {
+            // The rest is JS's, through `set_parser_limits` before the first connection.
             head_limits: HeadLimits {
-                max_head_bytes: options
-                    .max_header_size
-                    .map_or(defaults.head_limits.max_head_bytes, |v| v as usize),
-                lenient: options.insecure_http_parser.unwrap_or(false),
-                relaxed_values: options.relaxed_header_values.unwrap_or(false),
                 tab_is_ows: llhttp_at_least(options.llhttp_version.as_deref(), (9, 4, 0)),
                 empty_te_refused: llhttp_at_least(options.llhttp_version.as_deref(), (9, 4, 3)),
-                // Set by JS (`set_parser_limits`) where the running Node has the limit.
-                max_headers: 0,
+                ..defaults.head_limits
             },
             max_pipelined: options
                 .max_pipelined
