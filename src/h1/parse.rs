@@ -192,22 +192,17 @@ pub fn parse_with_llhttp(
         Scan::Partial => {
             // The spans llhttp finished, and those still open when the packet ends: those of
             // the line it is in (`end` is past the last line it finished).
-            let (counted, names_over) = match count {
-                Err(at) => return Err((ParseError::HeaderOverflow, at)),
-                Ok(done) if out.end > start => {
-                    let open = &buf[out.end..];
-                    let left = names_left.saturating_sub(out.headers.len());
-                    let names_over = names_over_so_far(open, false, left).map(|k| out.end + k);
-                    (done + counted_so_far(open, false), names_over)
-                }
-                Ok(_) => {
-                    let names_over = names_over_so_far(&buf[start..], true, names_left);
-                    (
-                        counted_so_far(&buf[start..], true),
-                        names_over.map(|k| start + k),
-                    )
-                }
+            let done = count.map_err(|at| (ParseError::HeaderOverflow, at))?;
+            // Before llhttp finished a line, the open one is the request line.
+            let (from, request_line, done) = if out.end > start {
+                (out.end, false, done)
+            } else {
+                (start, true, 0)
             };
+            let open = &buf[from..];
+            let counted = done + counted_so_far(open, request_line);
+            let left = names_left.saturating_sub(out.headers.len());
+            let names_over = names_over_so_far(open, request_line, left).map(|k| from + k);
             let size_over = (counted >= max).then_some(buf.len());
             match names_over.into_iter().chain(size_over).min() {
                 Some(at) => Err((ParseError::HeaderOverflow, at)),
