@@ -850,6 +850,44 @@ test("a paused request with a large body stops the parsing: not complete, and a 
   }
 })
 
+test("a paused request whose body passes its high-water mark inside a read: node's parser still parses the rest of that read, so the request completes and bytes after its Connection: close are llhttp's error", async (t) => {
+  // 70 000 bytes in chunks of 40 000: the first 64 KiB read stays under a 64 KiB mark (the
+  // default from Node 22), the second passes it and also holds the message's end.
+  const BODY = 70_000
+  const log: string[] = []
+  const errored = deferred()
+  let first: { req: IncomingMessage; res: ServerResponse } | undefined
+  const { server, port } = await startServer(
+    (req, res) => {
+      log.push(`request ${req.url}`)
+      req.pause()
+      first = { req, res }
+    },
+    { highWaterMark: 64 * KiB },
+  )
+  server.on('clientError', (err: NodeJS.ErrnoException) => {
+    log.push(`clientError ${err.code}: complete ${first?.req.complete}, buffered ${first?.req.readableLength}`)
+    errored.resolve()
+  })
+  try {
+    const conn = new RawConnection(port)
+    await conn.write(
+      Buffer.concat([
+        Buffer.from('POST /first HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n'),
+        chunkedEncode(Buffer.alloc(BODY, 'a'), [40_000, BODY - 40_000]),
+        Buffer.from('GET /second HTTP/1.1\r\nHost: x\r\n\r\n'),
+      ]),
+    )
+    await within(errored.promise, 10_000, "the pipelined request's error")
+    first?.res.end('done')
+    await conn.waitClose()
+    t.deepEqual(log, ['request /first', `clientError HPE_CLOSED_CONNECTION: complete true, buffered ${BODY}`])
+    t.regex(conn.data, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\ndone$/)
+  } finally {
+    await close(server)
+  }
+})
+
 test("req.destroy() in the handler: the rest of that read is still parsed, as node's parser does (the request completes, a request pipelined in the same packet gets 'request')", async (t) => {
   const log: string[] = []
   const done = deferred()

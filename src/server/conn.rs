@@ -97,6 +97,9 @@ struct Conn {
     js_paused: bool,
     /// Body bytes put into the batch `shared.body_batch` names, bounded by `CONN_BODY_SHARE`.
     body_in_batch: usize,
+    /// Parsing stopped inside a read at a batch's body bound: the read's events go on in a
+    /// later batch, so this is no read's end for JS.
+    read_cut: bool,
     /// Bytes a taken-over connection may still forward before JS credits some back.
     raw_window: usize,
     eof: bool,
@@ -193,6 +196,7 @@ pub(super) async fn run(
         responses_done: 0,
         js_paused: false,
         body_in_batch: 0,
+        read_cut: false,
         raw_window: 0,
         eof: false,
         end_requested: false,
@@ -1017,10 +1021,12 @@ impl Conn {
                     // A Content-Length body ends with its last byte, not with more input.
                     let step = if decoder.is_done() {
                         Ok((0, Decoded::Done))
-                    } else if self.rpos == self.rbuf.len()
-                        || batch.body.len() >= BODY_BUDGET
+                    } else if self.rpos == self.rbuf.len() {
+                        return;
+                    } else if batch.body.len() >= BODY_BUDGET
                         || self.body_in_batch >= CONN_BODY_SHARE
                     {
+                        self.read_cut = true;
                         return;
                     } else {
                         decoder.decode(&self.rbuf[self.rpos..])
@@ -1080,11 +1086,14 @@ impl Conn {
         }
     }
 
-    /// After a pass over the input that consumed some and left a request body arriving:
-    /// `READ_END`, so that JS, whose reading stopped meanwhile (a request over its high-water
+    /// After a pass over the input that consumed some, reached the end of the read (not a
+    /// batch's body bound) and left a request body arriving: `READ_END`, so that JS, whose reading stopped meanwhile (a request over its high-water
     /// mark), holds back what follows as Node's parser, stopped after that read, would not see it.
     fn mark_read_end(&mut self, rpos_before: usize) {
-        if self.rpos == rpos_before || !matches!(self.reading, Reading::Body(_)) {
+        if std::mem::take(&mut self.read_cut)
+            || self.rpos == rpos_before
+            || !matches!(self.reading, Reading::Body(_))
+        {
             return;
         }
         let mut q = self.inner.queue.lock();
