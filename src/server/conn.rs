@@ -1087,8 +1087,9 @@ impl Conn {
     }
 
     /// After a pass over the input that consumed some, reached the end of the read (not a
-    /// batch's body bound) and left a request body arriving: `READ_END`, so that JS, whose reading stopped meanwhile (a request over its high-water
-    /// mark), holds back what follows as Node's parser, stopped after that read, would not see it.
+    /// batch's body bound) and left a request body arriving: `READ_END`, so that JS, whose
+    /// reading stopped meanwhile (a request over its high-water mark), holds back what follows
+    /// as Node's parser, stopped after that read, would not see it.
     fn mark_read_end(&mut self, rpos_before: usize) {
         if std::mem::take(&mut self.read_cut)
             || self.rpos == rpos_before
