@@ -764,8 +764,8 @@ export class Socket extends net.Socket {
   override _final(cb: WriteCallback): void {
     this.finalSent = true;
     // Half-open, as a net.Socket with allowHalfOpen: writing ends, reading goes on until the
-    // peer's FIN or destroy().
-    if (!this._nativeClosed) this.outbox.op(OP_END, this._id, 0);
+    // peer's FIN or destroy(); after destroySoon(), only until the shutdown (see there).
+    if (!this._nativeClosed) this.outbox.op(OP_END, this._id, this.destroyAtFinish ? 2 : 0);
     this._syncHold();
     // net.Socket's shutdown completes in a later callback of the loop, never within the
     // current one: the parser goes on with the read ('finish', and destroySoon()'s destroy,
@@ -912,8 +912,19 @@ export class Socket extends net.Socket {
     });
   }
 
-  /** Node's net.Socket#destroySoon: end, then destroy once the writable side finished. */
+  /** destroySoon() was called: the socket is destroyed once its shutdown completes. */
+  private destroyAtFinish = false;
+
+  /**
+   * Node's net.Socket#destroySoon: end, then destroy once the writable side finished. libuv
+   * completes the shutdown and Node destroys before the loop's next poll, so nothing that
+   * arrives after the shutdown is read: Rust is told to stop reading there.
+   */
   override destroySoon(): void {
+    if (!this.destroyAtFinish) {
+      this.destroyAtFinish = true;
+      if (this.finalSent && !this._nativeClosed) this.outbox.op(OP_END, this._id, 2);
+    }
     if (this.writable) this.end();
     if (this.writableFinished) this.destroy();
     else this.once('finish', () => this.destroy());

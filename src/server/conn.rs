@@ -106,6 +106,10 @@ struct Conn {
     end_requested: bool,
     /// Writing is shut down (end() done); reading goes on unless `close_requested`.
     write_shut: bool,
+    /// JS destroys the socket when the shutdown completes (destroySoon()). libuv completes a
+    /// shutdown, and Node destroys, before its next poll: what arrives after it (most often
+    /// the client's FIN) is never read, and reading it here would cost a read and an event.
+    no_read_after_shutdown: bool,
     close_requested: bool,
     want_drain: bool,
     /// Socket idle timeout set from JS (`socket.setTimeout`), and when it last saw activity.
@@ -202,6 +206,7 @@ pub(super) async fn run(
         end_requested: false,
         write_shut: false,
         close_requested: false,
+        no_read_after_shutdown: false,
         want_drain: false,
         idle_timeout: None,
         idle_fired: false,
@@ -434,7 +439,9 @@ impl Conn {
                 self.raw_window += std::mem::take(&mut out.raw_credit);
                 out.raw_blocked = self.raw_window == 0;
             }
+            let shut_for_good = self.write_shut && self.no_read_after_shutdown;
             let want_read = !self.eof
+                && !shut_for_good
                 && !self.js_paused
                 && (self.raw_window > 0 || !matches!(self.reading, Reading::Raw))
                 && !body_budget_full
@@ -550,6 +557,7 @@ impl Conn {
         }
         self.end_requested |= out.end;
         self.close_requested |= out.close_after_write;
+        self.no_read_after_shutdown |= out.no_read_after_shutdown;
         if out.reset {
             // The close that follows sends RST instead of FIN, and drops unwritten output.
             let _ = stream.sock().set_linger(Some(Duration::ZERO));

@@ -155,6 +155,10 @@ impl Checker {
 struct StandIn {
     rng: Rng,
     mode: Mode,
+    /// Connections ended as destroySoon() ends them (`OP_END` 2: nothing read after the
+    /// shutdown), destroyed by a submission of their own right after, as JS destroys at the
+    /// socket's 'finish': Rust may have shut down and stopped reading by then.
+    destroy_soon: Vec<u32>,
 }
 
 impl StandIn {
@@ -175,6 +179,13 @@ impl StandIn {
     }
 
     fn send(&mut self, out: &mut Submission, id: u32, payload: &[u8], flags: u32) {
+        if flags & HEAD_KEEP_ALIVE == 0 && self.rng.chance(50) {
+            // Answered as keep-alive (no OP_END of its own), then ended as destroySoon() ends.
+            out.respond(id, payload, HEAD_KEEP_ALIVE);
+            out.op(OP_END, id, 2, 0);
+            self.destroy_soon.push(id);
+            return;
+        }
         if self.mode.timers {
             // Sometimes the keep-alive timeout stands in for an idle timeout until the next head.
             let idle_after = if self.rng.chance(30) {
@@ -186,6 +197,18 @@ impl StandIn {
         } else {
             out.respond(id, payload, flags);
         }
+    }
+
+    /// The 'finish' of the connections ended by destroySoon(): destroyed once written.
+    fn destroy_soon_now(&mut self, js: &Server) {
+        if self.destroy_soon.is_empty() {
+            return;
+        }
+        let mut out = Submission::default();
+        for id in self.destroy_soon.drain(..) {
+            out.op(OP_END, id, 1, 0);
+        }
+        out.submit(js);
     }
 
     /// Sends what `id` holds, in order.
@@ -225,6 +248,7 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
         let mut stand_in = StandIn {
             rng: Rng(seed | 1),
             mode,
+            destroy_soon: Vec::new(),
         };
         let mut conns: HashMap<u32, ConnState> = HashMap::new();
         let mut bodies: HashMap<u32, usize> = HashMap::new();
@@ -256,6 +280,7 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
             }
             if woken.is_err() {
                 out.submit(&js);
+                stand_in.destroy_soon_now(&js);
                 continue;
             }
             let batch = js.take_events();
@@ -468,6 +493,7 @@ fn start_checked(config: ServerConfig, seed: u64, mode: Mode) -> (Arc<Server>, u
                 }
             }
             out.submit(&js);
+            stand_in.destroy_soon_now(&js);
         }
     });
     (server, port, checker)

@@ -60,7 +60,8 @@ impl Default for ServerConfig {
 pub const OP_WRITE: u32 = 1; // a, b: offset and length in the arena
 pub const OP_WRITE_BUF: u32 = 2; // a: index into the buffers
 /// Flush, then shut down writing; a: 1 close then, 0 read on until EOF (a half-open
-/// net.Socket's end()).
+/// net.Socket's end()), 2 read nothing after the shutdown: JS destroys the socket when it
+/// completes (destroySoon()), before libuv's next poll would read.
 pub const OP_END: u32 = 3;
 /// Close now, dropping unwritten output; a: 1 with a reset (RST); 2: with bytes read that JS
 /// never parsed, as a net.Socket's close() with unread input, which the kernel answers with a
@@ -111,6 +112,8 @@ pub(crate) struct Outbox {
     pub end: bool,
     /// Close once the output is written (the connection is done both ways).
     pub close_after_write: bool,
+    /// JS destroys the socket once its shutdown completes: nothing is read after it.
+    pub no_read_after_shutdown: bool,
     pub destroy: bool,
     /// Close with a reset: SO_LINGER 0, so the peer gets RST (`socket.resetAndDestroy()`).
     pub reset: bool,
@@ -686,7 +689,8 @@ impl Server {
                     }
                     OP_END => {
                         out.end = true;
-                        out.close_after_write |= a != 0;
+                        out.close_after_write |= a == 1;
+                        out.no_read_after_shutdown |= a == 2;
                     }
                     OP_DESTROY => {
                         out.destroy = true;
